@@ -1,0 +1,35 @@
+"""`relief quarantine`: what was set aside, by reason (reads the Delta table, no Spark)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.compute as pc
+
+from jobs.storage import Warehouse, open_table
+
+
+def summarise(warehouse_dir: Path, run_id: str | None = None) -> list[str]:
+    warehouse = Warehouse(warehouse_dir)
+    table = open_table(warehouse.quarantine)
+    if table is None:
+        if not warehouse_dir.is_dir():
+            raise FileNotFoundError(f"{warehouse_dir}: no such warehouse")
+        return ["no quarantined lines: every input line so far was kept"]
+    data = table.to_pyarrow_table(columns=["run_id", "reason", "source_file", "source_line"])
+    if run_id is not None:
+        data = data.filter(pc.equal(data["run_id"], run_id))
+    if data.num_rows == 0:
+        return [f"no quarantined lines{' for run ' + run_id if run_id else ''}"]
+    lines = [f"{data.num_rows:,} quarantined line(s)"]
+    grouped = data.group_by(["run_id", "reason"]).aggregate(
+        [("source_line", "count"), ("source_file", "count_distinct")]
+    )
+    for row in sorted(
+        grouped.to_pylist(), key=lambda r: (r["run_id"], -r["source_line_count"], r["reason"])
+    ):
+        lines.append(
+            f"  run {row['run_id']}  {row['source_line_count']:>8,}  {row['reason']}"
+            f"  ({row['source_file_count_distinct']} file(s))"
+        )
+    return lines

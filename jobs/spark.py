@@ -1,0 +1,77 @@
+"""The one place a SparkSession is built, for the CLI, spark-submit and tests alike."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+
+from pyspark.sql import SparkSession
+
+from jobs.config import conf_dir, read_yaml
+
+
+class JavaMissingError(RuntimeError):
+    pass
+
+
+def java_version() -> int | None:
+    """Major version of the java on JAVA_HOME or PATH, or None when there is none."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        return None
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    text = out.stderr + out.stdout
+    for token in text.split():
+        token = token.strip('"')
+        head = token.split(".")[0]
+        if head.isdigit() and ("." in token or token.isdigit()) and int(head) >= 1:
+            major = int(head)
+            return int(token.split(".")[1]) if major == 1 else major
+    return None
+
+
+def require_java() -> None:
+    version = java_version()
+    if version is None:
+        raise JavaMissingError(
+            "Java was not found (no JAVA_HOME, no java on PATH). The statewide job runs on "
+            "Spark and needs Java 17 or newer: install it (Debian: apt-get install "
+            "openjdk-17-jre-headless). County pulls and audit commands do not need Java."
+        )
+    if version < 17:
+        raise JavaMissingError(f"Java {version} found; Spark 4 needs Java 17 or newer.")
+
+
+def default_conf() -> dict[str, str]:
+    data = read_yaml(conf_dir() / "pipeline.yaml") or {}
+    return {str(k): str(v) for k, v in (data.get("spark") or {}).items()}
+
+
+def build_session(
+    app_name: str = "relief",
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """Build (or reuse) the session. Under spark-submit the master comes from spark-submit."""
+    require_java()
+    settings = default_conf()
+    settings.update(conf or {})
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    elif not os.environ.get("SPARK_ENV_LOADED") and "spark.master" not in settings:
+        builder = builder.master("local[*]")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    # PySpark 4 logs every analysis error as a JSON stack trace; the caller reports it.
+    logging.getLogger("DataFrameQueryContextLogger").setLevel(logging.CRITICAL)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame transforms of the relief pipeline (no I/O here)."""

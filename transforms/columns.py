@@ -1,0 +1,164 @@
+"""Column vocabulary of relief: every column name the pipeline uses, defined once.
+
+Upper-case names are the DOJ extract's own columns (DOMAIN.md §1), kept as strings as
+they arrived. Lower-case names are columns relief derives; each stage adds its own group
+below. Code refers to these constants, never to a string literal of a column name.
+"""
+
+from __future__ import annotations
+
+# --- DOJ extract (DOMAIN.md §1), in file order -------------------------------------------
+DOJ_COLUMNS: tuple[str, ...] = (
+    "RECORD_ID", "SUBJECT_STATUS", "SUBJECT_ID", "REQ_SEG_SEP", "REQ_CII_NUMBER", "REQ_NAME",
+    "REQ_GENDER", "REQ_DOB", "REQ_CDL", "REQ_SSN", "PII_SEG_SEP", "CII_NUMBER", "PRI_NAME",
+    "GENDER", "PRI_DOB", "PRI_SSN", "PRI_CDL", "PRI_IDN", "PRI_INN", "FBI_NUMBER",
+    "PDR_SEG_SEP", "RACE_CODE", "RACE_DESCR", "EYE_COLOR_CODE", "EYE_COLOR_DESCR",
+    "HAIR_COLOR_CODE", "HAIR_COLOR_DESCR", "HEIGHT", "WEIGHT", "SINGLE_SOURCE",
+    "MULTI_SOURCE", "POB_CODE", "POB_NAME", "POB_TYPE", "CITIZENSHIP_LIST", "CYC_SEG_SEP",
+    "CYC_ORDER", "CYC_DATE", "STP_SEG_SEP", "STP_ORDER", "STP_EVENT_DATE", "STP_TYPE_CODE",
+    "STP_TYPE_DESCR", "STP_ORI_TYPE", "STP_ORI_TYPE_DESCR", "STP_ORI_CODE", "STP_ORI_DESCR",
+    "STP_ORI_CNTY_CODE", "STP_ORI_CNTY_NAME", "CNT_SEG_SEP", "CNT_ORDER", "DISP_DATE", "OFN",
+    "OFFENSE_CODE", "OFFENSE_DESCR", "OFFENSE_TOC", "OFFENSE_QUAL_LST", "DISP_OFFENSE_CODE",
+    "DISP_OFFENSE_DESCR", "DISP_OFFENSE_TOC", "DISP_OFFENSE_QUAL_LST", "CONV_OFFENSE_ORDER",
+    "CONV_OFFENSE_CODE", "CONV_OFFENSE_DESCR", "CONV_OFFENSE_TOC", "CONV_OFFENSE_QUAL_LST",
+    "FE_NUM_ORDER", "FE_NUM_ARR_AGY", "FE_NUM_BNCH_WARR", "FE_NUM_CITE", "FE_NUM_DOCKET",
+    "FE_NUM_INCIDENT", "FE_NUM_BOOKING", "FE_NUM_NUMBER", "FE_NUM_REMAND", "FE_NUM_OOS_INN",
+    "FE_NUM_CRT_CASE", "FE_NUM_WARRANT", "DISP_ORDER", "DISP_CODE", "DISP_DESCR",
+    "CONV_STAT_CODE", "CONV_STAT_DESCR", "SENT_SEG_SEP", "SENT_ORDER", "SENT_LOC_CODE",
+    "SENT_LOC_DESCR", "SENT_LENGTH", "SENT_TIME_CODE", "SENT_TIME_DESCR", "CYC_AGE",
+    "CII_TYPE", "CII_TYPE_ALPHA", "COMMENT_TEXT", "END_OF_REC",
+)  # fmt: skip
+assert len(DOJ_COLUMNS) == 95
+
+SUBJECT_ID = "SUBJECT_ID"
+CII_NUMBER = "CII_NUMBER"
+PRI_NAME = "PRI_NAME"
+PRI_DOB = "PRI_DOB"
+RACE_DESCR = "RACE_DESCR"
+CYC_DATE = "CYC_DATE"
+STP_EVENT_DATE = "STP_EVENT_DATE"
+STP_TYPE_DESCR = "STP_TYPE_DESCR"
+STP_ORI_DESCR = "STP_ORI_DESCR"
+STP_ORI_CNTY_NAME = "STP_ORI_CNTY_NAME"
+CNT_ORDER = "CNT_ORDER"
+DISP_DATE = "DISP_DATE"
+OFN = "OFN"
+OFFENSE_DESCR = "OFFENSE_DESCR"
+OFFENSE_TOC = "OFFENSE_TOC"
+DISP_DESCR = "DISP_DESCR"
+CONV_STAT_DESCR = "CONV_STAT_DESCR"
+SENT_LENGTH = "SENT_LENGTH"
+SENT_TIME_CODE = "SENT_TIME_CODE"
+COMMENT_TEXT = "COMMENT_TEXT"
+
+# Never needed downstream (DOMAIN.md §1): dropped at ingest, never written anywhere.
+PII_COLUMNS: tuple[str, ...] = ("REQ_CDL", "REQ_SSN", "PRI_SSN", "PRI_CDL")
+# Spark and Delta match column names case-insensitively, so the extract's RECORD_ID would
+# collide with relief's record_id: it is stored as DOJ_RECORD_ID (and written back as
+# RECORD_ID in the reference-tool export).
+DOJ_RECORD_ID = "DOJ_RECORD_ID"
+
+
+def stored_name(doj_column: str) -> str:
+    """Name under which a DOJ column is kept in relief's DataFrames and tables."""
+    return DOJ_RECORD_ID if doj_column == "RECORD_ID" else doj_column
+
+
+KEPT_DOJ_COLUMNS: tuple[str, ...] = tuple(
+    stored_name(c) for c in DOJ_COLUMNS if c not in PII_COLUMNS
+)
+
+# --- ingest (transforms/ingest.py) --------------------------------------------------------
+RECORD_ID = "record_id"  # "<input fingerprint, 16 hex>-<line number>", stable across re-runs
+SOURCE_FILE = "source_file"  # path of the input file as given
+SOURCE_LINE = "source_line"  # 1-based physical line number in that file
+INPUT_INDEX = "input_index"  # position of the file in the run's input list (orders rows)
+RAW_LINE = "raw_line"  # the line's text (ingest internals and quarantine only)
+QUARANTINE_REASON = "reason"
+
+# --- normalize (transforms/normalize.py), DOMAIN.md §1-2 ---------------------------------
+SUBJECT = "subject_id"  # trimmed SUBJECT_ID
+COUNT_ORDER = "cnt_order"  # trimmed CNT_ORDER (12 digits)
+CYCLE_STEP = "cycle_step"  # first 6 digits of CNT_ORDER
+STEP_TYPE = "step_type"  # upper(trim(STP_TYPE_DESCR))
+COUNTY_RAW = "county_raw"  # upper(trim(STP_ORI_CNTY_NAME)) as sent
+COUNTY = "county"  # DOJ spelling when one of the 58, else null
+COUNTY_SLUG = "county_slug"  # e.g. "los-angeles"; null when not a California county
+RACE = "race"
+# A date column <d> holds the earliest possible day; <d>_latest the latest possible day
+# (equal for a full date; last day of the year/month for YYYY0000/YYYYMM00); <d>_partial
+# is true for a partial date. All three are null for a blank or unparseable date.
+DOB = "dob"
+EVENT_DATE = "event_date"
+DISPOSITION_DATE = "disp_date"
+CONVICTION_DATE = "conviction_date"  # convictions only: disp_date, else event_date
+LATEST = "_latest"
+PARTIAL = "_partial"
+CODE_SECTION_TEXT = "code_section_text"  # text before the first '-', original spelling
+CODE_SECTION_SOURCE = "code_section_source"  # "OFFENSE_DESCR" | "COMMENT_TEXT" | null
+SECTION = "section"  # "11357", "288a", "667.61" ...
+SUBSECTION = "subsection"  # "(c)", "(a)(1)", "" when none; lower case
+CODE = "code"  # "HS", "PC", "VC", "BP", "MV", ...
+CODE_SECTION = "code_section"  # canonical "11357(c) HS"
+ATTEMPTED = "attempted"  # written as 664/<section>
+IS_PROP64 = "is_prop64"
+IS_RELATED = "is_related"
+IS_SUPERSTRIKE = "is_superstrike"
+IS_PC290_OFFENSE = "is_pc290_offense"
+IS_PC290_REGISTRATION = "is_pc290_registration"  # REGISTRATION step, offence 290...
+IS_DECEASED_STEP = "is_deceased_step"
+IS_COURT_ACTION = "is_court_action"
+POSSIBLE_OTHER_P64 = "possible_other_p64"  # COMMENT_TEXT when it names another P64 charge
+IS_CONVICTION = "is_conviction"  # DISP_DESCR starts with CONVICTED
+IS_FELONY = "is_felony"  # convictions only; never null on a conviction
+SENTENCE_MONTHS = "sentence_months"  # Y -> 12*N, M -> N; null when no sentence part
+SENTENCE_DAYS = "sentence_days"  # D -> N
+
+# --- history (transforms/history.py), DOMAIN.md §3 ---------------------------------------
+# Per row:
+IS_COUNTED_CONVICTION = "is_counted_conviction"  # first conviction line of its CNT_ORDER
+CASE_NUMBERS = "case_numbers"  # "; "-joined distinct OFNs of the cycle+step's COURT ACTIONs
+SENTENCE_END = "sentence_end_date"  # conviction + summed parts (+ _latest)
+# Earlier Prop 64 convictions of the subject with the same section: definitely earlier
+# (latest possible day before this one's earliest), and possibly earlier (upper bound when
+# partial or blank dates leave the order open).
+PRIOR_SAME_SECTION = "prior_same_section_count"
+PRIOR_SAME_SECTION_POSSIBLE = "prior_same_section_count_possible"
+P64_COUNTIES = "prop64_counties"  # slugs of counties where the subject has a P64 conviction
+# Per subject (same value on every row of the subject):
+CONVICTION_COUNT = "conviction_count"
+PROP64_COUNT = "prop64_conviction_count"
+PROP64_SECTIONS: tuple[str, ...] = ("11357", "11358", "11359", "11360")
+SECTION_COUNT = "count_{section}"  # count_11357 ... count_11360
+LAST_CONVICTION = "last_conviction_date"  # (+ _latest, _partial)
+DECEASED = "deceased"
+PC290_REGISTRATION = "pc290_registration"
+PC290_SECTIONS = "pc290_sections"  # "; "-joined distinct code sections
+SUPERSTRIKE_SECTIONS = "superstrike_sections"
+EARLIEST_PC290 = "earliest_pc290_date"  # offence conviction or registration (+ _latest)
+EARLIEST_SUPERSTRIKE = "earliest_superstrike_date"  # (+ _latest)
+ONLY_PROP64 = "only_prop64"  # every conviction is a Prop 64 conviction
+LATEST_SENTENCE_END = "latest_sentence_end_date"  # max over convictions (+ _latest)
+UNKNOWN_SENTENCE_END = "has_unknown_sentence_end"  # a sentence whose end can't be computed
+
+# --- eligibility (transforms/eligibility.py), DOMAIN.md §4 -------------------------------
+TARGET_COUNTY = "target_county"  # slug of the county table the row belongs to
+IS_CANDIDATE = "is_candidate"  # counted P64 conviction in the target county
+DETERMINATION = "determination"
+REASON = "reason"
+RULE_ID = "rule_id"
+DECISION_INPUTS = "decision_inputs"
+DISMISS_ALL_P64 = "determination_dismiss_all_prop64"
+DISMISS_ALL_P64_RELATED = "determination_dismiss_all_prop64_related"
+
+
+def date_latest(column: str) -> str:
+    return column + LATEST
+
+
+def date_partial(column: str) -> str:
+    return column + PARTIAL
+
+
+def section_count(section: str) -> str:
+    return SECTION_COUNT.format(section=section)

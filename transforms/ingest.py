@@ -1,0 +1,176 @@
+"""Ingest: raw text lines of DOJ extract files -> rows of an explicit all-string schema.
+
+The job reads each input as text (one row per physical line, with Spark's file metadata) and
+hands the lines here. Every line ends in exactly one of three places:
+
+- skipped: a blank line, or a header line (line 1 starting with ``RECORD_ID``);
+- quarantine: wrong number of fields (95, or 96 with an empty last field, are accepted),
+  broken quoting, or bytes that are not text — with reason, file, line and raw text;
+- kept: parsed into the 95 DOJ columns (less SSN/CDL), with record_id, source_file,
+  source_line.
+
+Line numbers are physical line numbers in the file (blank lines count), so a person can open
+the file at the line a message names. Spark splits big files; ``split_line_offsets`` counts
+the lines of every split (an aggregate, a few rows per file) so each line's number is the
+lines before its split plus its position inside the split.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from transforms.columns import (
+    DOJ_COLUMNS,
+    INPUT_INDEX,
+    PII_COLUMNS,
+    QUARANTINE_REASON,
+    RAW_LINE,
+    RECORD_ID,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    stored_name,
+)
+
+# Columns of the line DataFrame the job builds from Spark's text source.
+FILE_PATH = "_file_path"  # _metadata.file_path
+BLOCK_START = "_block_start"  # _metadata.file_block_start
+ROW_ID = "_row_id"  # monotonically_increasing_id(): partition id << 33 | position in partition
+# Columns of the per-split table the job builds from split_line_offsets.
+SPLIT_FIRST_ROW_ID = "_split_first_row_id"
+SPLIT_LINES = "_split_lines"
+LINES_BEFORE_SPLIT = "_lines_before_split"
+FINGERPRINT = "_fingerprint"
+LINE_KIND = "_line_kind"
+
+KIND_KEPT = "kept"
+KIND_BLANK = "blank"
+KIND_HEADER = "header"
+KIND_QUARANTINED = "quarantined"
+
+EXPECTED_FIELDS = len(DOJ_COLUMNS)
+RAW_TEXT_LIMIT = 2000  # characters of a bad line kept in quarantine
+
+REASON_NOT_TEXT = "bytes that are not UTF-8 text"
+REASON_BROKEN_QUOTING = "broken quoting: a quote that does not open or close a whole field"
+REASON_FIELD_COUNT = "wrong number of fields: {n} (expected 95, or 96 with an empty last field)"
+REASON_REPEATED_HEADER = "header line (RECORD_ID,...) after the first line of the file"
+
+# A quoted field: a quote at the start of a field, any run of non-quotes or doubled quotes, a
+# quote at the end of the field. Possessive quantifiers keep Java's regex from recursing.
+_QUOTED_FIELD = r'(^|,)"(?:[^"]++|"")*+"(?=,|$)'
+# Invalid UTF-8 decodes to U+FFFD; control characters other than tab never occur in text.
+_NOT_TEXT = "[\\x{FFFD}\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+_PARSE_SCHEMA = ", ".join(f"`{c}` STRING" for c in (*DOJ_COLUMNS, "_extra_field"))
+
+
+def split_line_offsets(lines: DataFrame) -> DataFrame:
+    """Per file split: its first row id and its line count (a handful of rows per file)."""
+    return lines.groupBy(FILE_PATH, BLOCK_START).agg(
+        F.min(ROW_ID).alias(SPLIT_FIRST_ROW_ID), F.count(F.lit(1)).alias(SPLIT_LINES)
+    )
+
+
+def with_source_line(lines: DataFrame, splits: DataFrame) -> DataFrame:
+    """Physical 1-based line number of each line, from its split's offset.
+
+    ``splits`` has one row per split: FILE_PATH, BLOCK_START, SPLIT_FIRST_ROW_ID,
+    LINES_BEFORE_SPLIT, plus SOURCE_FILE, INPUT_INDEX and FINGERPRINT of the input file.
+    Rows inside a split keep file order and consecutive row ids, so the position inside the
+    split is the row id minus the split's first row id.
+    """
+    joined = lines.join(F.broadcast(splits), [FILE_PATH, BLOCK_START], "inner")
+    return joined.withColumn(
+        SOURCE_LINE,
+        F.col(LINES_BEFORE_SPLIT) + (F.col(ROW_ID) - F.col(SPLIT_FIRST_ROW_ID)) + F.lit(1),
+    ).drop(FILE_PATH, BLOCK_START, ROW_ID, SPLIT_FIRST_ROW_ID, LINES_BEFORE_SPLIT)
+
+
+def field_count(line: Column) -> Column:
+    """Number of fields once well-formed quoted fields are removed (commas + 1)."""
+    unquoted = F.regexp_replace(line, _QUOTED_FIELD, "$1")
+    return F.length(unquoted) - F.length(F.regexp_replace(unquoted, ",", "")) + F.lit(1)
+
+
+def has_broken_quoting(line: Column) -> Column:
+    return F.regexp_replace(line, _QUOTED_FIELD, "$1").contains('"')
+
+
+def ends_with_empty_field(line: Column) -> Column:
+    return line.endswith(",")
+
+
+def with_line_kind(lines: DataFrame) -> DataFrame:
+    """Classify each line: kept, blank, header (first line only) or quarantined + reason."""
+    line = F.col(RAW_LINE)
+    count = field_count(line)
+    is_header_like = F.upper(F.ltrim(line)).startswith("RECORD_ID")
+    reason = (
+        F.when(line.rlike(_NOT_TEXT), F.lit(REASON_NOT_TEXT))
+        .when(has_broken_quoting(line), F.lit(REASON_BROKEN_QUOTING))
+        .when(is_header_like, F.lit(REASON_REPEATED_HEADER))
+        .when(
+            (count == EXPECTED_FIELDS)
+            | ((count == EXPECTED_FIELDS + 1) & ends_with_empty_field(line)),
+            F.lit(None),
+        )
+        .otherwise(F.format_string(REASON_FIELD_COUNT.replace("{n}", "%d"), count))
+    )
+    kind = (
+        F.when(F.trim(line) == "", F.lit(KIND_BLANK))
+        .when(is_header_like & (F.col(SOURCE_LINE) == 1), F.lit(KIND_HEADER))
+        .when(reason.isNotNull(), F.lit(KIND_QUARANTINED))
+        .otherwise(F.lit(KIND_KEPT))
+    )
+    return lines.withColumn(LINE_KIND, kind).withColumn(
+        QUARANTINE_REASON, F.when(F.col(LINE_KIND) == KIND_QUARANTINED, reason)
+    )
+
+
+def with_record_id(df: DataFrame) -> DataFrame:
+    """``<first 16 hex of the file's fingerprint>-<line number>``: stable across re-runs."""
+    return df.withColumn(
+        RECORD_ID,
+        F.concat_ws("-", F.substring(F.col(FINGERPRINT), 1, 16), F.col(SOURCE_LINE).cast("string")),
+    )
+
+
+def quarantined_lines(classified: DataFrame) -> DataFrame:
+    """Lines that go to quarantine: file, line, reason and the raw text (truncated)."""
+    return (
+        classified.where(F.col(LINE_KIND) == KIND_QUARANTINED)
+        .transform(with_record_id)
+        .select(
+            F.col(SOURCE_FILE),
+            F.col(SOURCE_LINE),
+            F.col(RECORD_ID),
+            F.col(QUARANTINE_REASON),
+            F.substring(F.col(RAW_LINE), 1, RAW_TEXT_LIMIT).alias("raw_text"),
+        )
+    )
+
+
+def parsed_rows(classified: DataFrame) -> DataFrame:
+    """Kept lines parsed into the DOJ columns (all strings); SSN and CDL are never selected."""
+    parsed = F.from_csv(F.col(RAW_LINE), _PARSE_SCHEMA, {"escape": '"', "mode": "PERMISSIVE"})
+    return (
+        classified.where(F.col(LINE_KIND) == KIND_KEPT)
+        .transform(with_record_id)
+        .withColumn("_parsed", parsed)
+        .select(
+            *[
+                F.col("_parsed").getField(c).alias(stored_name(c))
+                for c in DOJ_COLUMNS
+                if c not in PII_COLUMNS
+            ],
+            F.col(RECORD_ID),
+            F.col(SOURCE_FILE),
+            F.col(SOURCE_LINE),
+            F.col(INPUT_INDEX),
+        )
+    )
+
+
+def line_counts(classified: DataFrame) -> DataFrame:
+    """One row per line kind with its count (blank, header, kept, quarantined)."""
+    return classified.groupBy(LINE_KIND).count()
