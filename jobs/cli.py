@@ -1,0 +1,180 @@
+"""`relief`: the command line. Exit codes: 0 ok, 1 run failed, 2 bad usage or configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jobs.progress import Progress, fmt_count
+
+app = typer.Typer(
+    name="relief",
+    help="Statewide Prop 64 record clearance: DOJ extract -> one Delta table per county.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"relief: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _parse_date(value: str | None, option: str) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{option}: {value!r} is not a date in the form YYYY-MM-DD", 2) from None
+
+
+def _split(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _parse_conf(pairs: list[str] | None) -> dict[str, str]:
+    conf: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise _fail(f"--conf: {pair!r} is not key=value", 2)
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+@app.command()
+def generate(
+    rows: Annotated[int, typer.Option(help="data lines to write", min=1)],
+    out: Annotated[Path, typer.Option(help="output file; .gz is gzipped")],
+    seed: Annotated[int, typer.Option(help="same seed, same file")] = 1,
+    counties: Annotated[
+        str | None, typer.Option(help="comma list: Prop 64 events only in these counties")
+    ] = None,
+    trailing_empty_field: Annotated[
+        bool, typer.Option(help="end every line with an extra empty field (96 fields)")
+    ] = False,
+) -> None:
+    """Write a fabricated statewide DOJ extract (95 columns, DOMAIN.md §1)."""
+    from jobs.config import ConfigError
+    from jobs.generate import generate_extract
+
+    progress = Progress()
+    try:
+        with progress.stage("generate", f"Generating {rows:,} rows into {out}"):
+            stats = generate_extract(
+                out,
+                rows=rows,
+                seed=seed,
+                counties=_split(counties),
+                trailing_empty_field=trailing_empty_field,
+            )
+    except (ConfigError, ValueError) as exc:
+        raise _fail(str(exc), 2) from None
+    typer.echo(f"wrote {out}: {stats}")
+
+
+@app.command()
+def run(
+    input: Annotated[str, typer.Option("--input", help="extract file(s): comma list or glob")],
+    warehouse: Annotated[Path, typer.Option(help="warehouse directory (created if missing)")],
+    compute_at: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD at which ages are measured; default today")
+    ] = None,
+    counties: Annotated[str | None, typer.Option(help="comma list of counties to write")] = None,
+    master: Annotated[str | None, typer.Option(help="Spark master; default local[*]")] = None,
+    policy_dir: Annotated[
+        Path | None, typer.Option(help="directory of county policies (default conf/policies)")
+    ] = None,
+    eligibility_options: Annotated[
+        Path | None,
+        typer.Option(help="BEAR/gogen eligibility options JSON for the counties run"),
+    ] = None,
+    conf: Annotated[
+        list[str] | None, typer.Option(help="Spark setting key=value (repeatable)")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="commit a new version even if nothing changed")
+    ] = False,
+) -> None:
+    """Run the statewide job: ingest, normalize, history, eligibility, commit per county."""
+    from jobs.statewide import RunFailed, RunOptions, UsageError
+    from jobs.statewide import run as run_job
+
+    options = RunOptions(
+        inputs=input,
+        warehouse=warehouse,
+        compute_at=_parse_date(compute_at, "--compute-at"),
+        counties=_split(counties),
+        master=master,
+        conf=_parse_conf(conf),
+        policy_dir=policy_dir,
+        eligibility_options=eligibility_options,
+        force=force,
+    )
+    progress = Progress()
+    try:
+        result = run_job(options, progress)
+    except UsageError as exc:
+        raise _fail(str(exc), 2) from None
+    except RunFailed as exc:
+        raise _fail(f"run failed: {exc}", 1) from None
+    if result.status != "succeeded":
+        typer.echo(f"run {result.run_id}: {result.status} — {result.message}")
+        return
+    typer.echo(f"run {result.run_id} succeeded (compute-at {result.compute_at})")
+    typer.echo(
+        f"  rows read {fmt_count(result.rows_read)} = kept {fmt_count(result.rows_kept)}"
+        f" + quarantined {fmt_count(result.rows_quarantined)}"
+    )
+    typer.echo(f"  county tables: {warehouse / 'counties'}/<county> "
+               f"({len(result.county_versions)} written)")
+    typer.echo(f"  quarantine:    {warehouse / 'quarantine'}")
+    typer.echo(f"  runs ledger:   {warehouse / 'runs'}")
+
+
+@app.command()
+def quarantine(
+    warehouse: Annotated[Path, typer.Option(help="warehouse directory")],
+    run_id: Annotated[str | None, typer.Option("--run", help="only this run")] = None,
+) -> None:
+    """Summarise quarantined input lines by reason."""
+    from jobs.quarantine import summarise
+
+    try:
+        lines = summarise(warehouse, run_id)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc), 2) from None
+    for line in lines:
+        typer.echo(line)
+
+
+def _mount_optional() -> None:
+    """Sub-commands that live in their own modules."""
+    from jobs.policy_cmd import app as policy_app
+
+    app.add_typer(policy_app, name="policy", help="Check and print county policies.")
+
+
+_mount_optional()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("relief: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,368 @@
+"""The statewide job: DOJ extract -> validated, annotated Delta table per county.
+
+Runs from the CLI (``relief run``) or directly under spark-submit::
+
+    spark-submit --py-files dist/relief.zip --files conf/... jobs/statewide.py \\
+        --input /data/doj/*.csv.gz --warehouse /data/relief
+
+Wiring only: extract (read and fingerprint inputs), transform (the pure functions of
+transforms/), load (stage Parquet with Spark, commit with delta-rs, record the ledger).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import __version__, ledger
+from jobs.config import ConfigError, load_counties
+from jobs.inputs import InputError, InputFile, describe_inputs, expand_inputs
+from jobs.inputs import read_classified_lines
+from jobs.policies import PolicySet, load_policy_set
+from jobs.progress import Progress, fmt_count
+from jobs.spark import JavaMissingError, build_session
+from jobs.storage import (
+    Warehouse,
+    append_rows,
+    clear_staging,
+    commit_files,
+    remove_orphans,
+    staged_parquet_files,
+    staged_partitions,
+)
+from jobs.vocab_loading import load_offenses
+from transforms import ingest
+from transforms.columns import INPUT_INDEX, SOURCE_LINE, TARGET_COUNTY
+from transforms.eligibility import apply_policies
+from transforms.history import fan_out_to_counties, subject_history
+from transforms.normalize import normalize
+from transforms.summary import county_summary
+from transforms.offenses import Offenses
+from transforms.vocabulary import Counties
+
+
+class UsageError(Exception):
+    """Bad arguments, inputs or configuration: exit code 2, nothing written."""
+
+
+class RunFailed(Exception):
+    """The run started but could not publish its results: exit code 1."""
+
+
+@dataclass
+class RunOptions:
+    inputs: str | list[str]
+    warehouse: Path
+    compute_at: dt.date = field(default_factory=dt.date.today)
+    counties: list[str] | None = None
+    master: str | None = None
+    conf: dict[str, str] = field(default_factory=dict)
+    policy_dir: Path | None = None
+    eligibility_options: Path | None = None
+    force: bool = False
+
+
+@dataclass
+class Prepared:
+    """Everything validated before Spark starts."""
+
+    files: list[InputFile]
+    counties: Counties
+    offenses: Offenses
+    policies: PolicySet
+    targets: list[str] | None  # county slugs requested, None = all
+
+
+def prepare(options: RunOptions) -> Prepared:
+    """Validate inputs and configuration; raise UsageError with a message for people."""
+    try:
+        counties = load_counties()
+        offenses = load_offenses()
+        targets = None
+        if options.counties:
+            targets = []
+            for name in options.counties:
+                county = counties.resolve(name)
+                if county is None:
+                    valid = ", ".join(c.name.title() for c in counties.counties)
+                    raise UsageError(f"--counties: unknown county {name!r}. Valid: {valid}")
+                targets.append(county.slug)
+        policies = load_policy_set(
+            counties, policy_dir=options.policy_dir, options_file=options.eligibility_options
+        )
+        files = describe_inputs(expand_inputs(options.inputs))
+    except (ConfigError, InputError) as exc:
+        raise UsageError(str(exc)) from exc
+    return Prepared(files, counties, offenses, policies, targets)
+
+
+# --- transform ----------------------------------------------------------------------------
+
+
+def annotate(
+    rows: DataFrame,
+    prepared: Prepared,
+    compute_at: dt.date,
+) -> DataFrame:
+    """Kept extract rows -> rows of each county table, with determinations."""
+    annotated = (
+        rows.transform(lambda df: normalize(df, prepared.counties, prepared.offenses))
+        .transform(subject_history)
+        .transform(fan_out_to_counties)
+    )
+    if prepared.targets is not None:
+        annotated = annotated.where(F.col(TARGET_COUNTY).isin(prepared.targets))
+    return apply_policies(
+        annotated, prepared.policies.by_county, prepared.policies.default, compute_at
+    )
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def run_key(prepared: Prepared, compute_at: dt.date) -> str:
+    """Identity of a run's inputs: same key -> same tables (idempotence)."""
+    payload = {
+        "inputs": sorted(f.fingerprint for f in prepared.files),
+        "policies": prepared.policies.hashes(prepared.targets),
+        "compute_at": compute_at.isoformat(),
+        "counties": prepared.targets,
+        "relief": __version__,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def run(options: RunOptions, progress: Progress | None = None) -> ledger.RunRecord:
+    progress = progress or Progress()
+    prepared = prepare(options)  # before Spark: bad config never starts a job
+    warehouse = Warehouse(options.warehouse)
+    key = run_key(prepared, options.compute_at)
+    last = ledger.last_successful(warehouse)
+    run_id = ledger.new_run_id()
+    record = ledger.RunRecord(
+        run_id=run_id,
+        started_at=dt.datetime.now(dt.UTC),
+        compute_at=options.compute_at,
+        inputs=prepared.files,
+        counties_requested=prepared.targets,
+        run_key=key,
+    )
+    if last is not None and last["run_key"] == key and not options.force:
+        record.status = ledger.STATUS_NO_CHANGE
+        record.finished_at = dt.datetime.now(dt.UTC)
+        record.message = (
+            f"same inputs, policies and compute-at as run {last['run_id']}: nothing committed"
+        )
+        progress.info(record.message + " (use --force to commit a new version anyway)")
+        ledger.record(warehouse, record)
+        return record
+
+    try:
+        spark = build_session("relief-statewide", master=options.master, conf=options.conf)
+    except JavaMissingError as exc:
+        raise UsageError(str(exc)) from exc
+    warehouse.root.mkdir(parents=True, exist_ok=True)
+    ledger.record(warehouse, record)
+    staging = warehouse.staging(run_id)
+    try:
+        _execute(spark, prepared, options, warehouse, record, progress)
+    except Exception as exc:
+        record.status = ledger.STATUS_FAILED
+        record.message = f"{type(exc).__name__}: {exc}"[:2000]
+        record.finished_at = dt.datetime.now(dt.UTC)
+        record.stage_seconds = dict(progress.seconds)
+        ledger.record(warehouse, record)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return record
+
+
+def _execute(
+    spark: SparkSession,
+    prepared: Prepared,
+    options: RunOptions,
+    warehouse: Warehouse,
+    record: ledger.RunRecord,
+    progress: Progress,
+) -> None:
+    run_id = record.run_id
+    staging = warehouse.staging(run_id)
+    for dead in clear_staging(warehouse, keep_run=run_id):
+        progress.info(f"removed staging files of an earlier, unfinished run {dead}")
+
+    with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
+        classified = read_classified_lines(spark, prepared.files)
+        counts = {r[ingest.LINE_KIND]: r["count"] for r in ingest.line_counts(classified).collect()}
+        rows_read = counts.get(ingest.KIND_KEPT, 0) + counts.get(ingest.KIND_QUARANTINED, 0)
+        record.rows_read = rows_read
+        progress.note(f"{fmt_count(rows_read)} rows read")
+
+    with progress.stage("quarantine", "Setting bad lines aside"):
+        quarantine_dir = staging / "quarantine"
+        (
+            ingest.quarantined_lines(classified)
+            .withColumn("run_id", F.lit(run_id))
+            .coalesce(1)
+            .write.mode("overwrite")
+            .parquet(str(quarantine_dir))
+        )
+        quarantine_files = staged_parquet_files(quarantine_dir)
+        record.rows_quarantined = _parquet_rows(quarantine_files)
+        progress.note(f"{fmt_count(record.rows_quarantined)} lines quarantined")
+
+    rows = ingest.parsed_rows(classified)
+    with progress.stage("count", "Counting kept rows"):
+        record.rows_kept = rows.count()
+        progress.note(f"{fmt_count(record.rows_kept)} rows kept")
+    if record.rows_read != record.rows_kept + record.rows_quarantined:
+        raise RunFailed(
+            f"conservation check failed: {record.rows_read} rows read != "
+            f"{record.rows_kept} kept + {record.rows_quarantined} quarantined"
+        )
+
+    with progress.stage("transform", "Normalizing, building histories, applying policies"):
+        annotated = annotate(rows, prepared, options.compute_at)
+        tables_dir = staging / "counties"
+        (
+            annotated.repartition(TARGET_COUNTY)
+            .sortWithinPartitions(TARGET_COUNTY, INPUT_INDEX, SOURCE_LINE)
+            .write.mode("overwrite")
+            .partitionBy(TARGET_COUNTY)
+            .parquet(str(tables_dir))
+        )
+        staged = staged_partitions(tables_dir, TARGET_COUNTY)
+        progress.note(f"{len(staged)} county tables staged")
+
+    with progress.stage("summary", "Computing county figures"):
+        staged_rows = spark.read.parquet(str(tables_dir))
+        figures = county_summary(staged_rows, options.compute_at).collect()  # small: aggregates
+        summary_table = summary_arrow(figures, record)
+        progress.note(f"{summary_table.num_rows:,} figures")
+
+    with progress.stage("commit", "Committing county tables"):
+        for slug, files in sorted(staged.items()):
+            table = warehouse.county(slug)
+            remove_orphans(table, keep_run=run_id)
+            policy_hash = prepared.policies.hash_for(slug)
+            metadata = _commit_metadata(
+                record, prepared, {"county": slug, "policy_hash": policy_hash}
+            )
+            rows_in_table = _parquet_rows(files)
+            version = commit_files(table, files, run_id, metadata)
+            record.county_versions.append(
+                {
+                    "county": slug,
+                    "version": version,
+                    "rows": rows_in_table,
+                    "policy_hash": policy_hash,
+                }
+            )
+        if quarantine_files:
+            record.quarantine_version = commit_files(
+                warehouse.quarantine,
+                quarantine_files,
+                run_id,
+                _commit_metadata(record, prepared, {}),
+                mode="append",
+            )
+        if summary_table.num_rows:
+            record.summary_version = append_rows(
+                warehouse.summary, summary_table, _commit_metadata(record, prepared, {})
+            )
+        progress.note(f"{len(record.county_versions)} county tables committed")
+
+    record.status = ledger.STATUS_SUCCEEDED
+    record.finished_at = dt.datetime.now(dt.UTC)
+    record.stage_seconds = dict(progress.seconds)
+    ledger.record(warehouse, record)
+
+
+SUMMARY_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("compute_at", pa.date32()),
+        ("county", pa.string()),
+        ("flow", pa.string()),
+        ("metric", pa.string()),
+        ("key", pa.string()),
+        ("key2", pa.string()),
+        ("value", pa.int64()),
+        ("text", pa.string()),
+    ]
+)
+
+
+def summary_arrow(figures: list[Any], record: ledger.RunRecord) -> pa.Table:
+    rows = [
+        {"run_id": record.run_id, "compute_at": record.compute_at, **row.asDict()}
+        for row in figures
+    ]
+    return pa.Table.from_pylist(rows, schema=SUMMARY_SCHEMA)
+
+
+def _commit_metadata(
+    record: ledger.RunRecord, prepared: Prepared, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "run_id": record.run_id,
+        "compute_at": record.compute_at.isoformat(),
+        "input_fingerprints": json.dumps({f.path: f.fingerprint for f in prepared.files}),
+        "relief_version": __version__,
+        **extra,
+    }
+
+
+def _parquet_rows(files: list[Path]) -> int:
+    return sum(pq.read_metadata(f).num_rows for f in files)
+
+
+# --- spark-submit entry point ---------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jobs/statewide.py", description=__doc__)
+    parser.add_argument("--input", required=True)
+    parser.add_argument("--warehouse", required=True, type=Path)
+    parser.add_argument("--compute-at", type=dt.date.fromisoformat, default=dt.date.today())
+    parser.add_argument("--counties")
+    parser.add_argument("--policy-dir", type=Path)
+    parser.add_argument("--eligibility-options", type=Path)
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    options = RunOptions(
+        inputs=args.input,
+        warehouse=args.warehouse,
+        compute_at=args.compute_at,
+        counties=args.counties.split(",") if args.counties else None,
+        policy_dir=args.policy_dir,
+        eligibility_options=args.eligibility_options,
+        force=args.force,
+    )
+    try:
+        result = run(options)
+    except UsageError as exc:
+        print(f"relief: {exc}", file=sys.stderr)
+        return 2
+    except RunFailed as exc:
+        print(f"relief: run failed: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"run_id": result.run_id, "status": result.status}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
