@@ -135,8 +135,10 @@ def run(
         f"  rows read {fmt_count(result.rows_read)} = kept {fmt_count(result.rows_kept)}"
         f" + quarantined {fmt_count(result.rows_quarantined)}"
     )
-    typer.echo(f"  county tables: {warehouse / 'counties'}/<county> "
-               f"({len(result.county_versions)} written)")
+    typer.echo(
+        f"  county tables: {warehouse / 'counties'}/<county> "
+        f"({len(result.county_versions)} written)"
+    )
     typer.echo(f"  quarantine:    {warehouse / 'quarantine'}")
     typer.echo(f"  runs ledger:   {warehouse / 'runs'}")
 

@@ -59,9 +59,7 @@ def fingerprint_file(path: str, chunk: int = 8 << 20) -> str:
 
 
 def describe_inputs(paths: list[str]) -> list[InputFile]:
-    files = [
-        InputFile(i, p, fingerprint_file(p), os.path.getsize(p)) for i, p in enumerate(paths)
-    ]
+    files = [InputFile(i, p, fingerprint_file(p), os.path.getsize(p)) for i, p in enumerate(paths)]
     seen: dict[str, str] = {}
     for f in files:
         if f.fingerprint in seen:
@@ -131,4 +129,3 @@ def read_classified_lines(spark: SparkSession, files: list[InputFile]) -> DataFr
     )
     split_table = spark.createDataFrame(rows, schema)
     return ingest.with_source_line(lines, split_table).transform(ingest.with_line_kind)
-

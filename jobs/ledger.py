@@ -20,6 +20,7 @@ from deltalake import DeltaTable
 
 from jobs import __version__
 from jobs.inputs import InputFile
+from jobs.lock import read_lock
 from jobs.storage import Warehouse, append_rows, open_table
 
 STATUS_RUNNING = "running"
@@ -117,13 +118,15 @@ class RunRecord:
 
 
 def record(warehouse: Warehouse, run: RunRecord) -> int:
-    return append_rows(
-        warehouse.runs, run.to_arrow(), {"run_id": run.run_id, "status": run.status}
-    )
+    return append_rows(warehouse.runs, run.to_arrow(), {"run_id": run.run_id, "status": run.status})
 
 
 def read_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
-    """Latest row of every run, oldest run first (the ledger is small: one row per run)."""
+    """Latest row of every run, oldest run first (the ledger is small: one row per run).
+
+    A run still ``running`` that does not hold the warehouse lock died: it is shown as
+    ``incomplete``.
+    """
     table = open_table(warehouse.runs)
     if table is None:
         return []
@@ -136,6 +139,10 @@ def read_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
         previous = latest.get(run_id)
         if previous is None or _rank(row) >= _rank(previous):
             latest[run_id] = row
+    holder = (read_lock(warehouse.root) or {}).get("run_id")
+    for row in latest.values():
+        if row["status"] == STATUS_RUNNING and row["run_id"] != holder:
+            row["status"] = STATUS_INCOMPLETE
     return sorted(latest.values(), key=lambda r: (r["started_at"], order[r["run_id"]]))
 
 

@@ -59,7 +59,13 @@ def build_session(
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
-    """Build (or reuse) the session. Under spark-submit the master comes from spark-submit."""
+    """Build the session, or return the active one (a test's, or a notebook's) unchanged.
+
+    Under spark-submit the master comes from spark-submit.
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
     require_java()
     settings = default_conf()
     settings.update(conf or {})

@@ -29,8 +29,8 @@ from pyspark.sql import functions as F
 
 from jobs import __version__, ledger
 from jobs.config import ConfigError, load_counties
-from jobs.inputs import InputError, InputFile, describe_inputs, expand_inputs
-from jobs.inputs import read_classified_lines
+from jobs.inputs import InputError, InputFile, describe_inputs, expand_inputs, read_classified_lines
+from jobs.lock import WarehouseLocked, warehouse_lock
 from jobs.policies import PolicySet, load_policy_set
 from jobs.progress import Progress, fmt_count
 from jobs.spark import JavaMissingError, build_session
@@ -49,8 +49,8 @@ from transforms.columns import INPUT_INDEX, SOURCE_LINE, TARGET_COUNTY
 from transforms.eligibility import apply_policies
 from transforms.history import fan_out_to_counties, subject_history
 from transforms.normalize import normalize
-from transforms.summary import county_summary
 from transforms.offenses import Offenses
+from transforms.summary import county_summary
 from transforms.vocabulary import Counties
 
 
@@ -60,6 +60,10 @@ class UsageError(Exception):
 
 class RunFailed(Exception):
     """The run started but could not publish its results: exit code 1."""
+
+
+class ValidationFailed(RunFailed):
+    """A critical expectation failed: nothing was committed (runs status failed_validation)."""
 
 
 @dataclass
@@ -149,9 +153,28 @@ def run(options: RunOptions, progress: Progress | None = None) -> ledger.RunReco
     progress = progress or Progress()
     prepared = prepare(options)  # before Spark: bad config never starts a job
     warehouse = Warehouse(options.warehouse)
+    run_id = ledger.new_run_id()
+    try:
+        with warehouse_lock(warehouse.root, run_id) as dead:
+            if dead:
+                progress.warn(
+                    f"run {dead.get('run_id')} died without finishing; it is marked incomplete "
+                    "and its staging files are removed"
+                )
+            return _run_locked(options, prepared, warehouse, run_id, progress)
+    except WarehouseLocked as exc:
+        raise RunFailed(str(exc)) from exc
+
+
+def _run_locked(
+    options: RunOptions,
+    prepared: Prepared,
+    warehouse: Warehouse,
+    run_id: str,
+    progress: Progress,
+) -> ledger.RunRecord:
     key = run_key(prepared, options.compute_at)
     last = ledger.last_successful(warehouse)
-    run_id = ledger.new_run_id()
     record = ledger.RunRecord(
         run_id=run_id,
         started_at=dt.datetime.now(dt.UTC),
@@ -174,14 +197,17 @@ def run(options: RunOptions, progress: Progress | None = None) -> ledger.RunReco
         spark = build_session("relief-statewide", master=options.master, conf=options.conf)
     except JavaMissingError as exc:
         raise UsageError(str(exc)) from exc
-    warehouse.root.mkdir(parents=True, exist_ok=True)
     ledger.record(warehouse, record)
     staging = warehouse.staging(run_id)
     try:
         _execute(spark, prepared, options, warehouse, record, progress)
-    except Exception as exc:
-        record.status = ledger.STATUS_FAILED
-        record.message = f"{type(exc).__name__}: {exc}"[:2000]
+    except BaseException as exc:
+        record.status = (
+            ledger.STATUS_FAILED_VALIDATION
+            if isinstance(exc, ValidationFailed)
+            else ledger.STATUS_FAILED
+        )
+        record.message = f"{type(exc).__name__}: {exc}"[:4000]
         record.finished_at = dt.datetime.now(dt.UTC)
         record.stage_seconds = dict(progress.seconds)
         ledger.record(warehouse, record)

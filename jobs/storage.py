@@ -143,9 +143,7 @@ def commit_files(
             str(table), schema, actions, mode="error", commit_properties=properties
         )
     else:
-        existing.create_write_transaction(
-            actions, mode, schema, commit_properties=properties
-        )
+        existing.create_write_transaction(actions, mode, schema, commit_properties=properties)
     version = DeltaTable(str(table)).version()
     assert version is not None
     return version

@@ -137,10 +137,21 @@ def test_case_numbers_are_distinct_ofns_of_court_actions_with_same_cycle_step(sp
 def test_superstrike_and_pc290_sections_and_earliest_dates(spark):
     df = rows(
         spark,
-        conviction("001002001000", D(2005, 6, 1), section="187", is_superstrike=True,
-                   code_section="187(a) PC"),
-        conviction("002002001000", D(2003, 0o1, 1), section="288", is_superstrike=True,
-                   is_pc290_offense=True, code_section="288(a) PC"),
+        conviction(
+            "001002001000",
+            D(2005, 6, 1),
+            section="187",
+            is_superstrike=True,
+            code_section="187(a) PC",
+        ),
+        conviction(
+            "002002001000",
+            D(2003, 0o1, 1),
+            section="288",
+            is_superstrike=True,
+            is_pc290_offense=True,
+            code_section="288(a) PC",
+        ),
         {c.IS_PC290_REGISTRATION: True, c.EVENT_DATE: D(2001, 2, 2)},
         conviction("004002001000", D(2010, 1, 1)),
         {c.IS_DECEASED_STEP: True},
@@ -184,8 +195,9 @@ def test_prior_same_section_counts_definite_and_possible(spark):
         spark,
         conviction("001002001000", D(2001, 1, 1), section="11359"),
         conviction("002002001000", D(2003, 1, 1), section="11359"),
-        conviction("003002001000", D(2003, 1, 1), section="11359",
-                   conviction_date_latest=D(2003, 12, 31)),
+        conviction(
+            "003002001000", D(2003, 1, 1), section="11359", conviction_date_latest=D(2003, 12, 31)
+        ),
         conviction("004002001000", D(2005, 1, 1), section="11357"),
         conviction("005002001000", D(2008, 1, 1), section="11359"),
     )
@@ -217,8 +229,12 @@ def test_subjects_fan_out_to_each_county_of_their_prop64_convictions(spark):
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("months,days,expected", [(None, None, D(2016, 2, 29)), (12, 1, D(2017, 3, 1))])
+@pytest.mark.parametrize(
+    "months,days,expected", [(None, None, D(2016, 2, 29)), (12, 1, D(2017, 3, 1))]
+)
 def test_sentence_end_uses_calendar_months_then_days(spark, months, days, expected):
-    df = rows(spark, conviction("001002001000", D(2016, 2, 29), sentence_months=months,
-                                sentence_days=days))
+    df = rows(
+        spark,
+        conviction("001002001000", D(2016, 2, 29), sentence_months=months, sentence_days=days),
+    )
     assert by_line(subject_history(df))[1][c.SENTENCE_END] == expected

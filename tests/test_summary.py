@@ -30,8 +30,7 @@ SCHEMA = StructType(
 
 
 def cand(subject, section, felony, date, det, reason, race="WHITE", county="fresno"):
-    return (county, subject, race, True, True, felony, section, date, det, reason, DISMISS,
-            DISMISS)
+    return (county, subject, race, True, True, felony, section, date, det, reason, DISMISS, DISMISS)
 
 
 def other(subject, felony, date, race="WHITE", county="fresno", related=None):
@@ -41,8 +40,10 @@ def other(subject, felony, date, race="WHITE", county="fresno", related=None):
 def figures(spark, rows, compute_at=D(2026, 1, 1)):
     df = spark.createDataFrame(rows, SCHEMA)
     out = county_summary(df, compute_at).collect()
-    return {(r["county"], r["flow"], r["metric"], r["key"], r["key2"]): (r["value"], r["text"])
-            for r in out}
+    return {
+        (r["county"], r["flow"], r["metric"], r["key"], r["key2"]): (r["value"], r["text"])
+        for r in out
+    }
 
 
 def test_conviction_and_subject_figures_for_policy_and_dismiss_all(spark):
@@ -51,11 +52,19 @@ def test_conviction_and_subject_figures_for_policy_and_dismiss_all(spark):
         cand("A", "11359", True, D(2010, 5, 1), REDUCE, "Reduce all HS 11359 convictions"),
         cand("A", "11357", False, D(2012, 1, 1), DISMISS, "Misdemeanor or Infraction"),
         # B: felony 11360 hand review + an old non-P64 felony; a recent P64 dismissed
-        cand("B", "11360", True, D(2008, 1, 1), HAND, "No applicable eligibility criteria",
-             race="BLACK"),
+        cand(
+            "B",
+            "11360",
+            True,
+            D(2008, 1, 1),
+            HAND,
+            "No applicable eligibility criteria",
+            race="BLACK",
+        ),
         other("B", True, D(1999, 1, 1), race="BLACK"),
-        cand("B", "11357", False, D(2021, 1, 1), DISMISS, "Misdemeanor or Infraction",
-             race="BLACK"),
+        cand(
+            "B", "11357", False, D(2021, 1, 1), DISMISS, "Misdemeanor or Infraction", race="BLACK"
+        ),
         # C: only P64, dismissed under the age rule
         cand("C", "11358", True, D(2001, 1, 1), DISMISS, "50 years or older", race=None),
         ("fresno", "C", None, False, False, None, None, None, None, None, None, None),

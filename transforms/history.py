@@ -91,9 +91,9 @@ def _counted() -> Column:
 
 def with_counted_conviction(df: DataFrame) -> DataFrame:
     """The first conviction line of each CNT_ORDER is the conviction; later ones are parts."""
-    first_conviction = F.min(
-        F.when(F.col(IS_CONVICTION), F.struct(*_file_order()))
-    ).over(_by_count())
+    first_conviction = F.min(F.when(F.col(IS_CONVICTION), F.struct(*_file_order()))).over(
+        _by_count()
+    )
     return df.withColumn(
         IS_COUNTED_CONVICTION,
         F.coalesce(F.col(IS_CONVICTION), F.lit(False))
@@ -108,7 +108,8 @@ def with_sentence_end(df: DataFrame) -> DataFrame:
 
     def end(date_col: str) -> Column:
         return F.when(
-            _counted(), F.date_add(F.add_months(F.col(date_col), months.cast("int")), days.cast("int"))
+            _counted(),
+            F.date_add(F.add_months(F.col(date_col), months.cast("int")), days.cast("int")),
         )
 
     return df.withColumn(SENTENCE_END, end(CONVICTION_DATE)).withColumn(
@@ -120,9 +121,7 @@ def with_case_numbers(df: DataFrame) -> DataFrame:
     """Distinct OFNs of the subject's COURT ACTION lines with the same cycle+step."""
     ofn = F.when(F.col(IS_COURT_ACTION) & (F.trim(F.col(OFN)) != ""), F.trim(F.col(OFN)))
     numbers = F.array_sort(F.collect_set(ofn).over(_by_cycle_step()))
-    return df.withColumn(
-        CASE_NUMBERS, F.when(F.size(numbers) > 0, F.concat_ws("; ", numbers))
-    )
+    return df.withColumn(CASE_NUMBERS, F.when(F.size(numbers) > 0, F.concat_ws("; ", numbers)))
 
 
 def _sections_joined(flag: str) -> Column:
@@ -178,9 +177,9 @@ def with_flags_and_sections(df: DataFrame) -> DataFrame:
     pc290_date = F.when(registration & ~_counted(), F.col(EVENT_DATE)).otherwise(
         F.col(CONVICTION_DATE)
     )
-    pc290_date_latest = F.when(registration & ~_counted(), F.col(date_latest(EVENT_DATE))).otherwise(
-        F.col(date_latest(CONVICTION_DATE))
-    )
+    pc290_date_latest = F.when(
+        registration & ~_counted(), F.col(date_latest(EVENT_DATE))
+    ).otherwise(F.col(date_latest(CONVICTION_DATE)))
     return (
         df.withColumn(DECEASED, F.max(F.col(IS_DECEASED_STEP)).over(_by_subject()))
         .withColumn(PC290_REGISTRATION, F.max(registration).over(_by_subject()))
@@ -237,10 +236,11 @@ def with_prior_same_section(df: DataFrame) -> DataFrame:
     )
     definite = F.size(F.filter(others, lambda x: x["latest"] < F.col(CONVICTION_DATE)))
     # Possibly earlier unless it is definitely on or after this one's latest day.
+    latest_day = F.col(date_latest(CONVICTION_DATE))
     possible = F.size(
         F.filter(
             others,
-            lambda x: ~F.coalesce(x["earliest"] >= F.col(date_latest(CONVICTION_DATE)), F.lit(False)),
+            lambda x: ~F.coalesce(x["earliest"] >= latest_day, F.lit(False)),
         )
     )
     is_p64 = _counted() & F.col(IS_PROP64)

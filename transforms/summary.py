@@ -1,7 +1,8 @@
 """Per-county figures (DOMAIN.md §5) from the annotated county rows, in long form.
 
 One output row per (county, flow, metric, key, key2) with an integer ``value`` (and a
-``text`` for dates). A count of zero has no row: readers treat a missing row as 0. Flows: ``policy`` (the county's policy), ``dismiss_all_prop64`` and
+``text`` for dates). A count of zero has no row: readers treat a missing row as 0.
+Flows: ``policy`` (the county's policy), ``dismiss_all_prop64`` and
 ``dismiss_all_prop64_related`` (the comparison flows). The job appends these rows, tagged
 with the run, to ``<warehouse>/summary``; the report and the gogen summary.json read them.
 
