@@ -161,9 +161,13 @@ def quarantine(
 
 def _mount_optional() -> None:
     """Sub-commands that live in their own modules."""
+    from jobs.county_cmd import app as county_app
     from jobs.policy_cmd import app as policy_app
 
     app.add_typer(policy_app, name="policy", help="Check and print county policies.")
+    app.add_typer(
+        county_app, name="county", help="A county's own table: pull it, build its filing packet."
+    )
 
 
 _mount_optional()

@@ -85,6 +85,6 @@ def warehouse_lock(warehouse: Path, run_id: str) -> Iterator[dict[str, Any] | No
     try:
         yield taken_over
     finally:
-        holder = read_lock(warehouse)
-        if holder and holder.get("run_id") == run_id:
+        current = read_lock(warehouse)
+        if current and current.get("run_id") == run_id:
             path.unlink(missing_ok=True)

@@ -29,8 +29,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 STAGING = "_staging"
 STAGED_PREFIX = "part-relief-"
@@ -135,12 +136,16 @@ def commit_files(
         target = table / f"{STAGED_PREFIX}{run_id}-{index:05d}.parquet"
         os.replace(source, target)
         moved.append(target)
-    actions = [_add_action(table, f) for f in moved]
+    actions: list[AddAction | RemoveAction] = [_add_action(table, f) for f in moved]
     properties = CommitProperties(custom_metadata=dict(metadata), max_commit_retries=0)
     existing = open_table(table)
     if existing is None:
         create_table_with_add_actions(
-            str(table), schema, actions, mode="error", commit_properties=properties
+            str(table),
+            DeltaSchema.from_arrow(schema),
+            [a for a in actions if isinstance(a, AddAction)],
+            mode="error",
+            commit_properties=properties,
         )
     else:
         existing.create_write_transaction(actions, mode, schema, commit_properties=properties)

@@ -217,8 +217,8 @@ def test_subjects_fan_out_to_each_county_of_their_prop64_convictions(spark):
         conviction("001002001000", D(2001, 1, 1), county_slug="alameda"),
         conviction("002002001000", D(2003, 1, 1), county_slug="fresno"),
         {c.COUNT_ORDER: "003001001000"},
-        conviction("001002001000", D(2001, 1, 1), subject_id="S2", section="459"),
-        conviction("001002001000", D(2001, 1, 1), subject_id="S3", county_slug=None),
+        conviction("001002001000", D(2001, 1, 1), subject="S2", section="459"),
+        conviction("001002001000", D(2001, 1, 1), subject="S3", county_slug=None),
     )
     out = fan_out_to_counties(subject_history(df))
     got = sorted((r[c.SUBJECT], r[c.SOURCE_LINE], r[c.TARGET_COUNTY]) for r in out.collect())

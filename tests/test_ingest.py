@@ -133,3 +133,14 @@ def test_input_list_errors_name_the_file(tmp_path):
     with pytest.raises(InputError, match="same content"):
         describe_inputs(expand_inputs(f"{a},{b}"))
     assert expand_inputs(f"{a}, {a}") == [str(a)]
+
+
+def test_quarantined_raw_text_never_holds_ssn_or_licence(spark):
+    schema = StructType([StructField(c.RAW_LINE, StringType())])
+    shifted = doj_line(
+        fields=94, REQ_SSN="900-00-1234", PRI_CDL="X1234567", COMMENT_TEXT="123456789"
+    )
+    df = spark.createDataFrame([(shifted,)], schema)
+    text = df.select(ingest.masked_raw_text(df[c.RAW_LINE]).alias("t")).first()["t"]
+    assert "900-00-1234" not in text and "X1234567" not in text and "123456789" not in text
+    assert text.split(",")[c.DOJ_COLUMNS.index("SUBJECT_ID")] == "S1"

@@ -77,8 +77,8 @@ RAW_LINE = "raw_line"  # the line's text (ingest internals and quarantine only)
 QUARANTINE_REASON = "reason"
 
 # --- normalize (transforms/normalize.py), DOMAIN.md §1-2 ---------------------------------
-SUBJECT = "subject_id"  # trimmed SUBJECT_ID
-COUNT_ORDER = "cnt_order"  # trimmed CNT_ORDER (12 digits)
+SUBJECT = "subject"  # trimmed SUBJECT_ID
+COUNT_ORDER = "count_order"  # trimmed CNT_ORDER (12 digits)
 CYCLE_STEP = "cycle_step"  # first 6 digits of CNT_ORDER
 STEP_TYPE = "step_type"  # upper(trim(STP_TYPE_DESCR))
 COUNTY_RAW = "county_raw"  # upper(trim(STP_ORI_CNTY_NAME)) as sent
@@ -90,7 +90,7 @@ RACE = "race"
 # is true for a partial date. All three are null for a blank or unparseable date.
 DOB = "dob"
 EVENT_DATE = "event_date"
-DISPOSITION_DATE = "disp_date"
+DISPOSITION_DATE = "disposition_date"
 CONVICTION_DATE = "conviction_date"  # convictions only: disp_date, else event_date
 LATEST = "_latest"
 PARTIAL = "_partial"
@@ -162,3 +162,18 @@ def date_partial(column: str) -> str:
 
 def section_count(section: str) -> str:
     return SECTION_COUNT.format(section=section)
+
+
+def _derived_names() -> list[str]:
+    return [
+        value
+        for name, value in globals().items()
+        if name.isupper() and isinstance(value, str) and value.islower() and value.isidentifier()
+    ]
+
+
+# Spark and Delta compare column names case-insensitively: no derived column may shadow a
+# DOJ column (see DOJ_RECORD_ID).
+_stored = {stored_name(c).upper() for c in DOJ_COLUMNS}
+_clashes = {n for n in _derived_names() if n.upper() in _stored}
+assert not _clashes, f"derived columns clash with DOJ columns: {_clashes}"

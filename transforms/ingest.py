@@ -135,6 +135,31 @@ def with_record_id(df: DataFrame) -> DataFrame:
     )
 
 
+_PII_POSITIONS = [DOJ_COLUMNS.index(c) for c in PII_COLUMNS]
+# Anything shaped like an SSN (9 digits, dashes optional) or a California driver's licence
+# (a letter and 7 digits), wherever a broken line put it.
+_SSN_SHAPE = r"(?<![0-9A-Za-z])[0-9]{3}-?[0-9]{2}-?[0-9]{4}(?![0-9A-Za-z])"
+_CDL_SHAPE = r"(?<![0-9A-Za-z])[A-Za-z][0-9]{7}(?![0-9A-Za-z])"
+PII_MASK = "#"
+
+
+def masked_raw_text(line: Column) -> Column:
+    """A bad line's text with SSN and CDL removed, for people to read in quarantine.
+
+    The SSN/CDL field positions are blanked on a naive comma split, and anything shaped like
+    an SSN or a licence number is masked wherever it is (a broken line may have shifted its
+    fields). Invalid UTF-8 stays raw bytes inside Spark strings; it is re-encoded as U+FFFD so
+    the table holds valid text.
+    """
+    fields = F.split(F.regexp_replace(line, _NOT_TEXT, "\ufffd"), ",", -1)
+    blanked = F.transform(
+        fields, lambda value, i: F.when(i.isin(_PII_POSITIONS), F.lit("")).otherwise(value)
+    )
+    text = F.array_join(blanked, ",")
+    text = F.regexp_replace(text, _SSN_SHAPE, PII_MASK * 9)
+    return F.regexp_replace(text, _CDL_SHAPE, PII_MASK * 8)
+
+
 def quarantined_lines(classified: DataFrame) -> DataFrame:
     """Lines that go to quarantine: file, line, reason and the raw text (truncated)."""
     return (
@@ -145,7 +170,7 @@ def quarantined_lines(classified: DataFrame) -> DataFrame:
             F.col(SOURCE_LINE),
             F.col(RECORD_ID),
             F.col(QUARANTINE_REASON),
-            F.substring(F.col(RAW_LINE), 1, RAW_TEXT_LIMIT).alias("raw_text"),
+            F.substring(masked_raw_text(F.col(RAW_LINE)), 1, RAW_TEXT_LIMIT).alias("raw_text"),
         )
     )
 

@@ -1,0 +1,127 @@
+"""`relief audit history|diff|explain|verify`: the audit trail, without Spark or Java.
+
+    relief audit history --warehouse DIR --county NAME [--json]
+    relief audit diff    --warehouse DIR --county NAME --from V1 --to V2 [--out FILE.csv]
+    relief audit explain --warehouse DIR --county NAME --record-id ID [--version N]
+                         [--policy-dir DIR | --policy FILE]
+    relief audit verify  --warehouse DIR [--json]
+
+The logic is in jobs/audit.py. Exit codes: 0 ok, 1 the warehouse lacks what was asked for or
+(verify) a table version is not accounted for by a recorded, succeeded run, 2 bad usage
+(unknown county, version or record).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jobs import audit
+from jobs.audit import AuditError
+
+app = typer.Typer(
+    help="Audit trail: table history, version diffs, why a conviction was decided, verify.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+WarehouseOption = Annotated[Path, typer.Option(help="warehouse directory (holds counties/, runs/)")]
+CountyOption = Annotated[str, typer.Option(help="county name or slug, any case")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"relief: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def history(warehouse: WarehouseOption, county: CountyOption, json_: JsonOption = False) -> None:
+    """One line per version of the county's table: when, run, compute-at, policy, inputs, rows,
+    validation."""
+    try:
+        result = audit.county_history(warehouse, county)
+    except AuditError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    if json_:
+        typer.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    else:
+        typer.echo(audit.render_history(result))
+
+
+@app.command()
+def diff(
+    warehouse: WarehouseOption,
+    county: CountyOption,
+    from_version: Annotated[int, typer.Option("--from", help="older version", min=0)],
+    to_version: Annotated[int, typer.Option("--to", help="newer version", min=0)],
+    out: Annotated[
+        Path | None, typer.Option(help="write every change to this CSV file (0600)")
+    ] = None,
+    show: Annotated[int, typer.Option(help="changes to list on screen", min=0)] = 20,
+) -> None:
+    """What changed per record between two versions: new, removed, determination or reason
+    changed; counts by kind and by rule."""
+    try:
+        result = audit.diff_versions(warehouse, county, from_version, to_version)
+        typer.echo(audit.render_diff(result, limit=show))
+        if out is not None:
+            audit.write_diff_csv(result, out)
+            typer.echo(f"\nwrote {len(result.changes):,} change(s) to {out}")
+    except AuditError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        raise _fail(f"--out {out}: {exc}", 1) from None
+
+
+@app.command()
+def explain(
+    warehouse: WarehouseOption,
+    county: CountyOption,
+    record_id: Annotated[str, typer.Option("--record-id", help="the row's record_id")],
+    version: Annotated[
+        int | None, typer.Option(help="table version (default: latest)", min=0)
+    ] = None,
+    policy_dir: Annotated[
+        Path | None, typer.Option(help="policy directory the run used (default conf/policies)")
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="policy file or eligibility-options JSON the run used"),
+    ] = None,
+) -> None:
+    """Why a conviction got its determination: facts, rules in order with each predicate's
+    value, the rule that fired, and the run that decided it."""
+    if policy_dir is not None and policy is not None:
+        raise _fail("give --policy-dir or --policy, not both", 2)
+    try:
+        result = audit.explain_record(
+            warehouse, county, record_id, version, policy_dir=policy_dir, policy_file=policy
+        )
+    except AuditError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    typer.echo(audit.render_explanation(result))
+
+
+@app.command()
+def verify(warehouse: WarehouseOption, json_: JsonOption = False) -> None:
+    """Check that every table version was written by a recorded, succeeded run (exit 1 if
+    any is not)."""
+    try:
+        report = audit.verify_warehouse(warehouse)
+    except AuditError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    if json_:
+        typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        typer.echo(audit.render_verify(report, warehouse))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,227 @@
+"""`make bench`: the statewide job on 1M and 5M generated rows, with figures per stage.
+
+For each size: generate the extract once (cached under bench/cache/), run the statewide job
+into a fresh warehouse on ``local[*]``, and report wall seconds per stage of the job, rows/s
+end to end, peak RSS of the driver JVM and of the Python process, and Spark's shuffle bytes
+(from the application's REST API on the driver UI). Spark evaluates lazily, so normalize,
+history and eligibility run fused inside the job's write stage; ``--breakdown`` also times
+each of them separately (a no-op write of the pipeline cut after that stage, minus the
+stage before) so a slow stage can be found. Results are printed and written as JSON to
+bench/results/.
+
+Not part of ``make test``; performance is checked here, never by timing assertions in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from jobs.generate import generate_extract
+from jobs.progress import Progress
+
+ROOT = Path(__file__).resolve().parent.parent / "bench"
+CACHE = ROOT / "cache"
+RESULTS = ROOT / "results"
+COMPUTE_AT = dt.date(2026, 11, 22)
+
+
+def _rss_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class PeakMemory:
+    """Samples RSS of this Python process and its JVM (and other children) every 0.5 s."""
+
+    def __init__(self) -> None:
+        self.peak_python_mb = 0.0
+        self.peak_jvm_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            self.peak_python_mb = max(self.peak_python_mb, _rss_kb(me, "VmRSS") / 1024)
+            jvm = sum(_rss_kb(pid, "VmRSS") for pid in _children(me))
+            self.peak_jvm_mb = max(self.peak_jvm_mb, jvm / 1024)
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def shuffle_bytes(ui_url: str | None) -> dict[str, int]:
+    """Shuffle read/write bytes over all stages, from Spark's REST API (driver UI)."""
+    if not ui_url:
+        return {}
+    try:
+        with urllib.request.urlopen(f"{ui_url}/api/v1/applications", timeout=5) as response:
+            app_id = json.load(response)[0]["id"]
+        with urllib.request.urlopen(
+            f"{ui_url}/api/v1/applications/{app_id}/stages", timeout=10
+        ) as response:
+            stages = json.load(response)
+    except (OSError, ValueError, KeyError, IndexError):
+        return {}
+    return {
+        "shuffle_write_bytes": sum(s.get("shuffleWriteBytes", 0) for s in stages),
+        "shuffle_read_bytes": sum(s.get("shuffleReadBytes", 0) for s in stages),
+    }
+
+
+def extract_for(rows: int) -> Path:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"extract_{rows}_seed64.csv"
+    if not path.exists():
+        print(f"generating {rows:,} rows into {path} (cached for next time)")
+        generate_extract(path, rows=rows, seed=64)
+    return path
+
+
+def breakdown(input_path: Path) -> dict[str, float]:
+    """Seconds of each logical stage, timed as no-op writes of the pipeline cut after it."""
+    from pyspark.sql import DataFrame
+
+    from jobs.inputs import describe_inputs, expand_inputs, read_classified_lines
+    from jobs.spark import build_session
+    from jobs.statewide import RunOptions, prepare
+    from transforms import ingest
+    from transforms.eligibility import apply_policies
+    from transforms.history import fan_out_to_counties, subject_history
+    from transforms.normalize import normalize
+
+    spark = build_session("relief-bench")
+    prepared = prepare(RunOptions(inputs=str(input_path), warehouse=Path("/nonexistent")))
+    files = describe_inputs(expand_inputs(str(input_path)))
+
+    def timed(df: DataFrame) -> float:
+        start = time.perf_counter()
+        df.write.format("noop").mode("overwrite").save()
+        return time.perf_counter() - start
+
+    parsed = ingest.parsed_rows(read_classified_lines(spark, files))
+    normalized = normalize(parsed, prepared.counties, prepared.offenses)
+    history = fan_out_to_counties(subject_history(normalized))
+    eligible = apply_policies(
+        history, prepared.policies.by_county, prepared.policies.default, COMPUTE_AT
+    )
+    cumulative = {
+        "ingest": timed(parsed),
+        "normalize": timed(normalized),
+        "history": timed(history),
+        "eligibility": timed(eligible),
+    }
+    result, previous = {}, 0.0
+    for name, seconds in cumulative.items():
+        result[name] = round(max(seconds - previous, 0.0), 2)
+        previous = seconds
+    return result
+
+
+def bench_one(input_path: Path, rows_hint: int | None, do_breakdown: bool) -> dict[str, Any]:
+    from jobs.spark import build_session
+    from jobs.statewide import RunOptions, run
+
+    warehouse = ROOT / "warehouse"
+    shutil.rmtree(warehouse, ignore_errors=True)
+    progress = Progress()
+    spark = build_session("relief-bench")
+    ui = spark.sparkContext.uiWebUrl
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        record = run(
+            RunOptions(inputs=str(input_path), warehouse=warehouse, compute_at=COMPUTE_AT),
+            progress,
+        )
+        wall = time.perf_counter() - start
+    result: dict[str, Any] = {
+        "input": str(input_path),
+        "input_bytes": input_path.stat().st_size,
+        "rows_read": record.rows_read,
+        "wall_seconds": round(wall, 2),
+        "rows_per_second": round((record.rows_read or 0) / wall),
+        "stage_seconds": {k: round(v, 2) for k, v in progress.seconds.items()},
+        "slowest_stage": max(progress.seconds, key=lambda k: progress.seconds[k]),
+        "peak_rss_mb": {
+            "driver_jvm": round(memory.peak_jvm_mb),
+            "python": round(memory.peak_python_mb),
+        },
+        **shuffle_bytes(ui),
+        "spark_conf": {
+            k: v
+            for k, v in spark.sparkContext.getConf().getAll()
+            if k.startswith(("spark.driver.memory", "spark.sql.shuffle", "spark.sql.adaptive"))
+        },
+        "county_tables": len(record.county_versions),
+    }
+    if do_breakdown:
+        result["breakdown_seconds"] = breakdown(input_path)
+    spark.stop()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, action="append", help="extract size (repeatable)")
+    parser.add_argument("--input", type=Path, help="bench this extract instead")
+    parser.add_argument("--breakdown", action="store_true", help="also time each stage alone")
+    args = parser.parse_args(argv)
+    inputs: list[tuple[Path, int | None]]
+    if args.input:
+        inputs = [(args.input, None)]
+    else:
+        inputs = [(extract_for(n), n) for n in (args.rows or [1_000_000, 5_000_000])]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = []
+    for path, rows in inputs:
+        print(f"\n== {path.name} ==")
+        figures = bench_one(path, rows, args.breakdown)
+        results.append(figures)
+        print(json.dumps(figures, indent=2))
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    out = RESULTS / f"bench_{stamp}.json"
+    out.write_text(
+        json.dumps(
+            {"machine": platform.node(), "cpus": os.cpu_count(), "results": results}, indent=2
+        )
+    )
+    print(f"\nresults: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""`relief county pull|packet`: what a county DA's office runs on a laptop (no Spark, no Java).
+
+    relief county pull   --warehouse DIR --county NAME --out DIR
+                         [--format csv|parquet|xlsx|gogen] [--version N | --run RUN_ID]
+    relief county packet --warehouse DIR --county NAME --out DIR [--version N | --run RUN_ID]
+
+Both read only ``<warehouse>/counties/<slug>`` (jobs/county.py, jobs/packet.py). Exit codes:
+0 ok, 1 the pull failed (no table, unreadable table), 2 bad usage (unknown county, no such
+version or run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jobs.config import ConfigError
+from jobs.county import PullError, PullFormat
+
+app = typer.Typer(
+    help="Pull a county's table or build its court filing packet (no Spark, no Java).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+WarehouseOption = Annotated[Path, typer.Option(help="warehouse directory (holds counties/)")]
+CountyOption = Annotated[str, typer.Option(help="county name or slug, any case")]
+VersionOption = Annotated[
+    int | None, typer.Option(help="table version to read (default: latest)", min=0)
+]
+RunOption = Annotated[str | None, typer.Option("--run", help="read the version this run committed")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"relief: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def pull(
+    warehouse: WarehouseOption,
+    county: CountyOption,
+    out: Annotated[Path, typer.Option(help="output directory (created 0700 if missing)")],
+    format: Annotated[
+        PullFormat, typer.Option("--format", help="csv, parquet, xlsx, or gogen (reference tool)")
+    ] = PullFormat.CSV,
+    version: VersionOption = None,
+    run: RunOption = None,
+) -> None:
+    """Write the county's rows: csv, parquet, xlsx, or the reference tool's (gogen) files."""
+    from jobs.county import pull as pull_county
+
+    try:
+        result = pull_county(warehouse, county, out, format, version=version, run_id=run)
+    except PullError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    older = "" if result.version == result.latest_version else f" of {result.latest_version}"
+    typer.echo(
+        f"{result.county.name.title()}: version {result.version}{older} "
+        f"(run {result.run_id or 'unknown'}), {result.rows:,} rows"
+    )
+    for path in result.files:
+        typer.echo(f"  wrote {path}")
+
+
+@app.command()
+def packet(
+    warehouse: WarehouseOption,
+    county: CountyOption,
+    out: Annotated[Path, typer.Option(help="packet directory (created 0700 if missing)")],
+    version: VersionOption = None,
+    run: RunOption = None,
+) -> None:
+    """Build the court filing packet: bulk motion, proposed orders, index, worklist."""
+    from jobs.packet import packet as build_packet
+
+    try:
+        result = build_packet(warehouse, county, out, version=version, run_id=run)
+    except PullError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    typer.echo(
+        f"{result.county.name.title()}: version {result.version} (run "
+        f"{result.run_id or 'unknown'}): {result.granted:,} convictions granted relief "
+        f"({result.dismissals:,} dismiss, {result.reductions:,} reduce) in {result.cases:,} "
+        f"cases; {result.worklist:,} worklist lines"
+    )
+    typer.echo(f"  wrote {len(result.files)} files into {out}")
+
+
+if __name__ == "__main__":
+    app()

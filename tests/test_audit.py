@@ -1,0 +1,860 @@
+"""The audit trail (jobs/audit.py, `relief audit`): history, diff, explain and verify, read from
+the Delta logs and the runs ledger without Spark.
+
+Most tests use a small warehouse written here with delta-rs: two runs of one policy whose
+compute-at differs (2024-06-30, then 2026-06-30), so a subject who turns 50 in between moves
+from one rule to another. The slow test at the end runs the real statewide job twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from typer.testing import CliRunner
+
+from jobs import audit, ledger
+from jobs.audit_cmd import app
+from jobs.inputs import InputFile
+from jobs.policies import load_policies
+from jobs.statewide import SUMMARY_SCHEMA
+from jobs.storage import Warehouse, append_rows
+from tests.test_county import _no_java_env
+from transforms.columns import (
+    CODE_SECTION,
+    CONVICTION_DATE,
+    COUNTY_SLUG,
+    DECISION_INPUTS,
+    DETERMINATION,
+    DOB,
+    INPUT_INDEX,
+    IS_CANDIDATE,
+    IS_FELONY,
+    PRI_NAME,
+    REASON,
+    RECORD_ID,
+    RULE_ID,
+    SECTION,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    SUBJECT,
+    date_latest,
+    date_partial,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_1 = "20240701T000000Z-aaaa0001"
+RUN_2 = "20260701T000000Z-bbbb0002"
+COMPUTE_1 = dt.date(2024, 6, 30)
+COMPUTE_2 = dt.date(2026, 6, 30)
+FINGERPRINT = "ab12" * 16
+GX_RUN_2 = "3 suites: 41 passed, 1 warned, 0 failed"
+
+D, R = "Eligible for Dismissal", "Eligible for Reduction"
+NOT_ELIGIBLE, HAND = "Not eligible", "Hand Review"
+
+POLICY_YAML = """\
+name: audit-test
+description: misdemeanors, post-Prop 64, age 50, then the section lists
+rules:
+  - id: misdemeanor
+    when: {not_felony: true}
+    then: Eligible for Dismissal
+    reason: Misdemeanor or Infraction
+  - id: after-prop64
+    when: {convicted_on_or_after: 2016-11-09}
+    then: Not eligible
+    reason: Occurred after 11/09/2016
+  - id: age-50
+    when: {age_at_least: 50}
+    then: Eligible for Dismissal
+    reason: "{years} years or older"
+  - id: dismiss-sections
+    when: {section_in: ["11357", "11358"]}
+    then: Eligible for Dismissal
+    reason: "Dismiss all HS {section} convictions"
+  - id: reduce-sections
+    when: {section_in: ["11359", "11360"]}
+    then: Eligible for Reduction
+    reason: "Reduce all HS {section} convictions"
+  - id: otherwise
+    when: {always: true}
+    then: Hand Review
+    reason: No applicable eligibility criteria
+"""
+K_MISD = "not_felony"
+K_AFTER = "convicted_on_or_after(date=2016-11-09)"
+K_AGE = "age_at_least(years=50)"
+K_DISMISS = "section_in(sections=11357, 11358)"
+K_REDUCE = "section_in(sections=11359, 11360)"
+K_ALWAYS = "always"
+
+SCHEMA = pa.schema(
+    [
+        (RECORD_ID, pa.string()),
+        (SOURCE_FILE, pa.string()),
+        (SOURCE_LINE, pa.int64()),
+        (INPUT_INDEX, pa.int32()),
+        (SUBJECT, pa.string()),
+        (PRI_NAME, pa.string()),
+        (COUNTY_SLUG, pa.string()),
+        (SECTION, pa.string()),
+        (CODE_SECTION, pa.string()),
+        (CONVICTION_DATE, pa.date32()),
+        (date_latest(CONVICTION_DATE), pa.date32()),
+        (date_partial(CONVICTION_DATE), pa.bool_()),
+        (DOB, pa.date32()),
+        (date_latest(DOB), pa.date32()),
+        (date_partial(DOB), pa.bool_()),
+        (IS_FELONY, pa.bool_()),
+        (IS_CANDIDATE, pa.bool_()),
+        (DETERMINATION, pa.string()),
+        (REASON, pa.string()),
+        (RULE_ID, pa.string()),
+        (DECISION_INPUTS, pa.map_(pa.string(), pa.bool_())),
+    ]
+)
+
+
+def inputs(
+    felony: bool, after: bool, age50: bool | None, section: str
+) -> list[tuple[str, bool | None]]:
+    return [
+        (K_MISD, not felony),
+        (K_AFTER, after),
+        (K_AGE, age50),
+        (K_DISMISS, section in ("11357", "11358")),
+        (K_REDUCE, section in ("11359", "11360")),
+        (K_ALWAYS, True),
+    ]
+
+
+def conviction(
+    line: int,
+    subject: str,
+    section: str,
+    convicted: dt.date,
+    dob: tuple[dt.date, dt.date],
+    felony: bool,
+    age50: bool | None,
+    outcome: tuple[str, str, str],
+) -> dict[str, Any]:
+    determination, reason, rule = outcome
+    return {
+        RECORD_ID: f"{FINGERPRINT[:16]}-{line}",
+        SOURCE_FILE: "extract.csv",
+        SOURCE_LINE: line,
+        INPUT_INDEX: 0,
+        SUBJECT: subject,
+        PRI_NAME: f"PERSON, {subject}",
+        COUNTY_SLUG: "fresno",
+        SECTION: section,
+        CODE_SECTION: f"{section} HS",
+        CONVICTION_DATE: convicted,
+        date_latest(CONVICTION_DATE): convicted,
+        date_partial(CONVICTION_DATE): False,
+        DOB: dob[0],
+        date_latest(DOB): dob[1],
+        date_partial(DOB): dob[0] != dob[1],
+        IS_FELONY: felony,
+        IS_CANDIDATE: True,
+        DETERMINATION: determination,
+        REASON: reason,
+        RULE_ID: rule,
+        DECISION_INPUTS: inputs(felony, convicted >= dt.date(2016, 11, 9), age50, section),
+    }
+
+
+def history_row(line: int, subject: str) -> dict[str, Any]:
+    """A row of the subject's history that is not a Prop 64 conviction of the county."""
+    return {
+        RECORD_ID: f"{FINGERPRINT[:16]}-{line}",
+        SOURCE_FILE: "extract.csv",
+        SOURCE_LINE: line,
+        INPUT_INDEX: 0,
+        SUBJECT: subject,
+        PRI_NAME: f"PERSON, {subject}",
+        COUNTY_SLUG: "kern",
+        SECTION: "459",
+        CODE_SECTION: "459 PC",
+        IS_FELONY: True,
+        IS_CANDIDATE: False,
+    }
+
+
+def day(y: int, m: int, d: int) -> tuple[dt.date, dt.date]:
+    return dt.date(y, m, d), dt.date(y, m, d)
+
+
+BORN_1975 = day(1975, 3, 1)  # 49 at COMPUTE_1, 51 at COMPUTE_2
+BORN_1990 = day(1990, 1, 1)
+BORN_1974_PARTIAL = (dt.date(1974, 1, 1), dt.date(1974, 12, 31))  # 50 at COMPUTE_1 or not
+
+
+def fresno_v0() -> list[dict[str, Any]]:
+    """Fresno's table as run 1 (compute-at 2024-06-30) wrote it."""
+    return [
+        history_row(1, "S1"),
+        conviction(2, "S1", "11359", dt.date(2010, 5, 3), BORN_1975, True, False,
+                   (R, "Reduce all HS 11359 convictions", "reduce-sections")),
+        conviction(3, "S2", "11357", dt.date(2012, 6, 7), BORN_1990, False, False,
+                   (D, "Misdemeanor or Infraction", "misdemeanor")),
+        conviction(4, "S4", "11358", dt.date(2011, 1, 1), BORN_1975, True, False,
+                   (D, "Dismiss all HS 11358 convictions", "dismiss-sections")),
+        conviction(5, "S5", "11360", dt.date(2017, 1, 1), BORN_1990, True, False,
+                   (NOT_ELIGIBLE, "Occurred after 11/09/2016", "after-prop64")),
+        conviction(7, "S7", "11359", dt.date(2009, 9, 9), BORN_1974_PARTIAL, True, None,
+                   (HAND, "Incomplete date", "age-50")),
+    ]  # fmt: skip
+
+
+def fresno_v1() -> list[dict[str, Any]]:
+    """Run 2 (compute-at 2026-06-30): S1, S4 and S7 are 50 or older; line 5 is gone (a
+    corrected extract), line 6 is new."""
+    return [
+        history_row(1, "S1"),
+        conviction(2, "S1", "11359", dt.date(2010, 5, 3), BORN_1975, True, True,
+                   (D, "50 years or older", "age-50")),
+        conviction(3, "S2", "11357", dt.date(2012, 6, 7), BORN_1990, False, False,
+                   (D, "Misdemeanor or Infraction", "misdemeanor")),
+        conviction(4, "S4", "11358", dt.date(2011, 1, 1), BORN_1975, True, True,
+                   (D, "50 years or older", "age-50")),
+        conviction(6, "S6", "11357", dt.date(2013, 3, 3), BORN_1990, False, False,
+                   (D, "Misdemeanor or Infraction", "misdemeanor")),
+        conviction(7, "S7", "11359", dt.date(2009, 9, 9), BORN_1974_PARTIAL, True, True,
+                   (D, "50 years or older", "age-50")),
+    ]  # fmt: skip
+
+
+def kern_rows() -> list[dict[str, Any]]:
+    return [
+        conviction(8, "S8", "11357", dt.date(2015, 1, 1), BORN_1990, False, False,
+                   (D, "Misdemeanor or Infraction", "misdemeanor"))
+        | {COUNTY_SLUG: "kern"},
+    ]  # fmt: skip
+
+
+def record_id(line: int) -> str:
+    return f"{FINGERPRINT[:16]}-{line}"
+
+
+def commit_metadata(run_id: str, compute_at: dt.date, slug: str, policy_hash: str) -> dict:
+    return {
+        "run_id": run_id,
+        "compute_at": compute_at.isoformat(),
+        "input_fingerprints": json.dumps({"/data/extract.csv": FINGERPRINT}),
+        "relief_version": "0.1.0",
+        "county": slug,
+        "policy_hash": policy_hash,
+    }
+
+
+def write_version(
+    root: Path, slug: str, rows: list[dict[str, Any]], metadata: dict[str, Any]
+) -> int:
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    path = Warehouse(root).county(slug)
+    write_deltalake(str(path), table, mode="overwrite",
+                    commit_properties=CommitProperties(custom_metadata=metadata))  # fmt: skip
+    version = DeltaTable(str(path)).version()
+    assert version is not None
+    return version
+
+
+def summary_rows(run_id: str, compute_at: dt.date, rows: list[tuple]) -> pa.Table:
+    names = ("county", "flow", "metric", "key", "key2", "value", "text")
+    return pa.Table.from_pylist(
+        [{"run_id": run_id, "compute_at": compute_at, **dict(zip(names, r, strict=True))}
+         for r in rows],
+        schema=SUMMARY_SCHEMA,
+    )  # fmt: skip
+
+
+def record_run(
+    root: Path,
+    run_id: str,
+    compute_at: dt.date,
+    county_versions: list[dict[str, Any]],
+    summary_version: int | None,
+    status: str = ledger.STATUS_SUCCEEDED,
+    validation: str | None = None,
+    started: dt.datetime | None = None,
+) -> None:
+    started = started or dt.datetime.combine(compute_at, dt.time(), tzinfo=dt.UTC)
+    record = ledger.RunRecord(
+        run_id=run_id,
+        started_at=started,
+        compute_at=compute_at,
+        inputs=[InputFile(0, "/data/extract.csv", FINGERPRINT, 1234)],
+        counties_requested=None,
+        status=status,
+        finished_at=started + dt.timedelta(minutes=3),
+        county_versions=county_versions,
+        summary_version=summary_version,
+        validation=validation,
+    )
+    ledger.record(Warehouse(root), record)
+
+
+def run_into(
+    root: Path,
+    run_id: str,
+    compute_at: dt.date,
+    tables: dict[str, list[dict[str, Any]]],
+    policy_hash: str,
+    figures: list[tuple],
+    validation: str | None = None,
+) -> None:
+    """What one statewide run leaves behind: county versions, summary rows, a ledger row."""
+    versions = []
+    for slug, rows in tables.items():
+        version = write_version(root, slug, rows, commit_metadata(run_id, compute_at, slug,
+                                                                  policy_hash))  # fmt: skip
+        versions.append(
+            {"county": slug, "version": version, "rows": len(rows), "policy_hash": policy_hash}
+        )
+    summary_version = append_rows(
+        Warehouse(root).summary,
+        summary_rows(run_id, compute_at, figures),
+        {"run_id": run_id, "compute_at": compute_at.isoformat()},
+    )
+    record_run(root, run_id, compute_at, versions, summary_version, validation=validation)
+
+
+def figures_for(run: int) -> list[tuple]:
+    """Summary figures of the two runs (transforms/summary.py's long form; no zero rows)."""
+    age = 1 if run == 1 else 3  # convictions dismissed by age
+    rows: list[tuple] = [
+        ("fresno", "policy", "rows", "", "", 6, None),
+        ("fresno", "policy", "earliest_prop64_conviction", "", "", None, "2009-09-09"),
+        ("fresno", "policy", "prop64_convictions_by_section", "11357", "", 1 + (run == 2), None),
+        ("fresno", "policy", "prop64_convictions_by_section", "11358", "", 1, None),
+        ("fresno", "policy", "prop64_convictions_by_section", "11359", "", 2, None),
+        ("fresno", "policy", "prop64_convictions_by_felony", "felony", "", 4 - (run == 2), None),
+        ("fresno", "policy", "prop64_convictions_by_felony", "non-felony", "", run, None),
+        ("fresno", "policy", "convictions_by_conviction_year", "2009", "", 1, None),
+        ("fresno", "policy", "convictions_by_conviction_year", "2012", "", 1, None),
+        ("fresno", "policy", "convictions_by_conviction_year", "", "", 1, None),
+        ("fresno", "policy", "convictions_by_race", "WHITE", D, 2 + run, None),
+        ("fresno", "policy", "convictions_by_race", "BLACK", HAND, 1, None),
+        ("fresno", "policy", "convictions_by_reason", D, "Misdemeanor or Infraction", run, None),
+        ("fresno", "policy", "convictions_by_reason", D, "50 years or older", age, None),
+        ("fresno", "policy", "convictions_by_reason", HAND, "Incomplete date", 1, None),
+        ("fresno", "policy", "convictions_by_determination", D, "", run + age, None),
+        ("fresno", "policy", "convictions_by_determination", HAND, "", 1, None),
+        ("fresno", "dismiss_all_prop64", "convictions_by_determination", D, "", 5, None),
+        ("fresno", "dismiss_all_prop64_related", "convictions_by_determination", D, "", 6, None),
+        ("fresno", "policy", "subjects_with_prop64_conviction", "", "", 5, None),
+        ("fresno", "policy", "subjects_by_race", "WHITE", "", 4, None),
+        ("fresno", "policy", "subjects_by_race", "BLACK", "", 1, None),
+        ("fresno", "policy", "subjects_some_relief", "", "", 3 + run, None),
+        ("fresno", "policy", "subjects_some_relief_by_race", "WHITE", "", 3 + run, None),
+        ("fresno", "dismiss_all_prop64", "subjects_some_relief", "", "", 5, None),
+        ("fresno", "dismiss_all_prop64", "subjects_some_relief_by_race", "WHITE", "", 4, None),
+        ("fresno", "dismiss_all_prop64", "subjects_some_relief_by_race", "BLACK", "", 1, None),
+        ("fresno", "policy", "subjects_no_felony", "", "", run, None),
+        ("fresno", "dismiss_all_prop64", "subjects_no_felony", "", "", 3, None),
+        ("fresno", "dismiss_all_prop64", "subjects_no_conviction", "", "", 2, None),
+        ("fresno", "dismiss_all_prop64", "subjects_no_conviction_last_7_years", "", "", 1, None),
+        ("fresno", "policy", "subjects_no_felony_by_race", "WHITE", "", run, None),
+        ("kern", "policy", "rows", "", "", 1, None),
+        ("kern", "policy", "earliest_prop64_conviction", "", "", None, "2015-01-01"),
+        ("kern", "policy", "prop64_convictions_by_section", "11357", "", 1, None),
+        ("kern", "policy", "prop64_convictions_by_felony", "non-felony", "", 1, None),
+        ("kern", "policy", "convictions_by_conviction_year", "2015", "", 1, None),
+        ("kern", "policy", "convictions_by_race", "HISPANIC", D, 1, None),
+        ("kern", "policy", "convictions_by_reason", D, "Misdemeanor or Infraction", 1, None),
+        ("kern", "policy", "convictions_by_determination", D, "", 1, None),
+        ("kern", "dismiss_all_prop64", "convictions_by_determination", D, "", 1, None),
+        ("kern", "policy", "subjects_with_prop64_conviction", "", "", 1, None),
+        ("kern", "policy", "subjects_by_race", "HISPANIC", "", 1, None),
+        ("kern", "policy", "subjects_some_relief", "", "", 1, None),
+        ("kern", "policy", "subjects_some_relief_by_race", "HISPANIC", "", 1, None),
+        ("kern", "dismiss_all_prop64", "subjects_some_relief", "", "", 1, None),
+        ("kern", "policy", "subjects_no_conviction", "", "", 1, None),
+        ("kern", "dismiss_all_prop64", "subjects_no_conviction", "", "", 1, None),
+    ]
+    return rows
+
+
+def write_policy_dir(directory: Path) -> Path:
+    directory.mkdir()
+    (directory / "default.yaml").write_text(POLICY_YAML)
+    return directory
+
+
+def hash_of_policy_dir(directory: Path) -> str:
+    return load_policies(directory).hash_for("fresno")
+
+
+@pytest.fixture
+def policy_dir(tmp_path: Path) -> Path:
+    return write_policy_dir(tmp_path / "policies")
+
+
+@pytest.fixture
+def policy_hash(policy_dir: Path) -> str:
+    return hash_of_policy_dir(policy_dir)
+
+
+def build_warehouse(root: Path, policy_hash: str) -> Path:
+    """Two runs; Fresno and Kern at versions 0 and 1; summary versions 0 and 1."""
+    run_into(root, RUN_1, COMPUTE_1, {"fresno": fresno_v0(), "kern": kern_rows()},
+             policy_hash, figures_for(1))  # fmt: skip
+    run_into(root, RUN_2, COMPUTE_2, {"fresno": fresno_v1(), "kern": kern_rows()},
+             policy_hash, figures_for(2), validation=GX_RUN_2)  # fmt: skip
+    return root
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, policy_hash: str) -> Path:
+    return build_warehouse(tmp_path / "warehouse", policy_hash)
+
+
+def fact(text: str, label: str) -> str | None:
+    """The value printed after ``label`` on an indented line of explain's output."""
+    match = re.search(rf"^  {re.escape(label)} +(.*)$", text, re.M)
+    return match.group(1) if match else None
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+# --- the ledger, read without Spark -----------------------------------------------------------
+
+
+def test_ledger_reading_matches_jobs_ledger_including_incomplete_runs(warehouse: Path):
+    later = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    record_run(warehouse, "20270101T000000Z-dead0003", COMPUTE_2, [], None,
+               status=ledger.STATUS_RUNNING, started=later)  # fmt: skip
+    ours = audit.read_ledger(warehouse)
+    assert ours == ledger.read_runs(Warehouse(warehouse))
+    assert [r["status"] for r in ours] == ["succeeded", "succeeded", "incomplete"]
+    assert (audit.STATUS_RUNNING, audit.STATUS_SUCCEEDED, audit.STATUS_INCOMPLETE) == (
+        ledger.STATUS_RUNNING, ledger.STATUS_SUCCEEDED, ledger.STATUS_INCOMPLETE)  # fmt: skip
+
+
+def test_audit_modules_import_nothing_from_pyspark():
+    code = (
+        "import sys, jobs.audit, jobs.audit_cmd, jobs.report\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j'))\n"
+        "print(bad)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_no_java_env(),
+                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+def test_history_lists_each_version_with_run_compute_at_policy_inputs_rows_and_gx(
+    warehouse: Path, policy_hash: str
+):
+    result = invoke("history", "--warehouse", warehouse, "--county", "Fresno")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Fresno: 2 version(s) of ")
+    assert lines[1].split() == ["VERSION", "TIMESTAMP", "(UTC)", "RUN", "COMPUTE-AT", "POLICY",
+                                "INPUTS", "ROWS", "GX"]  # fmt: skip
+    v0, v1 = lines[2].split(), lines[3].split()
+    assert v0[0] == "0" and v0[3:9] == [RUN_1, "2024-06-30", policy_hash[:12],
+                                        f"extract.csv:{FINGERPRINT[:12]}", "6", "-"]  # fmt: skip
+    assert v1[0] == "1" and v1[3:9] == [RUN_2, "2026-06-30", policy_hash[:12],
+                                        f"extract.csv:{FINGERPRINT[:12]}", "6", "3"]  # fmt: skip
+    assert lines[3].endswith(GX_RUN_2)
+    assert len(lines) == 4
+
+
+def test_history_json_carries_full_hashes_fingerprints_and_ledger_status(
+    warehouse: Path, policy_hash: str
+):
+    result = invoke("history", "--warehouse", warehouse, "--county", "fresno", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["county"] == "fresno"
+    versions = data["versions"]
+    assert [v["version"] for v in versions] == [0, 1]
+    assert [v["run_id"] for v in versions] == [RUN_1, RUN_2]
+    assert [v["compute_at"] for v in versions] == ["2024-06-30", "2026-06-30"]
+    assert {v["policy_hash"] for v in versions} == {policy_hash}
+    assert versions[0]["input_fingerprints"] == {"/data/extract.csv": FINGERPRINT}
+    assert [v["rows"] for v in versions] == [6, 6]
+    assert [v["validation"] for v in versions] == [None, GX_RUN_2]
+    assert [v["run_status"] for v in versions] == ["succeeded", "succeeded"]
+    assert dt.datetime.fromisoformat(versions[1]["timestamp"]).tzinfo is not None
+
+
+def test_history_takes_gx_summary_from_commit_metadata_when_the_ledger_has_none(
+    warehouse: Path, policy_hash: str
+):
+    metadata = commit_metadata("20280101T000000Z-cccc0003", COMPUTE_2, "fresno", policy_hash)
+    write_version(warehouse, "fresno", fresno_v1(), metadata | {"validation": "2 suites ok"})
+    entries = audit.county_history(warehouse, "fresno").entries
+    assert entries[-1].validation == "2 suites ok"
+    assert entries[-1].run_status is None  # that run is not in the ledger
+    text = audit.render_history(audit.county_history(warehouse, "fresno"))
+    assert "20280101T000000Z-cccc0003 (not in ledger)" in text
+
+
+def test_history_of_a_county_without_a_table_says_so(warehouse: Path):
+    result = invoke("history", "--warehouse", warehouse, "--county", "Mono")
+    assert result.exit_code == 1
+    assert "Mono has no county table" in result.output
+
+
+def test_history_of_an_unknown_county_is_bad_usage(warehouse: Path):
+    result = invoke("history", "--warehouse", warehouse, "--county", "Atlantis")
+    assert result.exit_code == 2
+    assert "unknown county 'Atlantis'" in result.output
+
+
+# --- diff -------------------------------------------------------------------------------------
+
+
+def test_diff_names_new_removed_and_changed_records_with_counts(warehouse: Path):
+    diff = audit.diff_versions(warehouse, "fresno", 0, 1)
+    got = [(c.record_id, c.change, c.from_rule, c.to_rule) for c in diff.changes]
+    assert got == [
+        (record_id(6), "new", None, "misdemeanor"),
+        (record_id(5), "removed", "after-prop64", None),
+        (record_id(2), "determination changed", "reduce-sections", "age-50"),
+        (record_id(7), "determination changed", "age-50", "age-50"),
+        (record_id(4), "reason changed", "dismiss-sections", "age-50"),
+    ]
+    assert diff.counts_by_kind() == {
+        "new": 1, "removed": 1, "determination changed": 2, "reason changed": 1}  # fmt: skip
+    assert diff.counts_by_rule() == {
+        "- -> misdemeanor": 1,
+        "after-prop64 -> -": 1,
+        "age-50 -> age-50": 1,
+        "dismiss-sections -> age-50": 1,
+        "reduce-sections -> age-50": 1,
+    }
+    assert (diff.from_decided, diff.to_decided, diff.unchanged) == (5, 5, 1)
+    assert (diff.from_rows, diff.to_rows) == (6, 6)
+
+
+def test_diff_of_a_version_with_itself_is_empty(warehouse: Path):
+    diff = audit.diff_versions(warehouse, "fresno", 1, 1)
+    assert diff.changes == [] and diff.unchanged == 5
+
+
+def test_diff_command_prints_counts_and_writes_every_change_to_csv(warehouse: Path, tmp_path: Path):
+    out = tmp_path / "changes.csv"
+    result = invoke("diff", "--warehouse", warehouse, "--county", "fresno",
+                    "--from", "0", "--to", "1", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert f"version 0 (run {RUN_1}, compute-at 2024-06-30" in text
+    assert f"version 1 (run {RUN_2}, compute-at 2026-06-30" in text
+    assert "Prop 64 convictions with a determination: 5 -> 5; 1 unchanged, 5 changed" in text
+    assert re.search(r"^  determination changed +2$", text, re.M)
+    assert "reduce-sections -> age-50" in text
+    assert f"wrote 5 change(s) to {out}" in text
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0].keys()) == audit.CSV_HEADER
+    assert rows[2] == {
+        "record_id": record_id(2),
+        "change": "determination changed",
+        "subject": "S1",
+        "code_section": "11359 HS",
+        "conviction_date": "2010-05-03",
+        "from_determination": R,
+        "to_determination": D,
+        "from_reason": "Reduce all HS 11359 convictions",
+        "to_reason": "50 years or older",
+        "from_rule": "reduce-sections",
+        "to_rule": "age-50",
+    }
+    assert [r["change"] for r in rows] == ["new", "removed", "determination changed",
+                                           "determination changed", "reason changed"]  # fmt: skip
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_diff_to_a_version_that_does_not_exist_is_bad_usage(warehouse: Path):
+    result = invoke("diff", "--warehouse", warehouse, "--county", "fresno",
+                    "--from", "0", "--to", "7")  # fmt: skip
+    assert result.exit_code == 2
+    assert "Fresno's table has versions 0 to 1; there is no version 7" in result.output
+
+
+# --- explain ----------------------------------------------------------------------------------
+
+
+def test_explain_walks_the_rules_in_order_and_names_the_rule_that_fired(
+    warehouse: Path, policy_dir: Path, policy_hash: str
+):
+    result = invoke("explain", "--warehouse", warehouse, "--county", "fresno",
+                    "--record-id", record_id(2), "--policy-dir", policy_dir)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert text.startswith(f"Record {record_id(2)} in Fresno's table, version 1 (latest)")
+    assert fact(text, "subject") == "S1"
+    assert fact(text, "date of birth") == "1975-03-01"
+    assert fact(text, "conviction date") == "2010-05-03"
+    assert fact(text, "felony") == "yes"
+    assert fact(text, "input") == "extract.csv, line 2"
+    assert "Determination  Eligible for Dismissal\nReason         50 years or older\n" in text
+    assert f"Policy 'audit-test' from {policy_dir / 'default.yaml'} (sha256 {policy_hash}" in text
+    steps = text[text.index("rules in order:") :]
+    assert (
+        "  1. misdemeanor: when not a felony (misdemeanor or infraction)\n"
+        "       then Eligible for Dismissal / Misdemeanor or Infraction\n"
+        "       not_felony = false\n"
+        "       -> does not hold: the next rule is tried\n"
+    ) in steps
+    assert (
+        "  3. age-50: when age >= 50 at compute-at (DOB + 50 years <= compute-at)\n"
+        "       then Eligible for Dismissal / 50 years or older\n"
+        "       age_at_least(years=50) = true\n"
+        "       -> HOLDS: this rule fired\n"
+    ) in steps
+    assert "  4. dismiss-sections: when section in 11357, 11358\n" in steps
+    assert steps.count("-> not reached") == 3
+    assert "WARNING" not in text
+    run = text[text.index("Run that decided it") :]
+    assert f"  run            {RUN_2}" in run
+    assert "  compute-at     2026-06-30" in run
+    assert f"  input          /data/extract.csv (sha256 {FINGERPRINT})" in run
+    assert "  ledger status  succeeded" in run
+    assert f"  validation     {GX_RUN_2}" in run
+
+
+def test_explain_an_older_version_shows_that_versions_rule_and_run(
+    warehouse: Path, policy_dir: Path
+):
+    e = audit.explain_record(warehouse, "fresno", record_id(2), version=0, policy_dir=policy_dir)
+    assert (e.version, e.determination, e.rule_id, e.fired_rule) == (0, R, "reduce-sections",
+                                                                     "reduce-sections")  # fmt: skip
+    assert [s.outcome for s in e.steps] == [audit.OUTCOME_SKIPPED] * 4 + [
+        audit.OUTCOME_FIRED, audit.OUTCOME_NOT_REACHED]  # fmt: skip
+    assert e.steps[2].predicates[0].value is False  # 49 at compute-at 2024-06-30
+    assert e.commit["run_id"] == RUN_1 and e.run is not None and e.run["run_id"] == RUN_1
+
+
+def test_explain_shows_an_unknown_predicate_sending_the_conviction_to_hand_review(
+    warehouse: Path, policy_dir: Path
+):
+    e = audit.explain_record(warehouse, "fresno", record_id(7), version=0, policy_dir=policy_dir)
+    assert e.steps[2].value is None and e.steps[2].outcome == audit.OUTCOME_OPEN
+    assert e.fired_rule == "age-50" and e.consistency_problem is None
+    text = audit.render_explanation(e)
+    assert fact(text, "date of birth") == "between 1974-01-01 and 1974-12-31 (partial date)"
+    assert "       age_at_least(years=50) = UNKNOWN\n" in text
+    assert "Hand Review / Incomplete date" in text
+
+
+def test_explain_says_plainly_when_the_policy_changed_and_shows_stored_values(
+    warehouse: Path, tmp_path: Path, policy_hash: str
+):
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    (changed / "default.yaml").write_text(
+        POLICY_YAML.replace("age_at_least: 50", "age_at_least: 55")
+    )
+    result = invoke("explain", "--warehouse", warehouse, "--county", "fresno",
+                    "--record-id", record_id(2), "--policy-dir", changed)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert f"decided with (sha256 {policy_hash}) is NOT the county's current policy" in text
+    assert "rules in order" not in text
+    stored = text[text.index("Stored predicate values (decision_inputs)") :]
+    assert fact(stored, "age_at_least(years=50)") == "true"
+    assert fact(stored, "not_felony") == "false"
+    assert fact(stored, K_AFTER) == "false"
+
+
+def test_explain_with_the_repository_policy_reports_the_mismatch(warehouse: Path):
+    """The test warehouse was decided with a policy that conf/policies does not hold."""
+    e = audit.explain_record(warehouse, "fresno", record_id(3))
+    assert e.policy_problem is not None and "NOT the county's current policy" in e.policy_problem
+    assert e.steps == [] and e.decision_inputs[K_MISD] is True
+
+
+def test_explain_warns_when_a_row_contradicts_its_own_decision_inputs(
+    warehouse: Path, policy_dir: Path, policy_hash: str
+):
+    rows = fresno_v1()
+    rows[2] = rows[2] | {RULE_ID: "dismiss-sections", REASON: "Dismiss all HS 11357 convictions"}
+    write_version(warehouse, "fresno", rows, commit_metadata(RUN_2, COMPUTE_2, "fresno",
+                                                             policy_hash))  # fmt: skip
+    e = audit.explain_record(warehouse, "fresno", record_id(3), policy_dir=policy_dir)
+    assert e.fired_rule == "misdemeanor"
+    assert e.consistency_problem is not None
+    assert "WARNING: the stored values make rule 'misdemeanor' fire" in (
+        audit.render_explanation(e))  # fmt: skip
+
+
+def test_explain_a_history_row_says_no_rule_applies(warehouse: Path, policy_dir: Path):
+    e = audit.explain_record(warehouse, "fresno", record_id(1), policy_dir=policy_dir)
+    assert not e.is_candidate and e.steps == []
+    assert "This row is not a Prop 64 conviction of Fresno" in audit.render_explanation(e)
+
+
+def test_explain_an_unknown_record_is_bad_usage(warehouse: Path):
+    result = invoke("explain", "--warehouse", warehouse, "--county", "fresno",
+                    "--record-id", "nope-1")  # fmt: skip
+    assert result.exit_code == 2
+    assert "no record 'nope-1' in version 1 of Fresno's table" in result.output
+
+
+def test_condition_values_follow_kleene_logic():
+    from transforms.policy import parse_condition
+
+    values = {"not_felony": None, "deceased": False, "only_prop64": True}
+    misdemeanor, deceased, only = {"not_felony": True}, {"deceased": True}, {"only_prop64": True}
+    assert audit.evaluate(parse_condition({"all": [misdemeanor, deceased]}), values) is False
+    assert audit.evaluate(parse_condition({"all": [misdemeanor, only]}), values) is None
+    assert audit.evaluate(parse_condition({"any": [misdemeanor, only]}), values) is True
+    assert audit.evaluate(parse_condition({"any": [misdemeanor, deceased]}), values) is None
+    assert audit.evaluate(parse_condition({"not": {"deceased": True}}), values) is True
+    assert audit.evaluate(parse_condition({"not": {"not_felony": True}}), values) is None
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+def test_verify_accepts_a_warehouse_written_only_by_recorded_runs(warehouse: Path):
+    result = invoke("verify", "--warehouse", warehouse)
+    assert result.exit_code == 0, result.output
+    assert "6 version(s) of 3 table(s) checked; every version was written by a recorded" in (
+        result.output)  # fmt: skip
+
+
+def test_verify_flags_a_version_written_outside_relief(warehouse: Path):
+    path = Warehouse(warehouse).county("fresno")
+    write_deltalake(str(path), pa.Table.from_pylist(fresno_v1(), schema=SCHEMA), mode="overwrite")
+    result = invoke("verify", "--warehouse", warehouse, "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["ok"] is False
+    assert report["problems"] == [
+        {"table": "fresno", "version": 2, "run_id": None,
+         "problem": "its commit names no run: written outside relief"},
+    ]  # fmt: skip
+
+
+def test_verify_flags_versions_of_a_run_that_died_or_is_not_in_the_ledger(
+    warehouse: Path, policy_hash: str
+):
+    dead = "20270101T000000Z-dead0003"
+    record_run(warehouse, dead, COMPUTE_2, [], None, status=ledger.STATUS_RUNNING,
+               started=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    write_version(warehouse, "fresno", fresno_v1(), commit_metadata(dead, COMPUTE_2, "fresno",
+                                                                    policy_hash))  # fmt: skip
+    write_version(warehouse, "kern", kern_rows(), commit_metadata("ghost", COMPUTE_2, "kern",
+                                                                 policy_hash))  # fmt: skip
+    report = audit.verify_warehouse(warehouse)
+    assert [(p.table, p.version, p.run_id) for p in report.problems] == [
+        ("fresno", 2, dead), ("kern", 2, "ghost")]  # fmt: skip
+    assert "never finished" in report.problems[0].problem
+    assert "not in the runs ledger" in report.problems[1].problem
+    text = audit.render_verify(report, warehouse)
+    assert "2 NOT accounted for:" in text
+
+
+def test_verify_flags_a_version_the_ledger_names_but_the_table_lacks(warehouse: Path):
+    record_run(warehouse, "20270101T000000Z-eeee0004", COMPUTE_2,
+               [{"county": "kern", "version": 5, "rows": 1, "policy_hash": "x"}], None,
+               started=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    report = audit.verify_warehouse(warehouse)
+    assert [(p.table, p.version) for p in report.problems] == [("kern", 5)]
+    assert report.problems[0].problem.endswith("it is missing")
+
+
+def test_verify_flags_a_row_count_that_differs_from_the_ledger(warehouse: Path, policy_hash: str):
+    run_id = "20270101T000000Z-ffff0005"
+    version = write_version(warehouse, "kern", kern_rows() * 2,
+                            commit_metadata(run_id, COMPUTE_2, "kern", policy_hash))  # fmt: skip
+    record_run(warehouse, run_id, COMPUTE_2,
+               [{"county": "kern", "version": version, "rows": 1, "policy_hash": policy_hash}],
+               None, started=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    report = audit.verify_warehouse(warehouse)
+    assert [(p.table, p.version, p.problem) for p in report.problems] == [
+        ("kern", 2, f"the version holds 2 rows but run {run_id} recorded 1")]  # fmt: skip
+
+
+def test_verify_flags_a_summary_version_outside_relief(warehouse: Path):
+    rows = summary_rows("x", COMPUTE_2, [("kern", "policy", "rows", "", "", 1, None)])
+    append_rows(Warehouse(warehouse).summary, rows, {})
+    report = audit.verify_warehouse(warehouse)
+    assert [(p.table, p.version) for p in report.problems] == [("summary", 2)]
+
+
+def test_audit_command_runs_without_java(warehouse: Path):
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.audit_cmd", "verify", "--warehouse", str(warehouse)],
+        cwd=ROOT, env=_no_java_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "every version was written by a recorded, succeeded run" in done.stdout
+
+
+# --- end to end: the real statewide job, twice, with different compute-at ---------------------
+
+
+@pytest.fixture(scope="module")
+def two_runs(spark, tmp_path_factory):
+    from jobs.generate import generate_extract
+    from jobs.progress import Progress
+    from jobs.statewide import RunOptions, run
+
+    root = tmp_path_factory.mktemp("audit-e2e")
+    extract = root / "extract.csv"
+    generate_extract(extract, rows=3000, seed=11)
+    warehouse = root / "warehouse"
+    results = [
+        run(RunOptions(inputs=str(extract), warehouse=warehouse, compute_at=day_),
+            Progress(quiet=True))
+        for day_ in (dt.date(2024, 1, 1), dt.date(2026, 1, 1))
+    ]  # fmt: skip
+    return warehouse, results
+
+
+@pytest.mark.slow
+def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
+    from jobs.report import report_command
+    from tests.test_report import assert_pages_match_summary
+
+    warehouse, (first, second) = two_runs
+    assert [first.status, second.status] == ["succeeded", "succeeded"]
+    slugs = [v["county"] for v in second.county_versions]
+    assert slugs
+
+    verify = audit.verify_warehouse(warehouse)
+    assert verify.ok, audit.render_verify(verify, warehouse)
+
+    changed = []
+    for slug in slugs:
+        history = audit.county_history(warehouse, slug)
+        assert [(e.run_id, e.compute_at, e.run_status) for e in history.entries] == [
+            (first.run_id, "2024-01-01", "succeeded"),
+            (second.run_id, "2026-01-01", "succeeded"),
+        ]
+        rows = {v["county"]: v["rows"] for v in second.county_versions}[slug]
+        assert history.entries[-1].rows == rows
+        diff = audit.diff_versions(warehouse, slug, 0, 1)
+        assert diff.counts_by_kind()["new"] == diff.counts_by_kind()["removed"] == 0  # same input
+        changed += [(slug, c) for c in diff.changes]
+    # Two years later some subjects are older: at least one determination or reason moved.
+    assert changed
+    for slug, change in changed[:5]:
+        for version, rule in ((0, change.from_rule), (1, change.to_rule)):
+            e = audit.explain_record(warehouse, slug, change.record_id, version=version)
+            assert e.policy_problem is None and e.consistency_problem is None
+            assert e.fired_rule == e.rule_id == rule
+
+    index = report_command(warehouse, tmp_path / "report", None)
+    assert_pages_match_summary(warehouse, index.parent, second.run_id)

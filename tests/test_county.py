@@ -1,0 +1,689 @@
+"""County pull (jobs/county.py): formats round-trip the table, versions reproduce old pulls,
+the gogen export follows DOMAIN.md §6, and nothing needs Spark, Java or another county."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from deltalake import CommitProperties, write_deltalake
+
+from jobs.county import (
+    ALL_RESULTS,
+    ALL_RESULTS_CONDENSED,
+    ALL_ROWS_SHEET,
+    CANDIDATE_SHEET,
+    GOGEN_CONDENSED_COLUMNS,
+    GOGEN_ELIGIBILITY_HEADERS,
+    PROP64_RESULTS,
+    SUMMARY_JSON,
+    PullError,
+    PullFormat,
+    go_csv_lines,
+    go_json,
+    gogen_summary,
+    nested_as_json,
+    pull,
+    pull_column_order,
+)
+from transforms.columns import (
+    CASE_NUMBERS,
+    CNT_ORDER,
+    CODE_SECTION,
+    CONVICTION_COUNT,
+    CONVICTION_DATE,
+    COUNTY_SLUG,
+    DECEASED,
+    DECISION_INPUTS,
+    DETERMINATION,
+    DISMISS_ALL_P64,
+    DISMISS_ALL_P64_RELATED,
+    DOB,
+    DOJ_COLUMNS,
+    DOJ_RECORD_ID,
+    INPUT_INDEX,
+    IS_CANDIDATE,
+    IS_CONVICTION,
+    IS_COUNTED_CONVICTION,
+    IS_FELONY,
+    IS_PROP64,
+    KEPT_DOJ_COLUMNS,
+    LAST_CONVICTION,
+    PC290_REGISTRATION,
+    PC290_SECTIONS,
+    POSSIBLE_OTHER_P64,
+    PROP64_COUNT,
+    PROP64_SECTIONS,
+    REASON,
+    RECORD_ID,
+    RULE_ID,
+    SECTION,
+    SENTENCE_END,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    SUBJECT,
+    SUPERSTRIKE_SECTIONS,
+    date_latest,
+    date_partial,
+    section_count,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPUTE_AT = dt.date(2024, 6, 30)
+D = "Eligible for Dismissal"
+R = "Eligible for Reduction"
+NOT_ELIGIBLE = "Not eligible"
+
+# --- a county table as the statewide job writes it ------------------------------------------
+
+_DATE_PREFIXES = (CONVICTION_DATE, DOB, LAST_CONVICTION, SENTENCE_END)
+_SCHEMA = pa.schema(
+    [
+        (RECORD_ID, pa.string()),
+        (SOURCE_FILE, pa.string()),
+        (SOURCE_LINE, pa.int64()),
+        (INPUT_INDEX, pa.int32()),
+        *[(c, pa.string()) for c in KEPT_DOJ_COLUMNS],
+        (SUBJECT, pa.string()),
+        (COUNTY_SLUG, pa.string()),
+        (SECTION, pa.string()),
+        (CODE_SECTION, pa.string()),
+        *[
+            f
+            for prefix in _DATE_PREFIXES
+            for f in (
+                (prefix, pa.date32()),
+                (date_latest(prefix), pa.date32()),
+                (date_partial(prefix), pa.bool_()),
+            )
+        ],
+        (IS_CONVICTION, pa.bool_()),
+        (IS_COUNTED_CONVICTION, pa.bool_()),
+        (IS_PROP64, pa.bool_()),
+        (IS_FELONY, pa.bool_()),
+        (POSSIBLE_OTHER_P64, pa.string()),
+        (CASE_NUMBERS, pa.string()),
+        (CONVICTION_COUNT, pa.int64()),
+        (PROP64_COUNT, pa.int64()),
+        *[(section_count(s), pa.int64()) for s in PROP64_SECTIONS],
+        (DECEASED, pa.bool_()),
+        (PC290_REGISTRATION, pa.bool_()),
+        (PC290_SECTIONS, pa.string()),
+        (SUPERSTRIKE_SECTIONS, pa.string()),
+        (IS_CANDIDATE, pa.bool_()),
+        (DETERMINATION, pa.string()),
+        (REASON, pa.string()),
+        (RULE_ID, pa.string()),
+        (DECISION_INPUTS, pa.map_(pa.string(), pa.bool_())),
+        (DISMISS_ALL_P64, pa.string()),
+        (DISMISS_ALL_P64_RELATED, pa.string()),
+    ]
+)
+
+SUBJECTS: dict[str, dict[str, Any]] = {
+    "S1": {"name": "DOE, JOHN", "dob": (dt.date(1970, 1, 2), dt.date(1970, 1, 2)),
+           "raw_dob": "19700102", "cii": "A0000001", "convictions": 3, "p64": (1, 0, 1, 0),
+           "last": dt.date(2019, 1, 1), "deceased": False, "pc290": None, "strike": None},
+    "S2": {"name": "ÑÚÑEZ, JOSÉ \"JO\"", "dob": (dt.date(1980, 1, 1), dt.date(1980, 12, 31)),
+           "raw_dob": "19800000", "cii": "A0000002", "convictions": 2, "p64": (0, 1, 0, 1),
+           "last": dt.date(2017, 3, 1), "deceased": False, "pc290": "288(a) PC; 314(1) PC",
+           "strike": "187 PC"},
+    "S3": {"name": "=O'BRIEN, PAT", "dob": (dt.date(1950, 7, 4), dt.date(1950, 7, 4)),
+           "raw_dob": "19500704", "cii": "A0000003", "convictions": 2, "p64": (1, 0, 1, 0),
+           "last": dt.date(2005, 2, 2), "deceased": True, "pc290": None, "strike": None},
+    "S4": {"name": " LEE, ANN", "dob": (dt.date(1999, 9, 9), dt.date(1999, 9, 9)),
+           "raw_dob": "19990909", "cii": "A0000004", "convictions": 1, "p64": (1, 0, 0, 0),
+           "last": dt.date(2020, 2, 2), "deceased": False, "pc290": None, "strike": None},
+}  # fmt: skip
+
+
+def row(
+    line: int,
+    subject: str,
+    *,
+    county: str | None = "FRESNO",
+    step: str = "COURT ACTION",
+    offense: str = "",
+    section: str | None = None,
+    code_section: str | None = None,
+    convicted: tuple[dt.date | None, dt.date | None] | None = None,
+    felony: bool | None = None,
+    prop64: bool = False,
+    case: str | None = None,
+    determination: str | None = None,
+    reason: str | None = None,
+    rule: str | None = None,
+    other_p64: str | None = None,
+    sentence_end: dt.date | None = None,
+    cnt_order: str = "001001001000",
+) -> dict[str, Any]:
+    """One row of the county table: DOJ strings plus the pipeline's columns."""
+    facts = SUBJECTS[subject]
+    is_conviction = convicted is not None
+    candidate = bool(is_conviction and prop64 and county == "FRESNO")
+    values: dict[str, Any] = {c: "" for c in KEPT_DOJ_COLUMNS}
+    values.update(
+        {
+            DOJ_RECORD_ID: f"DOJ{line}",
+            "SUBJECT_ID": subject,
+            "CII_NUMBER": facts["cii"],
+            "PRI_NAME": facts["name"],
+            "PRI_DOB": facts["raw_dob"],
+            "GENDER": "M",
+            "RACE_DESCR": "WHITE",
+            "STP_TYPE_DESCR": step,
+            "STP_ORI_CNTY_NAME": county or "OUT OF STATE",
+            CNT_ORDER: cnt_order,
+            "OFN": case or "",
+            "OFFENSE_DESCR": offense,
+            "DISP_DESCR": "CONVICTED" if is_conviction else "",
+            "CONV_STAT_DESCR": ("FELONY" if felony else "MISDEMEANOR") if is_conviction else "",
+            "COMMENT_TEXT": other_p64 or "",
+            "END_OF_REC": "E",
+        }
+    )
+    earliest, latest = convicted or (None, None)
+    values.update(
+        {
+            RECORD_ID: f"fp-{line}",
+            SOURCE_FILE: "extract.csv",
+            SOURCE_LINE: line,
+            INPUT_INDEX: 0,
+            SUBJECT: subject,
+            COUNTY_SLUG: county.lower() if county else None,
+            SECTION: section,
+            CODE_SECTION: code_section,
+            CONVICTION_DATE: earliest,
+            date_latest(CONVICTION_DATE): latest,
+            date_partial(CONVICTION_DATE): None if earliest is None else earliest != latest,
+            DOB: facts["dob"][0],
+            date_latest(DOB): facts["dob"][1],
+            date_partial(DOB): facts["dob"][0] != facts["dob"][1],
+            LAST_CONVICTION: facts["last"],
+            date_latest(LAST_CONVICTION): facts["last"],
+            date_partial(LAST_CONVICTION): False,
+            SENTENCE_END: sentence_end or earliest,
+            date_latest(SENTENCE_END): sentence_end or latest,
+            date_partial(SENTENCE_END): None,
+            IS_CONVICTION: is_conviction,
+            IS_COUNTED_CONVICTION: is_conviction,
+            IS_PROP64: prop64,
+            IS_FELONY: felony if is_conviction else None,
+            POSSIBLE_OTHER_P64: other_p64,
+            CASE_NUMBERS: case,
+            CONVICTION_COUNT: facts["convictions"],
+            PROP64_COUNT: sum(facts["p64"]),
+            **{section_count(s): n for s, n in zip(PROP64_SECTIONS, facts["p64"], strict=True)},
+            DECEASED: facts["deceased"],
+            PC290_REGISTRATION: False,
+            PC290_SECTIONS: facts["pc290"],
+            SUPERSTRIKE_SECTIONS: facts["strike"],
+            IS_CANDIDATE: candidate,
+            DETERMINATION: determination if candidate else None,
+            REASON: reason if candidate else None,
+            RULE_ID: rule if candidate else None,
+            DECISION_INPUTS: [("not_felony", not felony)] if candidate else None,
+            DISMISS_ALL_P64: D if candidate else None,
+            DISMISS_ALL_P64_RELATED: D if candidate else None,
+        }
+    )
+    return values
+
+
+def day(y: int, m: int, d: int) -> tuple[dt.date, dt.date]:
+    return dt.date(y, m, d), dt.date(y, m, d)
+
+
+def fresno_rows() -> list[dict[str, Any]]:
+    """Four subjects; S1 also has a Kern conviction (whole history in the county table)."""
+    return [
+        row(1, "S1", step="ARREST/DETAINED/CITED", offense="11359 HS-POSSESS FOR SALE"),
+        row(2, "S1", offense="11359 HS-POSSESS FOR SALE", section="11359",
+            code_section="11359 HS", convicted=day(2010, 5, 3), felony=True, prop64=True,
+            case="F10-001", determination=R, reason="Reduce all HS 11359 convictions",
+            rule="baseline-reduce", cnt_order="001002001000"),
+        row(3, "S1", offense="11357(C)HS-POSSESS", section="11357", code_section="11357(c) HS",
+            convicted=day(2012, 6, 7), felony=False, prop64=True, case="M12-777",
+            determination=D, reason="Misdemeanor or Infraction", rule="misdemeanor",
+            cnt_order="002002001000"),
+        row(4, "S1", county="KERN", offense="459 PC-BURGLARY", section="459",
+            code_section="459 PC", convicted=day(2019, 1, 1), felony=True, case="K19-1",
+            other_p64="11360 HS-TRANSPORT", cnt_order="003002001000"),
+        row(5, "S2", offense="11358 HS-CULTIVATE", section="11358", code_section="11358 HS",
+            convicted=(dt.date(2015, 1, 1), dt.date(2015, 12, 31)), felony=True, prop64=True,
+            case="F15-010; F15-011", determination=D,
+            reason="Dismiss all HS 11358 convictions", rule="baseline-dismiss",
+            sentence_end=dt.date(2026, 1, 1), cnt_order="001002002000"),
+        row(6, "S2", offense="11360 HS-TRANSPORT", section="11360", code_section="11360 HS",
+            convicted=day(2017, 3, 1), felony=True, prop64=True, case="F17-5",
+            determination=NOT_ELIGIBLE, reason="Occurred after 11/09/2016",
+            rule="after-prop64", cnt_order="002002001000"),
+        row(7, "S3", offense="11357 HS-POSSESS", section="11357", code_section="11357 HS",
+            convicted=(None, None), felony=False, prop64=True, case=None, determination=D,
+            reason="Misdemeanor or Infraction", rule="misdemeanor"),
+        row(8, "S3", step="ARREST/DETAINED/CITED", offense="SEE COMMENT FOR CHARGE",
+            other_p64="11359 HS-POSSESS FOR SALE"),
+        row(9, "S3", step="DECEASED"),
+        row(10, "S3", offense="11359 HS-POSSESS FOR SALE", section="11359",
+            code_section="11359 HS", convicted=day(2005, 2, 2), felony=True, prop64=True,
+            case="F05-1", determination=D, reason="Individual is deceased", rule="deceased",
+            cnt_order="002002001000"),
+        row(11, "S4", offense="11357(A) HS-POSSESS", section="11357",
+            code_section="11357(a) HS", convicted=day(2020, 2, 2), felony=False, prop64=True,
+            case="M20-9", determination=D, reason="Misdemeanor or Infraction",
+            rule="misdemeanor"),
+    ]  # fmt: skip
+
+
+def as_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=_SCHEMA)
+
+
+def storable(table: pa.Table) -> pa.Table:
+    """delta-rs refuses column names that differ only in case (subject_id beside the DOJ's
+    SUBJECT_ID): the Delta test tables keep the DOJ column, as a pipeline renaming one of
+    the pair may; the pure functions are also tested on tables holding both."""
+    upper = {c for c in table.column_names if c.isupper()}
+    return table.drop_columns([c for c in table.column_names if c.islower() and c.upper() in upper])
+
+
+def commit(run_id: str, county: str = "fresno") -> CommitProperties:
+    return CommitProperties(
+        custom_metadata={
+            "run_id": run_id,
+            "compute_at": COMPUTE_AT.isoformat(),
+            "policy_hash": "ab" * 32,
+            "county": county,
+        }
+    )
+
+
+def write_county(warehouse: Path, slug: str, rows: list[dict[str, Any]], run_id: str) -> None:
+    table = storable(as_table(rows))
+    # Stored out of input order on purpose: a pull must sort.
+    table = table.take(list(reversed(range(table.num_rows))))
+    write_deltalake(str(warehouse / "counties" / slug), table, mode="overwrite",
+                    commit_properties=commit(run_id, slug))  # fmt: skip
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    root = tmp_path / "warehouse"
+    write_county(root, "fresno", fresno_rows()[:3], "run-1")  # version 0: an older run
+    write_county(root, "fresno", fresno_rows(), "run-2")  # version 1: latest
+    write_county(root, "kern", [row(1, "S1", county="KERN")], "run-2")
+    return root
+
+
+def expected(rows: list[dict[str, Any]]) -> pa.Table:
+    table = storable(as_table(rows))
+    return table.select(pull_column_order(table.column_names))
+
+
+# --- csv, parquet, xlsx -------------------------------------------------------------------
+
+
+def test_parquet_pull_round_trips_every_row_in_input_order(warehouse: Path, tmp_path: Path):
+    result = pull(warehouse, "fresno", tmp_path / "out", PullFormat.PARQUET)
+    assert result.version == 1 and result.run_id == "run-2" and result.rows == 11
+    assert [p.name for p in result.files] == ["fresno_v1.parquet"]
+    pulled = pq.read_table(result.files[0])
+    assert pulled.equals(expected(fresno_rows()))
+
+
+def test_pull_columns_lead_with_provenance_then_doj_columns_in_extract_order(
+    warehouse: Path, tmp_path: Path
+):
+    result = pull(warehouse, "Fresno", tmp_path / "out", PullFormat.PARQUET)
+    names = pq.read_schema(result.files[0]).names
+    lead = [RECORD_ID, SOURCE_FILE, SOURCE_LINE, INPUT_INDEX]
+    assert names[: 4 + len(KEPT_DOJ_COLUMNS)] == [*lead, *KEPT_DOJ_COLUMNS]
+    assert not {"REQ_CDL", "REQ_SSN", "PRI_SSN", "PRI_CDL"} & set(names)
+
+
+def test_csv_pull_round_trips_every_row_with_nulls_and_empty_strings_apart(
+    warehouse: Path, tmp_path: Path
+):
+    result = pull(warehouse, "FRESNO", tmp_path / "out", PullFormat.CSV)
+    want = nested_as_json(expected(fresno_rows()))
+    read = pacsv.read_csv(
+        result.files[0],
+        convert_options=pacsv.ConvertOptions(
+            column_types=want.schema,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    assert read.column_names == want.column_names
+    assert read.equals(want)
+    # The decision inputs map is JSON text.
+    inputs = read.column(DECISION_INPUTS).to_pylist()
+    assert json.loads(inputs[1]) == {"not_felony": False}
+
+
+def test_xlsx_pull_has_prop64_sheet_and_all_rows_sheet_with_frozen_headers(
+    warehouse: Path, tmp_path: Path
+):
+    from openpyxl import load_workbook
+
+    result = pull(warehouse, "fresno", tmp_path / "out", PullFormat.XLSX)
+    book = load_workbook(result.files[0])
+    assert book.sheetnames == [CANDIDATE_SHEET, ALL_ROWS_SHEET]
+    want = nested_as_json(expected(fresno_rows()))
+
+    def cells(value: Any) -> Any:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return dt.datetime(value.year, value.month, value.day)
+        return None if value == "" else value
+
+    for title, rows in (
+        (ALL_ROWS_SHEET, want.to_pylist()),
+        (CANDIDATE_SHEET, [r for r in want.to_pylist() if r[IS_CANDIDATE]]),
+    ):
+        sheet = book[title]
+        assert sheet.freeze_panes == "A2"
+        got = [[c.value for c in r] for r in sheet.iter_rows()]
+        assert got[0] == want.column_names
+        assert got[1:] == [[cells(r[c]) for c in want.column_names] for r in rows]
+    # A name starting with '=' stays text, never a formula.
+    name_column = want.column_names.index("PRI_NAME") + 1
+    s3 = next(r for r in book[ALL_ROWS_SHEET].iter_rows(min_row=2) if r[0].value == "fp-7")
+    assert s3[name_column - 1].value == "=O'BRIEN, PAT"
+    assert s3[name_column - 1].data_type == "s"
+    assert len(list(book[CANDIDATE_SHEET].iter_rows())) == 1 + 7
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+def test_version_pull_gives_the_old_rows_after_a_newer_version(warehouse: Path, tmp_path: Path):
+    result = pull(warehouse, "fresno", tmp_path / "old", PullFormat.PARQUET, version=0)
+    assert (result.version, result.latest_version, result.run_id) == (0, 1, "run-1")
+    assert pq.read_table(result.files[0]).equals(expected(fresno_rows()[:3]))
+
+
+def test_run_pull_finds_the_version_that_run_committed(warehouse: Path, tmp_path: Path):
+    result = pull(warehouse, "fresno", tmp_path / "old", PullFormat.PARQUET, run_id="run-1")
+    assert result.version == 0
+    assert pq.read_table(result.files[0]).equals(expected(fresno_rows()[:3]))
+
+
+@pytest.mark.parametrize("fmt", [PullFormat.CSV, PullFormat.PARQUET, PullFormat.GOGEN])
+def test_pulling_the_same_version_again_gives_identical_bytes(
+    warehouse: Path, tmp_path: Path, fmt: PullFormat
+):
+    first = pull(warehouse, "fresno", tmp_path / "a", fmt, version=1)
+    write_county(warehouse, "fresno", fresno_rows()[:2], "run-3")  # a newer version meanwhile
+    second = pull(warehouse, "fresno", tmp_path / "b", fmt, version=1)
+    assert [p.name for p in first.files] == [p.name for p in second.files]
+    for a, b in zip(first.files, second.files, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_unknown_version_and_unknown_run_are_usage_errors(warehouse: Path, tmp_path: Path):
+    with pytest.raises(PullError, match="versions 0 to 1; there is no version 7") as exc:
+        pull(warehouse, "fresno", tmp_path / "o", version=7)
+    assert exc.value.exit_code == 2
+    with pytest.raises(PullError, match=r"run 'run-9' wrote no version.*run-1 \(version 0\)"):
+        pull(warehouse, "fresno", tmp_path / "o", run_id="run-9")
+    with pytest.raises(PullError, match="not both"):
+        pull(warehouse, "fresno", tmp_path / "o", version=0, run_id="run-1")
+
+
+def test_unknown_county_lists_valid_names_and_missing_table_says_so(
+    warehouse: Path, tmp_path: Path
+):
+    with pytest.raises(PullError, match=r"unknown county 'Fresnoo'.*Alameda, Alpine") as exc:
+        pull(warehouse, "Fresnoo", tmp_path / "o")
+    assert exc.value.exit_code == 2
+    with pytest.raises(PullError, match="Alpine has no county table at") as exc:
+        pull(warehouse, "alpine", tmp_path / "o")
+    assert exc.value.exit_code == 1
+    assert not (tmp_path / "o").exists()
+
+
+# --- privacy --------------------------------------------------------------------------------
+
+
+def test_pull_never_reads_another_countys_table(warehouse: Path, tmp_path: Path):
+    kern = warehouse / "counties" / "kern"
+    for file in kern.rglob("*"):
+        if file.is_file():
+            file.write_bytes(b"corrupt")
+    os.chmod(kern / "_delta_log", 0)
+    os.chmod(kern, 0)
+    try:
+        result = pull(warehouse, "fresno", tmp_path / "out", PullFormat.GOGEN)
+    finally:
+        os.chmod(kern, 0o755)
+        os.chmod(kern / "_delta_log", 0o755)
+    assert result.rows == 11
+
+
+def test_pull_writes_owner_only_files_and_directories(warehouse: Path, tmp_path: Path):
+    out = tmp_path / "new" / "pull"
+    previous = os.umask(0o022)
+    try:
+        result = pull(warehouse, "fresno", out, PullFormat.GOGEN)
+        assert os.umask(0o022) == 0o022  # the pull restored the umask it found
+    finally:
+        os.umask(previous)
+    for directory in (tmp_path / "new", out):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    for file in result.files:
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in result.files)
+
+
+# --- gogen ----------------------------------------------------------------------------------
+
+
+def read_csv_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_gogen_all_results_has_95_doj_columns_then_18_in_input_order(
+    warehouse: Path, tmp_path: Path
+):
+    pull(warehouse, "fresno", tmp_path / "g", PullFormat.GOGEN)
+    rows = read_csv_rows(tmp_path / "g" / ALL_RESULTS)
+    assert rows[0] == [*DOJ_COLUMNS, *GOGEN_ELIGIBILITY_HEADERS]
+    assert len(rows[0]) == 113
+    assert [r[0] for r in rows[1:]] == [f"DOJ{n}" for n in range(1, 12)]
+    header = rows[0]
+    by_name = [dict(zip(header, r, strict=True)) for r in rows[1:]]
+    assert {r["PRI_SSN"] for r in by_name} == {""} and {r["REQ_CDL"] for r in by_name} == {""}
+    eligibility = [[r[h] for h in GOGEN_ELIGIBILITY_HEADERS] for r in by_name]
+    empty = [""] * 18
+    assert eligibility[0] == empty  # an arrest
+    assert eligibility[1] == [
+        "F10-001", "3", "", "N", "-", "-", "-", "05/03/2010", "14.2", "5.5", "2", "1", "0",
+        "1", "0", "-", R, "Reduce all HS 11359 convictions",
+    ]  # fmt: skip
+    # Another county's conviction: no eligibility info, but the comment flag is written.
+    assert eligibility[3] == ["", "", "11360 HS-TRANSPORT", *[""] * 15]
+    # Partial conviction date: earliest possible day; straddles nothing -> "N".
+    assert eligibility[4] == [
+        "F15-010; F15-011", "2", "", "N", "187 PC", "288(a) PC;314(1) PC", "-", "01/01/2015",
+        "9.5", "7.3", "2", "0", "1", "0", "1", "-", D, "Dismiss all HS 11358 convictions",
+    ]  # fmt: skip
+    assert eligibility[5][3] == "Y"  # 2017-03-01 is after 11/9/2016
+    # Blank conviction date: '-' and -1.0; deceased subject.
+    assert eligibility[6] == [
+        "", "2", "", "-", "-", "-", "-", "-", "-1.0", "19.4", "2", "1", "0", "1", "0",
+        "Deceased", D, "Misdemeanor or Infraction",
+    ]  # fmt: skip
+    assert eligibility[7] == ["", "", "11359 HS-POSSESS FOR SALE", *[""] * 15]
+
+
+def test_gogen_csv_quotes_like_go_encoding_csv(warehouse: Path, tmp_path: Path):
+    pull(warehouse, "fresno", tmp_path / "g", PullFormat.GOGEN)
+    text = (tmp_path / "g" / ALL_RESULTS).read_text(encoding="utf-8")
+    assert "\r" not in text and text.endswith("\n")
+    assert ',"DOE, JOHN",' in text
+    assert ',"ÑÚÑEZ, JOSÉ ""JO""",' in text
+    assert ',"=O\'BRIEN, PAT",' in text
+    assert '," LEE, ANN",' in text  # leading white space is quoted by Go
+
+
+def test_go_csv_lines_quote_only_what_go_quotes():
+    values = pa.array(["plain", "", "a,b", 'say "hi"', " lead", "\tx", "\u00a0nbsp", "trail ",
+                       "line\nbreak", "\\.", "\\.x"])  # fmt: skip
+    lines = go_csv_lines([values]).to_pylist()
+    assert lines == ["plain", "", '"a,b"', '"say ""hi"""', '" lead"', '"\tx"', '"\u00a0nbsp"',
+                     "trail ", '"line\nbreak"', '"\\."', "\\.x"]  # fmt: skip
+
+
+def test_gogen_condensed_and_prop64_results_layouts(warehouse: Path, tmp_path: Path):
+    pull(warehouse, "fresno", tmp_path / "g", PullFormat.GOGEN)
+    condensed = read_csv_rows(tmp_path / "g" / ALL_RESULTS_CONDENSED)
+    assert condensed[0] == [*GOGEN_CONDENSED_COLUMNS, *GOGEN_ELIGIBILITY_HEADERS]
+    assert len(condensed) == 12 and all(len(r) == 38 for r in condensed)
+    full = read_csv_rows(tmp_path / "g" / ALL_RESULTS)
+    assert condensed[2][20:] == full[2][95:]
+    assert condensed[2][:3] == ["A0000001", "DOE, JOHN", "M"]
+    prop64 = read_csv_rows(tmp_path / "g" / PROP64_RESULTS)
+    assert prop64[0] == full[0]
+    assert [r[0] for r in prop64[1:]] == ["DOJ2", "DOJ3", "DOJ5", "DOJ6", "DOJ7", "DOJ10",
+                                          "DOJ11"]  # fmt: skip
+    assert prop64[1:] == [r for r in full[1:] if r[-2]]
+
+
+EXPECTED_SUMMARY = {
+    "county": "FRESNO",
+    "earliestConviction": "2005-02-02T00:00:00Z",
+    "lineCount": 11,
+    "reliefWithCurrentEligibilityChoices": {
+        "CountSubjectsNoConviction": 2,  # S3 (all dismissed), S4
+        "CountSubjectsNoConvictionLast7Years": 1,  # S4 (2020); S1's 2019 Kern one stays
+        "CountSubjectsNoFelony": 1,  # S3; S1 keeps Kern, S2's 11360 is not eligible
+    },
+    "reliefWithDismissAllProp64": {
+        "CountSubjectsNoConviction": 3,  # S2, S3, S4
+        "CountSubjectsNoConvictionLast7Years": 1,
+        "CountSubjectsNoFelony": 2,  # S2, S3
+    },
+    "prop64ConvictionsCountInCountyByCodeSection": {
+        "11357": 3,
+        "11358": 1,
+        "11359": 2,
+        "11360": 1,
+    },
+    "subjectsWithProp64ConvictionCountInCounty": 4,
+    "prop64FelonyConvictionsCountInCounty": 4,
+    "prop64NonFelonyConvictionsCountInCounty": 3,
+    "subjectsWithSomeReliefCount": 4,
+    "convictionDismissalCountByCodeSection": {"11358": 1},
+    "convictionReductionCountByCodeSection": {"11359": 1},
+    "convictionDismissalCountByAdditionalRelief": {"Individual is deceased": 1},
+}
+
+
+def test_gogen_summary_json_has_the_reference_keys_and_figures(warehouse: Path, tmp_path: Path):
+    pull(warehouse, "fresno", tmp_path / "g", PullFormat.GOGEN)
+    text = (tmp_path / "g" / SUMMARY_JSON).read_text(encoding="utf-8")
+    summary = json.loads(text)
+    assert summary == EXPECTED_SUMMARY
+    assert list(summary) == list(EXPECTED_SUMMARY)
+    assert text == go_json(EXPECTED_SUMMARY)  # compact, as Go's json.Marshal writes it
+    assert " " not in text.replace("Individual is deceased", "")
+
+
+def test_summary_lists_policy_sections_with_zero_when_given():
+    table = as_table(fresno_rows())
+    summary = gogen_summary(table, "FRESNO", COMPUTE_AT, dismiss_sections=["11357", "11358"],
+                            reduce_sections=["11359", "11360"])  # fmt: skip
+    assert summary["convictionDismissalCountByCodeSection"] == {"11357": 0, "11358": 1}
+    assert summary["convictionReductionCountByCodeSection"] == {"11359": 1, "11360": 0}
+
+
+def test_seven_year_window_is_measured_at_compute_at_not_today():
+    table = as_table(fresno_rows())
+
+    def last_7_years(compute_at: dt.date) -> int:
+        summary = gogen_summary(table, "FRESNO", compute_at)
+        return summary["reliefWithCurrentEligibilityChoices"]["CountSubjectsNoConvictionLast7Years"]
+
+    # S4's only conviction (2020-02-02, dismissed) is in the window until 2027-02-02.
+    assert last_7_years(dt.date(2027, 2, 1)) == 1
+    assert last_7_years(dt.date(2027, 2, 2)) == 0
+
+
+def test_go_json_escapes_html_characters_like_go():
+    assert go_json({"a<b": "x&y>z", "n": [1]}) == '{"a\\u003cb":"x\\u0026y\\u003ez","n":[1]}'
+
+
+# --- the command, without Java ----------------------------------------------------------------
+
+
+def _no_java_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "SPARK_HOME")}
+    env["PATH"] = str(Path(sys.executable).parent)
+    assert shutil.which("java", path=env["PATH"]) is None
+    return env
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.county_cmd", *args],
+        cwd=ROOT,
+        env=_no_java_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_county_modules_import_nothing_from_pyspark():
+    code = (
+        "import sys, jobs.county_cmd, jobs.county, jobs.packet\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j'))\n"
+        "print(bad)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_no_java_env(),
+                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"
+
+
+def test_pull_command_runs_without_java(warehouse: Path, tmp_path: Path):
+    done = run_cli("pull", "--warehouse", str(warehouse), "--county", "fresno",
+                   "--out", str(tmp_path / "o"), "--format", "gogen", "--run", "run-1")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Fresno: version 0 of 1 (run run-1), 3 rows" in done.stdout
+    assert len(read_csv_rows(tmp_path / "o" / ALL_RESULTS)) == 4
+
+
+def test_pull_command_exits_2_on_unknown_county_with_valid_names(warehouse: Path, tmp_path: Path):
+    done = run_cli("pull", "--warehouse", str(warehouse), "--county", "Atlantis",
+                   "--out", str(tmp_path / "o"))  # fmt: skip
+    assert done.returncode == 2
+    assert "unknown county 'Atlantis'" in done.stderr and "San Joaquin" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_pull_command_says_plainly_when_the_county_has_no_table(warehouse: Path, tmp_path: Path):
+    done = run_cli("pull", "--warehouse", str(warehouse), "--county", "Mono",
+                   "--out", str(tmp_path / "o"))  # fmt: skip
+    assert done.returncode == 1
+    assert "Mono has no county table" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_header_helper_reads_back_with_python_csv():
+    # Sanity check of the reader used above on a quoted multi-line field.
+    line = go_csv_lines([pa.array(["a\nb"]), pa.array(["c"])]).to_pylist()[0]
+    assert list(csv.reader(io.StringIO(line + "\n"))) == [["a\nb", "c"]]

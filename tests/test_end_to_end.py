@@ -1,0 +1,130 @@
+"""The statewide job end to end on a generated extract with bad lines spliced in."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+from deltalake import DeltaTable
+
+from jobs import ledger
+from jobs.generate import CDL_REGEX, SSN_REGEX, generate_extract
+from jobs.progress import Progress
+from jobs.statewide import RunOptions, run
+from jobs.storage import Warehouse
+from transforms import columns as c
+from transforms import ingest
+
+pytestmark = pytest.mark.slow
+
+COMPUTE_AT = dt.date(2026, 1, 1)
+ROWS = 6000
+
+
+def splice_bad_lines(path: Path) -> dict[int, str]:
+    """Insert bad lines after known lines; return {line number: reason}."""
+    lines = path.read_bytes().split(b"\n")
+    good = lines[10]
+    fields = next(csv.reader([good.decode()]))
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields[:94])
+    bad = {
+        # position in the new file (1-based) -> (bytes, reason)
+        20: (buffer.getvalue().encode(), ingest.REASON_FIELD_COUNT.format(n=94)),
+        40: (good.replace(b",", b',"broken,', 1), ingest.REASON_BROKEN_QUOTING),
+        60: (good[:30] + b"\xff\xfe" + good[30:], ingest.REASON_NOT_TEXT),
+        80: (lines[0], ingest.REASON_REPEATED_HEADER),
+        100: (good + b",,", ingest.REASON_FIELD_COUNT.format(n=97)),
+    }
+    for position in sorted(bad):
+        lines.insert(position - 1, bad[position][0])
+    path.write_bytes(b"\n".join(lines))
+    return {position: reason for position, (_, reason) in bad.items()}
+
+
+@pytest.fixture(scope="module")
+def first_run(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    extract = root / "extract.csv"
+    generate_extract(extract, rows=ROWS, seed=7)
+    bad = splice_bad_lines(extract)
+    warehouse = root / "warehouse"
+    options = RunOptions(inputs=str(extract), warehouse=warehouse, compute_at=COMPUTE_AT)
+    result = run(options, Progress(quiet=True))
+    return extract, warehouse, bad, result, options
+
+
+def test_run_conserves_every_line_and_records_it_in_the_ledger(first_run):
+    _, warehouse, bad, result, _ = first_run
+    assert result.status == ledger.STATUS_SUCCEEDED
+    runs = ledger.read_runs(Warehouse(warehouse))
+    row = runs[-1]
+    assert row["run_id"] == result.run_id
+    assert row["status"] == ledger.STATUS_SUCCEEDED
+    assert row["rows_read"] == ROWS + len(bad)
+    assert row["rows_quarantined"] == len(bad)
+    assert row["rows_read"] == row["rows_kept"] + row["rows_quarantined"]
+    assert row["compute_at"] == COMPUTE_AT
+    assert len(row["inputs"][0]["fingerprint"]) == 64
+
+
+def test_every_bad_line_is_in_quarantine_with_its_line_and_reason(first_run):
+    extract, warehouse, bad, result, _ = first_run
+    q = DeltaTable(str(Path(warehouse) / "quarantine")).to_pyarrow_table().to_pylist()
+    got = {r["source_line"]: r["reason"] for r in q}
+    assert got == bad
+    assert {r["source_file"] for r in q} == {str(extract)}
+    assert {r["run_id"] for r in q} == {result.run_id}
+
+
+def test_county_tables_open_with_one_version_carrying_the_run(first_run):
+    _, warehouse, _, result, _ = first_run
+    versions = {v["county"]: v for v in result.county_versions}
+    assert len(versions) >= 10
+    for slug, entry in versions.items():
+        table = DeltaTable(str(Path(warehouse) / "counties" / slug))
+        assert table.version() == entry["version"] == 0
+        info = table.history(1)[0]
+        assert info["run_id"] == result.run_id
+        assert info["compute_at"] == COMPUTE_AT.isoformat()
+        data = table.to_pyarrow_table()
+        assert data.num_rows == entry["rows"]
+        assert not set(c.PII_COLUMNS) & set(data.column_names)
+        candidates = data.filter(pc.field(c.IS_CANDIDATE))
+        assert candidates.num_rows > 0
+        assert candidates[c.DETERMINATION].null_count == 0
+        assert candidates[c.RULE_ID].null_count == 0
+        # every candidate is a Prop 64 conviction of this county
+        assert set(candidates[c.COUNTY_SLUG].to_pylist()) == {slug}
+        assert len(set(data[c.RECORD_ID].to_pylist())) == data.num_rows
+
+
+def test_ssn_and_cdl_values_appear_in_no_file_under_the_warehouse(first_run):
+    extract, warehouse, _, _, _ = first_run
+    pattern = re.compile(f"({SSN_REGEX})|({CDL_REGEX})".encode())
+    assert pattern.search(extract.read_bytes()), "the extract should hold SSN/CDL values"
+    for file in Path(warehouse).rglob("*"):
+        if file.is_file():
+            assert not pattern.search(file.read_bytes()), f"PII found in {file}"
+
+
+def test_same_inputs_commit_nothing_and_force_commits_one_version_per_county(first_run):
+    _, warehouse, _, first, options = first_run
+    again = run(options, Progress(quiet=True))
+    assert again.status == ledger.STATUS_NO_CHANGE
+    for entry in first.county_versions:
+        assert DeltaTable(str(Path(warehouse) / "counties" / entry["county"])).version() == 0
+
+    forced = run(RunOptions(**{**options.__dict__, "force": True}), Progress(quiet=True))
+    assert forced.status == ledger.STATUS_SUCCEEDED
+    for entry in forced.county_versions:
+        table = DeltaTable(str(Path(warehouse) / "counties" / entry["county"]))
+        assert table.version() == entry["version"] == 1
+        assert table.history(1)[0]["run_id"] == forced.run_id
+        # a full snapshot, not an append
+        assert table.to_pyarrow_table().num_rows == entry["rows"]

@@ -1,0 +1,337 @@
+"""The static HTML report (jobs/report.py, `relief report`): every figure on every page equals
+the summary table, the pages are self-contained and accessible, and the run is chosen right.
+
+The warehouse is the audit tests' one (tests/test_audit.py): two runs with different
+compute-at, summary rows for Fresno and Kern in each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pytest
+from deltalake import DeltaTable
+
+from jobs import ledger, report
+from jobs.report import ReportError, build_report, figures_on_page, report_command
+from jobs.storage import Warehouse, append_rows
+from tests.test_audit import (
+    COMPUTE_2,
+    GX_RUN_2,
+    RUN_1,
+    RUN_2,
+    build_warehouse,
+    hash_of_policy_dir,
+    record_run,
+    summary_rows,
+    write_policy_dir,
+)
+
+# (flow, metric) pairs a county page promises to show in full: every summary row of the run
+# with one of these is on the page.
+SHOWN_ON_COUNTY_PAGE = {
+    ("policy", "rows"),
+    ("policy", "earliest_prop64_conviction"),
+    ("policy", "prop64_convictions_by_section"),
+    ("policy", "prop64_convictions_by_felony"),
+    ("policy", "convictions_by_conviction_year"),
+    ("policy", "convictions_by_race"),
+    ("policy", "convictions_by_reason"),
+    ("policy", "convictions_by_determination"),
+    ("dismiss_all_prop64", "convictions_by_determination"),
+    ("policy", "subjects_with_prop64_conviction"),
+    ("policy", "subjects_by_race"),
+    *{
+        (flow, metric)
+        for flow in ("policy", "dismiss_all_prop64")
+        for metric in (
+            "subjects_some_relief",
+            "subjects_some_relief_by_race",
+            "subjects_no_felony",
+            "subjects_no_conviction",
+            "subjects_no_conviction_last_7_years",
+        )
+    },
+}
+FIGURE_ATTRS = ("data-county", "data-flow", "data-metric", "data-key", "data-key2")
+
+
+# --- checking pages against the summary table -------------------------------------------------
+
+
+def summary_of(warehouse: Path, run_id: str) -> list[dict[str, Any]]:
+    table = DeltaTable(str(Warehouse(warehouse).summary)).to_pyarrow_table()
+    return table.filter(pc.equal(table["run_id"], run_id)).to_pylist()
+
+
+def expected(rows: list[dict[str, Any]], figure: tuple[str, ...]) -> int:
+    """The summary table's value; '*' sums over a key; a missing row is 0."""
+    total = 0
+    for row in rows:
+        actual = (row["county"], row["flow"], row["metric"], row["key"], row["key2"])
+        if all(w in ("*", a) for w, a in zip(figure, actual, strict=True)) and row["value"]:
+            total += row["value"]
+    return total
+
+
+def expected_text(rows: list[dict[str, Any]], figure: tuple[str, ...]) -> str:
+    for row in rows:
+        if (row["county"], row["flow"], row["metric"], row["key"], row["key2"]) == figure:
+            return row["text"] or ""
+    return ""
+
+
+class FigureCells(HTMLParser):
+    """Every element carrying a summary figure, with its attributes and shown text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cells: list[dict[str, str]] = []
+        self._open: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if "data-metric" in values:
+            self._open = values | {"_text": ""}
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open["_text"] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open is not None:
+            self.cells.append(self._open)
+            self._open = None
+
+
+def figure_cells(text: str) -> list[dict[str, str]]:
+    parser = FigureCells()
+    parser.feed(text)
+    return parser.cells
+
+
+def assert_pages_match_summary(warehouse: Path, out: Path, run_id: str) -> None:
+    """Every figure shown on the report's pages (cells and JSON block) equals the summary
+    table of ``run_id``, and each county page shows every row of SHOWN_ON_COUNTY_PAGE."""
+    rows = summary_of(warehouse, run_id)
+    counties = sorted({r["county"] for r in rows})
+    pages = [out / "index.html"] + [out / f"county-{c}.html" for c in counties]
+    assert sorted(p.name for p in out.glob("*.html")) == sorted(p.name for p in pages)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        cells = figure_cells(text)
+        assert cells, page
+        for cell in cells:
+            figure = tuple(cell[a] for a in FIGURE_ATTRS)
+            if "data-value" in cell:
+                want = expected(rows, figure)
+                assert int(cell["data-value"]) == want, (page.name, figure)
+                assert cell["_text"] == f"{want:,}", (page.name, figure)
+            else:
+                want_text = expected_text(rows, figure)
+                assert cell["data-text"] == want_text, (page.name, figure)
+                assert cell["_text"] == (want_text or "none")
+        listed = figures_on_page(text)
+        shown = {tuple(cell[a] for a in FIGURE_ATTRS) for cell in cells}
+        for entry in listed:
+            figure = (entry["county"], entry["flow"], entry["metric"], entry["key"], entry["key2"])
+            if "value" in entry:
+                assert entry["value"] == expected(rows, figure), (page.name, figure)
+            else:
+                assert entry["text"] == expected_text(rows, figure), (page.name, figure)
+        assert shown <= {(e["county"], e["flow"], e["metric"], e["key"], e["key2"]) for e in listed}
+        if page.name.startswith("county-"):
+            county = page.name.removeprefix("county-").removesuffix(".html")
+            promised = {
+                (r["county"], r["flow"], r["metric"], r["key"], r["key2"])
+                for r in rows
+                if r["county"] == county and (r["flow"], r["metric"]) in SHOWN_ON_COUNTY_PAGE
+            }
+            assert promised <= shown, (page.name, sorted(promised - shown))
+
+
+# --- tests on the small warehouse -----------------------------------------------------------
+
+
+def small_warehouse(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    return build_warehouse(root / "warehouse", hash_of_policy_dir(write_policy_dir(root / "p")))
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    """A warehouse of one's own, for tests that add to it."""
+    return small_warehouse(tmp_path / "own")
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One warehouse and its default report, for the tests that only read them."""
+    root = small_warehouse(tmp_path_factory.mktemp("report"))
+    index = report_command(root, root.parent / "site", None)
+    return root, index.parent
+
+
+@pytest.fixture
+def built(shared: tuple[Path, Path]) -> Path:
+    return shared[1]
+
+
+def test_every_figure_on_every_page_equals_the_summary_table(shared: tuple[Path, Path]):
+    assert_pages_match_summary(*shared, RUN_2)
+
+
+def test_the_default_run_is_the_latest_succeeded_one(warehouse: Path, tmp_path: Path):
+    later = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    record_run(warehouse, "20270101T000000Z-fail0009", COMPUTE_2, [], None,
+               status=ledger.STATUS_FAILED, started=later)  # fmt: skip
+    index = report_command(warehouse, tmp_path / "r", None)
+    text = index.read_text()
+    assert f"<dt>Run</dt><dd>{RUN_2}</dd>" in text
+    assert f"<dt>Validation</dt><dd>{GX_RUN_2}</dd>" in text
+    assert "<dt>Compute-at</dt><dd>2026-06-30" in text
+
+
+def test_a_report_of_an_earlier_run_shows_that_runs_figures(
+    shared: tuple[Path, Path], tmp_path: Path
+):
+    warehouse = shared[0]
+    out = tmp_path / "r1"
+    report_command(warehouse, out, RUN_1)
+    assert_pages_match_summary(warehouse, out, RUN_1)
+    fresno = {(c["data-flow"], c["data-metric"], c["data-key"]): c["data-value"]
+              for c in figure_cells((out / "county-fresno.html").read_text())
+              if "data-value" in c}  # fmt: skip
+    assert fresno[("policy", "subjects_some_relief", "")] == "4"  # run 2 has 5
+    assert f"<dt>Run</dt><dd>{RUN_1}</dd>" in (out / "index.html").read_text()
+
+
+def test_a_count_without_a_summary_row_is_shown_as_zero(built: Path):
+    cells = figure_cells((built / "county-fresno.html").read_text())
+    no_conviction = [c for c in cells if (c["data-flow"], c["data-metric"]) ==
+                     ("policy", "subjects_no_conviction")]  # fmt: skip
+    assert no_conviction and all(c["data-value"] == "0" and c["_text"] == "0"
+                                 for c in no_conviction)  # fmt: skip
+
+
+def test_county_page_shows_each_required_chart_with_a_table_of_its_numbers(built: Path):
+    text = (built / "county-fresno.html").read_text()
+    headings = re.findall(r'<h2 id="chart-\d+-heading">([^<]+)</h2>', text)
+    assert headings == [
+        "Prop 64 convictions by determination",
+        "Prop 64 convictions by code section",
+        "Prop 64 convictions by reason",
+        "People whose records change",
+        "Relief by race",
+        "Prop 64 convictions by year of conviction",
+    ]
+    sections = text.split('<section class="figure"')[1:]
+    for section in sections:
+        assert section.count('<svg role="img" aria-labelledby=') == 1
+        assert re.search(r'<title id="chart-\d+-title">', section)
+        assert re.search(r'<desc id="chart-\d+-desc">[^<]{10,}</desc>', section)
+        assert "<table><caption>" in section and '<th scope="col">' in section
+    assert "<h1>Fresno County: Prop 64 relief</h1>" in text
+    assert '<a href="index.html">← All counties</a>' in text
+
+
+def test_year_chart_runs_through_years_without_convictions(built: Path):
+    text = (built / "county-fresno.html").read_text()
+    chart = text[text.index("Prop 64 convictions by year of conviction") :]
+    svg = chart[chart.index("<svg") : chart.index("</svg>")]
+    assert all(f">{year}<" in svg for year in range(2009, 2013))  # 2010, 2011: none
+    assert ">date unknown<" in svg
+    table_years = re.findall(r'<tr><th scope="row">([^<]+)</th><td class="num"', chart)
+    assert table_years == ["2009", "2012", "date unknown"]
+
+
+def test_index_ranks_counties_and_links_every_county_page(built: Path):
+    text = (built / "index.html").read_text()
+    links = re.findall(r'<th scope="row"><a href="(county-[a-z-]+\.html)">([^<]+)</a>', text)
+    assert links == [("county-fresno.html", "Fresno"), ("county-kern.html", "Kern")]
+    assert all((built / href).is_file() for href, _ in links)
+    assert '<th scope="row">All counties (sum)</th>' in text
+    assert "Counties ranked by Prop 64 convictions" in text
+    assert "People whose records change, all counties" in text
+
+
+def test_pages_are_self_contained_and_print_ready(built: Path):
+    for page in built.glob("*.html"):
+        text = page.read_text()
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', text), page
+        assert "<link" not in text and "<img" not in text and "<image" not in text
+        assert "@media print" in text and 'lang="en"' in text
+        assert "<text" in text  # chart text stays text: searchable, sharp in print
+
+
+def test_data_docs_link_appears_only_when_the_runs_data_docs_exist(warehouse: Path, tmp_path: Path):
+    out = tmp_path / "site" / "report"
+    report_command(warehouse, out, None)
+    assert "Data Docs" not in (out / "index.html").read_text()
+    docs = Warehouse(warehouse).validation(RUN_2) / "index.html"
+    docs.parent.mkdir(parents=True)
+    docs.write_text("<html>GX</html>")
+    report_command(warehouse, out, None)
+    for page in ("index.html", "county-kern.html"):
+        hrefs = re.findall(r'<dt>Data Docs</dt><dd><a href="([^"]+)">', (out / page).read_text())
+        assert len(hrefs) == 1 and not hrefs[0].startswith("/")
+        assert (out / hrefs[0]).resolve() == docs.resolve()
+
+
+def test_text_from_the_data_is_escaped(warehouse: Path, tmp_path: Path):
+    odd = 'Age < 21 & "special"'
+    rows = summary_rows(RUN_2, COMPUTE_2, [("kern", "policy", "convictions_by_reason",
+                                            "Eligible for Dismissal", odd, 2, None)])  # fmt: skip
+    append_rows(Warehouse(warehouse).summary, rows, {"run_id": RUN_2})
+    out = tmp_path / "r"
+    report_command(warehouse, out, None)
+    text = (out / "county-kern.html").read_text()
+    assert "Age &lt; 21 &amp; &quot;special&quot;" in text and odd not in text
+    assert any(f["key2"] == odd for f in figures_on_page(text))
+    assert_pages_match_summary(warehouse, out, RUN_2)
+
+
+def test_an_unknown_run_is_bad_usage_naming_the_succeeded_runs(
+    shared: tuple[Path, Path], tmp_path: Path
+):
+    with pytest.raises(ReportError) as caught:
+        report_command(shared[0], tmp_path / "r", "no-such-run")
+    assert caught.value.exit_code == 2
+    assert f"Succeeded runs: {RUN_1}, {RUN_2}" in str(caught.value)
+
+
+def test_a_warehouse_without_a_succeeded_run_has_nothing_to_report(tmp_path: Path):
+    root = tmp_path / "w"
+    record_run(root, "20240101T000000Z-fail0001", COMPUTE_2, [], None,
+               status=ledger.STATUS_FAILED)  # fmt: skip
+    with pytest.raises(ReportError) as caught:
+        report_command(root, tmp_path / "r", None)
+    assert caught.value.exit_code == 1
+    assert "no succeeded run" in str(caught.value)
+
+
+def test_build_report_writes_index_and_one_page_per_county(
+    shared: tuple[Path, Path], tmp_path: Path
+):
+    index, pages = build_report(shared[0], tmp_path / "r")
+    assert index == tmp_path / "r" / "index.html"
+    assert sorted(p.name for p in pages) == ["county-fresno.html", "county-kern.html", "index.html"]
+
+
+def test_report_knows_the_flows_and_metrics_of_the_summary_transform():
+    from transforms import summary
+
+    assert set(summary.FLOWS) == {report.POLICY, report.DISMISS_ALL, report.DISMISS_ALL_RELATED}
+    assert {f"subjects_{m}" for m in summary.SUBJECT_METRICS} == {
+        report.SOME_RELIEF, report.NO_FELONY, report.NO_CONVICTION, report.NO_RECENT}  # fmt: skip
+    source = Path(summary.__file__).read_text()
+    for metric in (report.ROWS, report.EARLIEST, report.BY_SECTION, report.BY_FELONY,
+                   report.BY_YEAR, report.BY_RACE, report.BY_REASON, report.BY_DETERMINATION,
+                   report.SUBJECTS, report.SUBJECTS_BY_RACE):  # fmt: skip
+        assert f'"{metric}"' in source, metric
+    assert f'"{report.FELONY}"' in source and f'"{report.NON_FELONY}"' in source

@@ -1,0 +1,987 @@
+"""Eligibility policies as data: ordered decision lists over a fixed predicate vocabulary.
+
+DOMAIN.md §4. A policy is an ordered list of rules; for each candidate conviction the
+first rule whose condition holds sets the determination, the reason and the rule id.
+This module is the validated model only (pydantic, no I/O, no Spark): jobs/policies.py
+reads the files, transforms/eligibility.py compiles a policy to one Spark CASE expression.
+
+Policy file shape (YAML; the same structure in JSON)::
+
+    name: los-angeles                  # required, free text
+    description: ...                   # optional
+    rules:                             # required, evaluated top to bottom
+      - id: misdemeanor                # unique within the policy
+        when: {not_felony: true}       # a condition (below)
+        then: To be reviewed by City Attorneys   # a determination (below)
+        reason: Misdemeanor or Infraction        # text; may use {section} and parameters
+      ...
+      - id: otherwise                  # the last rule must be `when: {always: true}`
+        when: {always: true}
+        then: Hand Review
+        reason: No applicable eligibility criteria
+
+``then`` is one of ``Eligible for Dismissal``, ``Eligible for Reduction``, ``Not eligible``,
+``Hand Review``, ``To be reviewed by City Attorneys`` (any case), or a short alias:
+``dismiss``, ``reduce``, ``not_eligible``, ``hand_review``, ``city_attorney``. The canonical
+text is stored.
+
+A condition is a mapping with exactly one key: a predicate name or ``all`` / ``any`` (a
+non-empty list of conditions) or ``not`` (one condition). A predicate without parameters
+is written ``{name: true}``; one with parameters takes either its main parameter as a
+scalar (``{age_at_least: 50}``) or a mapping of its parameters
+(``{no_conviction_in_past_years: {years: 10, form: none_after}}``).
+
+Predicates (compute-at is the run's date; "N years" is calendar arithmetic, Feb 29 + 1
+year = Feb 28, i.e. Spark's add_months(d, 12*N)):
+
+- ``always: true``: always holds (the final catch-all).
+- ``not_felony: true``: the conviction is a misdemeanor or infraction.
+- ``felony: true``: the conviction is a felony.
+- ``section_in: [11357, 11358]``: the conviction's section is one of these (``sections``).
+- ``code_section_in: [11357(a), 11357(b)]``: section and subsection path match one of
+  these; a listed subsection matches itself and its children (``11357(a)`` matches
+  11357(a) and 11357(a)(1)); an optional code (``11357(a) HS``) must match too
+  (``code_sections``).
+- ``convicted_on_or_after: 2016-11-09``: conviction date >= this date (``date``).
+- ``under_age_at_conviction: 21``: conviction date < DOB + N years (``years``).
+- ``age_at_least: 50``: DOB + N years <= compute-at; the Nth birthday counts (``years``).
+- ``age_at_most: 21``: compute-at < DOB + (N+1) years; still N or younger (``years``).
+- ``convicted_years_ago: 10``: conviction date <= compute-at - N years (``years``).
+- ``no_conviction_in_past_years: 10`` (``years``, ``form``): form ``most_recent_before``
+  (the default, BEAR rule 6): most recent conviction < compute-at - N years; form
+  ``none_after``: no conviction dated after compute-at - N years, i.e. most recent
+  <= compute-at - N years.
+- ``only_prop64: true``: every conviction of the subject is a Prop 64 conviction.
+- ``sentences_completed: true``: every sentence of the subject ended on or before
+  compute-at (a subject with no sentence end at all: true).
+- ``serving_sentence: true``: not sentences_completed.
+- ``deceased: true``: the subject is deceased.
+- ``superstrike_before_conviction: true``: a superstrike conviction dated before this one.
+- ``pc290_before_conviction: true``: a PC 290 offence conviction or 290 registration
+  dated before this conviction.
+- ``prior_same_section_at_least: 2``: at least N earlier Prop 64 convictions of the same
+  section (``count``).
+
+Three-valued logic. A date may be partial (an interval from its earliest to its latest
+possible day) or unknown. A date predicate is definite when it has the same value at
+every possible day; otherwise (or when a needed value is null) it is UNKNOWN. UNKNOWN
+propagates through ``all``/``any``/``not`` by Kleene logic. A rule whose condition is
+UNKNOWN fires as ``Hand Review`` with reason ``Incomplete date`` (and its own rule id); a
+rule whose condition is definitely false is skipped.
+
+Reasons are text with placeholders: ``{section}`` (the conviction's section) and the
+names of the condition's parameters (``{years}``, ``{count}``, ``{date}``, ``{sections}``
+...), e.g. ``"{years} years or older"``.
+
+The BEAR/gogen eligibility-options JSON (DOMAIN.md §4 table) compiles to the same model:
+:class:`EligibilityOptions` ``.to_policy()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import re
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, cast
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from transforms.columns import PROP64_SECTIONS
+
+
+class Determination(StrEnum):
+    DISMISSAL = "Eligible for Dismissal"
+    REDUCTION = "Eligible for Reduction"
+    NOT_ELIGIBLE = "Not eligible"
+    HAND_REVIEW = "Hand Review"
+    CITY_ATTORNEY_REVIEW = "To be reviewed by City Attorneys"
+
+
+DETERMINATION_ALIASES: dict[str, Determination] = {
+    "dismiss": Determination.DISMISSAL,
+    "dismissal": Determination.DISMISSAL,
+    "reduce": Determination.REDUCTION,
+    "reduction": Determination.REDUCTION,
+    "not_eligible": Determination.NOT_ELIGIBLE,
+    "ineligible": Determination.NOT_ELIGIBLE,
+    "hand_review": Determination.HAND_REVIEW,
+    "review": Determination.HAND_REVIEW,
+    "city_attorney": Determination.CITY_ATTORNEY_REVIEW,
+    "city_attorneys": Determination.CITY_ATTORNEY_REVIEW,
+}
+
+# A rule whose condition a partial or unknown date leaves open (DOMAIN.md §1: never
+# silently treat a partial date as unknown, never guess).
+INCOMPLETE_DATE_REASON = "Incomplete date"
+INCOMPLETE_DATE_DETERMINATION = Determination.HAND_REVIEW
+
+# Reasons of the BEAR/gogen configurable flow (DOMAIN.md §4 table), exact wording.
+REASON_MISDEMEANOR = "Misdemeanor or Infraction"
+REASON_DISMISS_SECTION = "Dismiss all HS {section} convictions"
+REASON_UNDER_21 = "21 years or younger"
+REASON_AGE = "{years} years or older"
+REASON_YEARS_SINCE = "Conviction occurred {years} or more years ago"
+REASON_CRIME_FREE = "No convictions in the past {years} years"
+REASON_ONLY_PROP64 = "Only has 11357-60 charges"
+REASON_DECEASED = "Individual is deceased"
+REASON_REDUCE_SECTION = "Reduce all HS {section} convictions"
+REASON_OTHERWISE = "No applicable eligibility criteria"
+
+SECTION_PLACEHOLDER = "section"
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """``day`` + ``years`` calendar years; Feb 29 becomes Feb 28 (= Spark add_months 12*N)."""
+    year = day.year + years
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return day.replace(year=year, day=28)
+
+
+# --- predicates --------------------------------------------------------------------------
+
+Years = Annotated[int, Strict(), Field(ge=1, le=150)]
+Count = Annotated[int, Strict(), Field(ge=1, le=1000)]
+_SECTION_RE = re.compile(r"^\d+(\.\d+)*[a-z]*$")
+_CODE_SECTION_RE = re.compile(
+    r"^(?P<section>\d+(?:\.\d+)*[a-z]*)\s*(?P<subsection>(?:\([a-z0-9]+\))*)\s*(?P<code>[a-z&]+)?$"
+)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return ", ".join(_format_value(v) for v in value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Predicate(BaseModel):
+    """A leaf condition. Subclasses set ``kind`` (its YAML name) and ``primary``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[str]
+    # The parameter a scalar shorthand fills (``{age_at_least: 50}``); None: a flag.
+    primary: ClassVar[str | None] = None
+
+    def params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    def key(self) -> str:
+        """Stable, unique name of this predicate with its parameters (decision inputs)."""
+        params = self.params()
+        if not params:
+            return self.kind
+        inner = ", ".join(f"{k}={_format_value(v)}" for k, v in params.items())
+        return f"{self.kind}({inner})"
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def to_data(self) -> dict[str, Any]:
+        params = self.params()
+        if not params:
+            return {self.kind: True}
+        return {self.kind: {k: _jsonable(v) for k, v in params.items()}}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+class Always(Predicate):
+    kind: ClassVar[str] = "always"
+
+    def describe(self) -> str:
+        return "always"
+
+
+class NotFelony(Predicate):
+    kind: ClassVar[str] = "not_felony"
+
+    def describe(self) -> str:
+        return "not a felony (misdemeanor or infraction)"
+
+
+class Felony(Predicate):
+    kind: ClassVar[str] = "felony"
+
+    def describe(self) -> str:
+        return "a felony"
+
+
+def _section_list(value: Any) -> Any:
+    if not isinstance(value, list | tuple):
+        return value
+    items: list[Any] = []
+    for item in value:
+        if isinstance(item, int) and not isinstance(item, bool):
+            item = str(item)
+        if isinstance(item, str):
+            item = item.strip()
+        items.append(item)
+    return items
+
+
+class SectionIn(Predicate):
+    kind: ClassVar[str] = "section_in"
+    primary: ClassVar[str | None] = "sections"
+    sections: tuple[Annotated[str, Strict()], ...] = Field(min_length=1)
+
+    @field_validator("sections", mode="before")
+    @classmethod
+    def _normalize(cls, value: Any) -> Any:
+        return _section_list(value)
+
+    @field_validator("sections")
+    @classmethod
+    def _shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for section in value:
+            if not _SECTION_RE.match(section):
+                raise ValueError(f"{section!r} is not a code section number like '11357'")
+        return value
+
+    def describe(self) -> str:
+        return "section in " + ", ".join(self.sections)
+
+
+class CodeSectionPattern(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    section: str
+    subsection: str  # "(a)", "(a)(1)" or "" for the whole section
+    code: str | None  # "HS" or None: any code
+
+
+def parse_code_section(text: str) -> CodeSectionPattern:
+    match = _CODE_SECTION_RE.match(text.strip().lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a code section like '11357(a)' or '11357(a) HS'")
+    code = match.group("code")
+    if code is not None:
+        code = code.upper().replace("H&S", "HS")
+    return CodeSectionPattern(
+        section=match.group("section"), subsection=match.group("subsection"), code=code
+    )
+
+
+class CodeSectionIn(Predicate):
+    kind: ClassVar[str] = "code_section_in"
+    primary: ClassVar[str | None] = "code_sections"
+    code_sections: tuple[Annotated[str, Strict()], ...] = Field(min_length=1)
+
+    @field_validator("code_sections", mode="before")
+    @classmethod
+    def _normalize(cls, value: Any) -> Any:
+        return _section_list(value)
+
+    @field_validator("code_sections")
+    @classmethod
+    def _shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        canonical = []
+        for text in value:
+            pattern = parse_code_section(text)
+            canonical.append(
+                pattern.section + pattern.subsection + (f" {pattern.code}" if pattern.code else "")
+            )
+        return tuple(canonical)
+
+    def patterns(self) -> list[CodeSectionPattern]:
+        return [parse_code_section(text) for text in self.code_sections]
+
+    def describe(self) -> str:
+        return "code section " + " or ".join(self.code_sections)
+
+
+def _date_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date like 2016-11-09, not a date and time")
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"expected a date like 2016-11-09, got {value!r}") from None
+    return value
+
+
+class ConvictedOnOrAfter(Predicate):
+    kind: ClassVar[str] = "convicted_on_or_after"
+    primary: ClassVar[str | None] = "date"
+    date: Annotated[dt.date, Strict()]
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return _date_value(value)
+
+    def describe(self) -> str:
+        return f"convicted on or after {self.date.isoformat()}"
+
+
+class UnderAgeAtConviction(Predicate):
+    kind: ClassVar[str] = "under_age_at_conviction"
+    primary: ClassVar[str | None] = "years"
+    years: Years
+
+    def describe(self) -> str:
+        return f"under {self.years} at conviction (conviction date < DOB + {self.years} years)"
+
+
+class AgeAtLeast(Predicate):
+    kind: ClassVar[str] = "age_at_least"
+    primary: ClassVar[str | None] = "years"
+    years: Years
+
+    def describe(self) -> str:
+        return f"age >= {self.years} at compute-at (DOB + {self.years} years <= compute-at)"
+
+
+class AgeAtMost(Predicate):
+    kind: ClassVar[str] = "age_at_most"
+    primary: ClassVar[str | None] = "years"
+    years: Years
+
+    def describe(self) -> str:
+        return f"age <= {self.years} at compute-at (compute-at < DOB + {self.years + 1} years)"
+
+
+class ConvictedYearsAgo(Predicate):
+    kind: ClassVar[str] = "convicted_years_ago"
+    primary: ClassVar[str | None] = "years"
+    years: Years
+
+    def describe(self) -> str:
+        return (
+            f"conviction {self.years} or more years before compute-at "
+            f"(conviction date <= compute-at - {self.years} years)"
+        )
+
+
+CrimeFreeForm = Literal["most_recent_before", "none_after"]
+
+
+class NoConvictionInPastYears(Predicate):
+    kind: ClassVar[str] = "no_conviction_in_past_years"
+    primary: ClassVar[str | None] = "years"
+    years: Years
+    form: CrimeFreeForm = "most_recent_before"
+
+    def describe(self) -> str:
+        if self.form == "none_after":
+            detail = f"no conviction dated after compute-at - {self.years} years"
+        else:
+            detail = f"most recent conviction < compute-at - {self.years} years"
+        return f"no conviction in the past {self.years} years ({detail})"
+
+
+class OnlyProp64(Predicate):
+    kind: ClassVar[str] = "only_prop64"
+
+    def describe(self) -> str:
+        return "only Prop 64 convictions on record"
+
+
+class SentencesCompleted(Predicate):
+    kind: ClassVar[str] = "sentences_completed"
+
+    def describe(self) -> str:
+        return "all sentences completed by compute-at"
+
+
+class ServingSentence(Predicate):
+    kind: ClassVar[str] = "serving_sentence"
+
+    def describe(self) -> str:
+        return "a sentence not yet completed at compute-at"
+
+
+class Deceased(Predicate):
+    kind: ClassVar[str] = "deceased"
+
+    def describe(self) -> str:
+        return "deceased"
+
+
+class SuperstrikeBeforeConviction(Predicate):
+    kind: ClassVar[str] = "superstrike_before_conviction"
+
+    def describe(self) -> str:
+        return "a superstrike conviction dated before this conviction"
+
+
+class PC290BeforeConviction(Predicate):
+    kind: ClassVar[str] = "pc290_before_conviction"
+
+    def describe(self) -> str:
+        return "a PC 290 offence conviction or 290 registration dated before this conviction"
+
+
+class PriorSameSectionAtLeast(Predicate):
+    kind: ClassVar[str] = "prior_same_section_at_least"
+    primary: ClassVar[str | None] = "count"
+    count: Count
+
+    def describe(self) -> str:
+        return f"at least {self.count} earlier Prop 64 convictions of the same section"
+
+
+PREDICATES: dict[str, type[Predicate]] = {
+    cls.kind: cls
+    for cls in (
+        Always,
+        NotFelony,
+        Felony,
+        SectionIn,
+        CodeSectionIn,
+        ConvictedOnOrAfter,
+        UnderAgeAtConviction,
+        AgeAtLeast,
+        AgeAtMost,
+        ConvictedYearsAgo,
+        NoConvictionInPastYears,
+        OnlyProp64,
+        SentencesCompleted,
+        ServingSentence,
+        Deceased,
+        SuperstrikeBeforeConviction,
+        PC290BeforeConviction,
+        PriorSameSectionAtLeast,
+    )
+}
+
+
+# --- combinators -------------------------------------------------------------------------
+
+
+class AllOf(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: ClassVar[str] = "all"
+    conditions: tuple[Condition, ...] = Field(min_length=1)
+
+    def describe(self) -> str:
+        return "all of (" + "; ".join(c.describe() for c in self.conditions) + ")"
+
+    def to_data(self) -> dict[str, Any]:
+        return {self.kind: [c.to_data() for c in self.conditions]}
+
+
+class AnyOf(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: ClassVar[str] = "any"
+    conditions: tuple[Condition, ...] = Field(min_length=1)
+
+    def describe(self) -> str:
+        return "any of (" + "; ".join(c.describe() for c in self.conditions) + ")"
+
+    def to_data(self) -> dict[str, Any]:
+        return {self.kind: [c.to_data() for c in self.conditions]}
+
+
+class Not(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: ClassVar[str] = "not"
+    condition: Condition
+
+    def describe(self) -> str:
+        return f"not ({self.condition.describe()})"
+
+    def to_data(self) -> dict[str, Any]:
+        return {self.kind: self.condition.to_data()}
+
+
+Condition = (
+    Always
+    | NotFelony
+    | Felony
+    | SectionIn
+    | CodeSectionIn
+    | ConvictedOnOrAfter
+    | UnderAgeAtConviction
+    | AgeAtLeast
+    | AgeAtMost
+    | ConvictedYearsAgo
+    | NoConvictionInPastYears
+    | OnlyProp64
+    | SentencesCompleted
+    | ServingSentence
+    | Deceased
+    | SuperstrikeBeforeConviction
+    | PC290BeforeConviction
+    | PriorSameSectionAtLeast
+    | AllOf
+    | AnyOf
+    | Not
+)
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+Not.model_rebuild()
+
+COMBINATORS = ("all", "any", "not")
+
+
+def leaves(condition: Condition) -> Iterator[Predicate]:
+    """The predicates of a condition, depth first, left to right (with repeats)."""
+    if isinstance(condition, AllOf | AnyOf):
+        for child in condition.conditions:
+            yield from leaves(child)
+    elif isinstance(condition, Not):
+        yield from leaves(condition.condition)
+    else:
+        yield condition
+
+
+class ConditionError(ValueError):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_condition(raw: Any, where: str = "when") -> Condition:
+    """Build a condition from its YAML/JSON form; errors name the path (``when.all[1]...``)."""
+    if isinstance(raw, Predicate | AllOf | AnyOf | Not):
+        return cast(Condition, raw)
+    if not isinstance(raw, Mapping) or len(raw) != 1:
+        raise ConditionError(
+            where,
+            "a condition is a mapping with exactly one predicate, e.g. {not_felony: true} or "
+            f"{{all: [...]}}; got {_short(raw)}",
+        )
+    ((name, value),) = raw.items()
+    name = str(name)
+    here = f"{where}.{name}"
+    if name in ("all", "any"):
+        if not isinstance(value, list) or not value:
+            raise ConditionError(
+                here, f"expected a non-empty list of conditions, got {_short(value)}"
+            )
+        children = tuple(parse_condition(v, f"{here}[{i}]") for i, v in enumerate(value))
+        return AllOf(conditions=children) if name == "all" else AnyOf(conditions=children)
+    if name == "not":
+        return Not(condition=parse_condition(value, here))
+    cls = PREDICATES.get(name)
+    if cls is None:
+        close = difflib.get_close_matches(name, [*PREDICATES, *COMBINATORS], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join([*PREDICATES, *COMBINATORS])
+        raise ConditionError(where, f"unknown predicate {name!r}{hint}; known: {known}")
+    if cls.primary is None:
+        if value is not True:
+            raise ConditionError(
+                here, f"{name} takes no parameters: write {{{name}: true}}, got {_short(value)}"
+            )
+        return cast(Condition, cls())
+    params = value if isinstance(value, Mapping) else {cls.primary: value}
+    try:
+        return cast(Condition, cls.model_validate(dict(params)))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        shown = "input" in first and first["type"] not in ("value_error", "missing")
+        got = f", got {_short(first['input'])}" if shown else ""
+        msg = first["msg"].removeprefix("Value error, ")
+        raise ConditionError(f"{here}.{field}" if field else here, f"{msg}{got}") from None
+
+
+# --- rules and policies ------------------------------------------------------------------
+
+
+def _reason_fields(reason: str) -> list[tuple[str, str | None]]:
+    """(literal text, placeholder name or None) pairs; only plain ``{name}`` placeholders."""
+    parts: list[tuple[str, str | None]] = []
+    for literal, field, spec, conversion in string.Formatter().parse(reason):
+        if field is not None:
+            if not field.isidentifier():
+                raise ValueError(f"placeholder {{{field}}} must be a name like {{years}}")
+            if spec or conversion:
+                raise ValueError(f"placeholder {{{field}}}: format specs are not supported")
+        parts.append((literal, field))
+    return parts
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)
+    when: Condition
+    then: Determination
+    reason: str = Field(min_length=1)
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _parse_when(cls, value: Any) -> Any:
+        try:
+            return parse_condition(value)
+        except ConditionError as exc:
+            raise PydanticCustomError(
+                "condition", "{where}: {message}", {"where": exc.where, "message": exc.message}
+            ) from None
+
+    @field_validator("then", mode="before")
+    @classmethod
+    def _determination(cls, value: Any) -> Any:
+        if isinstance(value, Determination):
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            for det in Determination:
+                if text.lower() == det.value.lower():
+                    return det
+            alias = DETERMINATION_ALIASES.get(text.lower().replace("-", "_").replace(" ", "_"))
+            if alias is not None:
+                return alias
+        options = ", ".join(d.value for d in Determination)
+        aliases = ", ".join(DETERMINATION_ALIASES)
+        raise PydanticCustomError(
+            "determination",
+            "{value} is not a determination; use one of: {options} (or a short form: {aliases})",
+            {"value": _short(value), "options": options, "aliases": aliases},
+        )
+
+    @model_validator(mode="after")
+    def _reason_placeholders(self) -> Rule:
+        try:
+            parts = _reason_fields(self.reason)
+        except ValueError as exc:
+            raise ValueError(f"reason: {exc}") from None
+        params = self.reason_params()
+        for _, field in parts:
+            if field is None or field == SECTION_PLACEHOLDER:
+                continue
+            if field not in params:
+                available = ", ".join("{" + p + "}" for p in [SECTION_PLACEHOLDER, *params])
+                raise ValueError(
+                    f"reason: unknown placeholder {{{field}}}; available here: {available}"
+                )
+            if params[field] is None:
+                raise ValueError(
+                    f"reason: placeholder {{{field}}} is ambiguous: the condition has several "
+                    f"{field} values"
+                )
+        return self
+
+    def reason_params(self) -> dict[str, str | None]:
+        """Parameter name -> formatted value, None when the condition has conflicting values."""
+        params: dict[str, str | None] = {}
+        for leaf in leaves(self.when):
+            for name, value in leaf.params().items():
+                text = _format_value(value)
+                if name in params and params[name] != text:
+                    params[name] = None
+                else:
+                    params.setdefault(name, text)
+        return params
+
+    def reason_parts(self) -> list[str | None]:
+        """The reason as a list of literal strings, with None where ``{section}`` goes."""
+        params = self.reason_params()
+        out: list[str | None] = []
+        buffer = ""
+        for literal, field in _reason_fields(self.reason):
+            buffer += literal
+            if field is None:
+                continue
+            if field == SECTION_PLACEHOLDER:
+                out.append(buffer)
+                out.append(None)
+                buffer = ""
+            else:
+                buffer += params[field] or ""
+        out.append(buffer)
+        return [p for p in out if p != ""]
+
+    def render_reason(self, section: str | None) -> str:
+        return "".join(section or "" if p is None else p for p in self.reason_parts())
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "when": self.when.to_data(),
+            "then": self.then.value,
+            "reason": self.reason,
+        }
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    rules: tuple[Rule, ...] = Field(min_length=1)
+
+    @field_validator("rules")
+    @classmethod
+    def _decision_list(cls, rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        seen: dict[str, int] = {}
+        for number, rule in enumerate(rules, start=1):
+            if rule.id in seen:
+                raise ValueError(
+                    f"rule {rule.id!r} (rule {number}): id already used by rule "
+                    f"{seen[rule.id]}; rule ids must be unique"
+                )
+            seen[rule.id] = number
+        for number, rule in enumerate(rules[:-1], start=1):
+            if isinstance(rule.when, Always):
+                later = ", ".join(r.id for r in rules[number:])
+                raise ValueError(
+                    f"rule {rule.id!r} (rule {number}), field when: `always` fires for every "
+                    f"candidate, so the rules after it ({later}) could never fire; "
+                    "only the last rule may be `always`"
+                )
+        last = rules[-1]
+        if not isinstance(last.when, Always):
+            raise ValueError(
+                f"rule {last.id!r} (rule {len(rules)}, the last), field when: the last rule must "
+                "be the catch-all `when: {always: true}` so every candidate gets a "
+                "determination; add e.g. {id: otherwise, when: {always: true}, then: Hand Review, "
+                "reason: No applicable eligibility criteria}"
+            )
+        return rules
+
+    def canonical(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "rules": [rule.to_data() for rule in self.rules],
+        }
+
+    def canonical_json(self) -> str:
+        return json.dumps(
+            self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+
+    def predicates(self) -> list[Predicate]:
+        """Every distinct predicate the policy uses, in first-use order."""
+        seen: dict[str, Predicate] = {}
+        for rule in self.rules:
+            for leaf in leaves(rule.when):
+                seen.setdefault(leaf.key(), leaf)
+        return list(seen.values())
+
+
+def policy_hash(policy: Policy) -> str:
+    """sha256 (hex) of the canonical JSON of the validated policy: what the ledger records."""
+    return hashlib.sha256(policy.canonical_json().encode("utf-8")).hexdigest()
+
+
+def validation_errors(data: Any, exc: ValidationError) -> list[str]:
+    """One line per error, naming the rule (id and position) and the field."""
+    rules = data.get("rules") if isinstance(data, Mapping) else None
+    errors = exc.errors()
+    rule_errors = any(len(e["loc"]) > 1 and e["loc"][0] == "rules" for e in errors)
+    lines = []
+    for err in errors:
+        loc = list(err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        quiet = ("value_error", "missing", "extra_forbidden", "condition", "determination")
+        if err["type"] not in quiet and not isinstance(
+            err.get("input"), Mapping | list | tuple | type(None)
+        ):
+            msg += f" (got {_short(err['input'])})"
+        if loc == ["rules"] and err["type"] == "too_short" and rule_errors:
+            continue  # pydantic's echo of the rules that failed above
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            index = loc[1]
+            rule_id = None
+            if isinstance(rules, list) and index < len(rules) and isinstance(rules[index], Mapping):
+                rule_id = rules[index].get("id")
+            name = f"rule {rule_id!r}" if rule_id is not None else "rule (no id)"
+            rest = ".".join(str(p) for p in loc[2:])
+            # A condition error starts with its own path (when.all[0].age_at_least...).
+            field = "" if err["type"] == "condition" or not rest else f", field {rest}"
+            lines.append(f"{name} (rule {index + 1}){field}: {msg}")
+        elif loc == ["rules"] and err["type"] == "value_error":
+            lines.append(msg)  # decision-list errors name their rules themselves
+        elif loc:
+            lines.append(f"field {'.'.join(str(p) for p in loc)}: {msg}")
+        else:
+            lines.append(msg)
+    return lines
+
+
+class PolicyValidationError(ValueError):
+    """A policy or options document is invalid; ``errors`` holds one message per problem."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
+
+
+def parse_policy(data: Any) -> Policy:
+    """Validate a policy document (the parsed YAML/JSON)."""
+    if not isinstance(data, Mapping):
+        raise PolicyValidationError(
+            [f"a policy is a mapping with name and rules; got {type(data).__name__}"]
+        )
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyValidationError(validation_errors(data, exc)) from None
+
+
+# --- the BEAR/gogen eligibility options (DOMAIN.md §4 table) ------------------------------
+
+
+def _prop64_sections(value: Any) -> Any:
+    value = _section_list(value)
+    if isinstance(value, list):
+        for section in value:
+            if section not in PROP64_SECTIONS:
+                raise ValueError(
+                    f"{section!r} is not a Prop 64 section; use {', '.join(PROP64_SECTIONS)}"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a section is listed twice")
+    return value
+
+
+class BaselineEligibility(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    dismiss: tuple[str, ...] = ()
+    reduce: tuple[str, ...] = ()
+
+    @field_validator("dismiss", "reduce", mode="before")
+    @classmethod
+    def _sections(cls, value: Any) -> Any:
+        return _prop64_sections(value)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> BaselineEligibility:
+        both = sorted(set(self.dismiss) & set(self.reduce))
+        if both:
+            raise ValueError(
+                f"section {', '.join(both)} is in both dismiss and reduce; dismiss would "
+                "always win, so list it in one of them"
+            )
+        return self
+
+
+def _zero_or_between(value: int, low: int, high: int, field: str) -> int:
+    if value != 0 and not low <= value <= high:
+        raise ValueError(f"{field} must be 0 (rule off) or between {low} and {high}; got {value}")
+    return value
+
+
+class AdditionalRelief(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    subjectUnder21AtConviction: Annotated[bool, Strict()] = False
+    subjectAgeThreshold: Annotated[int, Strict()] = 0
+    yearsSinceConvictionThreshold: Annotated[int, Strict()] = 0
+    yearsCrimeFreeThreshold: Annotated[int, Strict()] = 0
+    subjectHasOnlyProp64Charges: Annotated[bool, Strict()] = False
+    subjectIsDeceased: Annotated[bool, Strict()] = False
+
+    @field_validator("subjectAgeThreshold")
+    @classmethod
+    def _age(cls, value: int) -> int:
+        return _zero_or_between(value, 40, 65, "subjectAgeThreshold")
+
+    @field_validator("yearsSinceConvictionThreshold", "yearsCrimeFreeThreshold")
+    @classmethod
+    def _years(cls, value: int, info: Any) -> int:
+        return _zero_or_between(value, 1, 15, info.field_name)
+
+
+class EligibilityOptions(BaseModel):
+    """The BEAR/gogen eligibility-options JSON; 0/false turns a rule off."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    baselineEligibility: BaselineEligibility
+    additionalRelief: AdditionalRelief = AdditionalRelief()
+
+    def to_policy(self, name: str = "eligibility-options", description: str = "") -> Policy:
+        """The DOMAIN.md §4 table, rows 1-10 in order; absent options leave their row out."""
+        base, extra = self.baselineEligibility, self.additionalRelief
+        rules: list[Rule] = [
+            Rule(id="misdemeanor", when=NotFelony(), then=Determination.DISMISSAL,
+                 reason=REASON_MISDEMEANOR),
+        ]  # fmt: skip
+        if base.dismiss:
+            rules.append(
+                Rule(id="baseline-dismiss", when=SectionIn(sections=base.dismiss),
+                     then=Determination.DISMISSAL, reason=REASON_DISMISS_SECTION)
+            )  # fmt: skip
+        if extra.subjectUnder21AtConviction:
+            rules.append(
+                Rule(id="under-21-at-conviction", when=UnderAgeAtConviction(years=21),
+                     then=Determination.DISMISSAL, reason=REASON_UNDER_21)
+            )  # fmt: skip
+        if extra.subjectAgeThreshold:
+            rules.append(
+                Rule(id="age-threshold", when=AgeAtLeast(years=extra.subjectAgeThreshold),
+                     then=Determination.DISMISSAL, reason=REASON_AGE)
+            )  # fmt: skip
+        if extra.yearsSinceConvictionThreshold:
+            rules.append(
+                Rule(id="years-since-conviction",
+                     when=ConvictedYearsAgo(years=extra.yearsSinceConvictionThreshold),
+                     then=Determination.DISMISSAL, reason=REASON_YEARS_SINCE)
+            )  # fmt: skip
+        if extra.yearsCrimeFreeThreshold:
+            rules.append(
+                Rule(id="crime-free",
+                     when=NoConvictionInPastYears(years=extra.yearsCrimeFreeThreshold,
+                                                  form="most_recent_before"),
+                     then=Determination.DISMISSAL, reason=REASON_CRIME_FREE)
+            )  # fmt: skip
+        if extra.subjectHasOnlyProp64Charges:
+            rules.append(
+                Rule(id="only-prop64", when=OnlyProp64(), then=Determination.DISMISSAL,
+                     reason=REASON_ONLY_PROP64)
+            )  # fmt: skip
+        if extra.subjectIsDeceased:
+            rules.append(
+                Rule(id="deceased", when=Deceased(), then=Determination.DISMISSAL,
+                     reason=REASON_DECEASED)
+            )  # fmt: skip
+        if base.reduce:
+            rules.append(
+                Rule(id="baseline-reduce", when=SectionIn(sections=base.reduce),
+                     then=Determination.REDUCTION, reason=REASON_REDUCE_SECTION)
+            )  # fmt: skip
+        rules.append(
+            Rule(id="otherwise", when=Always(), then=Determination.HAND_REVIEW,
+                 reason=REASON_OTHERWISE)
+        )  # fmt: skip
+        return Policy(name=name, description=description, rules=tuple(rules))
+
+
+def parse_eligibility_options(
+    data: Any, name: str = "eligibility-options", description: str = ""
+) -> Policy:
+    """Validate an options document and compile it to a :class:`Policy`."""
+    if not isinstance(data, Mapping):
+        raise PolicyValidationError(
+            [f"eligibility options are a JSON object; got {type(data).__name__}"]
+        )
+    try:
+        options = EligibilityOptions.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyValidationError(validation_errors(data, exc)) from None
+    return options.to_policy(name=name, description=description)
