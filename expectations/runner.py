@@ -443,8 +443,8 @@ def critical_failure_message(results: Sequence[SuiteResult]) -> str | None:
     if not failures:
         return None
     lines = [
-        f"validation failed: {len(failures)} critical expectation(s) did not hold, "
-        "so no county table was committed"
+        f"validation failed: {len(failures)} critical expectation(s) did not hold "
+        "(a run stops here, before any county table is committed)"
     ]
     lines += [f"  {o.message()}" for o in failures]
     return "\n".join(lines)
@@ -491,9 +491,7 @@ def _resolve(value: Any, parameters: Mapping[str, Any]) -> Any:
     return value
 
 
-def offending_condition(
-    spec: ExpectationSpec, parameters: Mapping[str, Any], df: DataFrame
-) -> Column | None:
+def offending_condition(spec: ExpectationSpec, parameters: Mapping[str, Any]) -> Column | None:
     """Rows that break the expectation (under its row condition), or None for table-level ones.
 
     ``meta.offending`` wins when given. Duplicates need a window count, so compound and
@@ -546,7 +544,7 @@ def _offending_ids(
         "expect_column_values_to_be_unique",
     ):
         source = _with_duplicates(df, spec)
-    condition = offending_condition(spec, parameters, source)
+    condition = offending_condition(spec, parameters)
     if condition is None:
         return ()
     try:
@@ -615,16 +613,29 @@ def _observed(spec: ExpectationSpec, result: Mapping[str, Any]) -> tuple[str, An
     return str(observed), observed
 
 
+def _exception_message(result: ExpectationValidationResult) -> str | None:
+    """GX's error when the expectation could not be evaluated (e.g. a missing column).
+
+    GX reports it either directly or per metric that failed (keyed by metric id).
+    """
+    info = result.exception_info or {}
+    if not isinstance(info, Mapping):
+        return None
+    candidates = [info, *(v for v in info.values() if isinstance(v, Mapping))]
+    for item in candidates:
+        if item.get("raised_exception"):
+            message = str(item.get("exception_message") or "GX raised an exception")
+            return message.split("\n", 1)[0]
+    return None
+
+
 def _outcome(
     suite: str,
     spec: ExpectationSpec,
     result: ExpectationValidationResult,
     offending: tuple[str, ...],
 ) -> ExpectationOutcome:
-    exception_info = result.exception_info or {}
-    exception = None
-    if isinstance(exception_info, Mapping) and exception_info.get("raised_exception"):
-        exception = str(exception_info.get("exception_message") or "GX raised an exception")
+    exception = _exception_message(result)
     if exception is not None:
         observed_text, observed_value = f"could not be evaluated: {exception}", None
     else:
@@ -775,7 +786,9 @@ def validate_together(
                 failed = {
                     str((r.expectation_config.meta or {}).get("name"))
                     for r in result.results
-                    if not r.success and r.expectation_config is not None
+                    if not r.success
+                    and r.expectation_config is not None
+                    and _exception_message(r) is None
                 }
                 for row_spec in mine:
                     if row_spec.name in failed:
@@ -804,11 +817,6 @@ def validate_together(
     return results
 
 
-def all_passed(results: Sequence[SuiteResult]) -> bool:
-    """True when no expectation failed or warned."""
-    return all(o.success for r in results for o in r.outcomes)
-
-
 __all__ = [
     "CRITICAL",
     "SUITE_NAMES",
@@ -821,6 +829,7 @@ __all__ = [
     "critical_failure_message",
     "default_parameters",
     "load_suite",
+    "offending_condition",
     "summarize",
     "totals",
     "validate",

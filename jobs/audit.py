@@ -16,9 +16,6 @@ here imports pyspark, so an auditor needs ``pip install`` and no JVM.
 - :func:`verify_warehouse`: every version of every county table (and of the summary and
   quarantine tables) must have been written by a run the ledger records as succeeded, which
   names that table and version; and every version the ledger names must exist.
-
-The ledger is read here without ``jobs.ledger``: that module imports ``jobs.inputs`` (Spark) for
-a type. :func:`read_ledger` follows ``jobs.ledger.read_runs`` exactly (tests compare the two).
 """
 
 from __future__ import annotations
@@ -36,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
+from jobs import ledger
 from jobs.config import ConfigError
 from jobs.county import (
     PullError,
@@ -44,9 +42,8 @@ from jobs.county import (
     private_file,
     resolve_county,
 )
-from jobs.lock import read_lock
 from jobs.policies import load_policies
-from jobs.storage import Warehouse, open_table
+from jobs.storage import Warehouse
 from transforms.columns import (
     CASE_NUMBERS,
     CII_NUMBER,
@@ -103,10 +100,9 @@ from transforms.policy import (
 )
 from transforms.vocabulary import County
 
-# The ledger's statuses (jobs/ledger.py; tests check they are the same strings).
-STATUS_RUNNING = "running"
-STATUS_SUCCEEDED = "succeeded"
-STATUS_INCOMPLETE = "incomplete"
+STATUS_RUNNING = ledger.STATUS_RUNNING
+STATUS_SUCCEEDED = ledger.STATUS_SUCCEEDED
+STATUS_INCOMPLETE = ledger.STATUS_INCOMPLETE
 
 NONE_SHOWN = "-"
 
@@ -127,30 +123,8 @@ class AuditError(Exception):
 
 
 def read_ledger(warehouse: Path) -> list[dict[str, Any]]:
-    """Latest row of every run, oldest first; a ``running`` run not holding the lock is
-    ``incomplete`` (it died). The same answer as ``jobs.ledger.read_runs``, without Spark."""
-    table = open_table(Warehouse(warehouse).runs)
-    if table is None:
-        return []
-    rows = table.to_pyarrow_table().to_pylist()
-    latest: dict[str, dict[str, Any]] = {}
-    order: dict[str, int] = {}
-    for position, row in enumerate(rows):
-        run_id = row["run_id"]
-        order.setdefault(run_id, position)
-        previous = latest.get(run_id)
-        if previous is None or _rank(row) >= _rank(previous):
-            latest[run_id] = row
-    holder = (read_lock(warehouse) or {}).get("run_id")
-    for row in latest.values():
-        if row["status"] == STATUS_RUNNING and row["run_id"] != holder:
-            row["status"] = STATUS_INCOMPLETE
-    return sorted(latest.values(), key=lambda r: (r["started_at"], order[r["run_id"]]))
-
-
-def _rank(row: Mapping[str, Any]) -> tuple[int, Any]:
-    finished = row.get("finished_at")
-    return (0 if row["status"] == STATUS_RUNNING else 1, finished or row["started_at"])
+    """Latest row of every run, oldest first (``jobs.ledger.read_runs``; no Spark needed)."""
+    return ledger.read_runs(Warehouse(warehouse))
 
 
 def runs_by_id(warehouse: Path) -> dict[str, dict[str, Any]]:

@@ -159,8 +159,25 @@ def quarantine(
         typer.echo(line)
 
 
+@app.command()
+def report(
+    warehouse: Annotated[Path, typer.Option(help="warehouse directory")],
+    out: Annotated[Path, typer.Option(help="directory for index.html and county pages")],
+    run_id: Annotated[str | None, typer.Option("--run", help="default: latest run")] = None,
+) -> None:
+    """Static HTML report with charts (opens offline, prints)."""
+    from jobs.report import ReportError, report_command
+
+    try:
+        index = report_command(warehouse, out, run_id)
+    except ReportError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    typer.echo(f"report: {index}")
+
+
 def _mount_optional() -> None:
     """Sub-commands that live in their own modules."""
+    from jobs.audit_cmd import app as audit_app
     from jobs.county_cmd import app as county_app
     from jobs.policy_cmd import app as policy_app
 
@@ -168,6 +185,7 @@ def _mount_optional() -> None:
     app.add_typer(
         county_app, name="county", help="A county's own table: pull it, build its filing packet."
     )
+    app.add_typer(audit_app, name="audit", help="Delta history, diffs and explanations.")
 
 
 _mount_optional()

@@ -78,8 +78,27 @@ def _local_path(uri: str) -> str:
     return uri
 
 
+@dataclass(frozen=True)
+class LineStats:
+    """Counted while numbering lines, before any line is classified."""
+
+    lines: int
+    blank: int
+    headers: int
+
+    @property
+    def rows_read(self) -> int:
+        """Every non-blank line except a header on line 1."""
+        return self.lines - self.blank - self.headers
+
+
 def read_classified_lines(spark: SparkSession, files: list[InputFile]) -> DataFrame:
     """Every physical line of the inputs with its file, line number and kind (ingest.py)."""
+    return read_lines(spark, files)[0]
+
+
+def read_lines(spark: SparkSession, files: list[InputFile]) -> tuple[DataFrame, LineStats]:
+    """Classified lines (ingest.py) and the line counts of the numbering pass."""
     lines = (
         spark.read.format("text")
         .load([f.path for f in files])
@@ -98,6 +117,13 @@ def read_classified_lines(spark: SparkSession, files: list[InputFile]) -> DataFr
     by_real_path = {os.path.realpath(f.path): f for f in files}
     rows = []
     lines_before: dict[str, int] = {}
+    stats = LineStats(
+        lines=sum(s[ingest.SPLIT_LINES] for s in splits),
+        blank=sum(s[ingest.SPLIT_BLANK_LINES] for s in splits),
+        headers=sum(
+            1 for s in splits if s[ingest.BLOCK_START] == 0 and s[ingest.SPLIT_STARTS_WITH_HEADER]
+        ),
+    )
     for split in splits:
         spark_path = split[ingest.FILE_PATH]
         source = by_real_path.get(_local_path(spark_path))
@@ -128,4 +154,5 @@ def read_classified_lines(spark: SparkSession, files: list[InputFile]) -> DataFr
         ]
     )
     split_table = spark.createDataFrame(rows, schema)
-    return ingest.with_source_line(lines, split_table).transform(ingest.with_line_kind)
+    classified = ingest.with_source_line(lines, split_table).transform(ingest.with_line_kind)
+    return classified, stats

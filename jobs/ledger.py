@@ -13,15 +13,17 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from deltalake import DeltaTable
 
 from jobs import __version__
-from jobs.inputs import InputFile
 from jobs.lock import read_lock
 from jobs.storage import Warehouse, append_rows, open_table
+
+if TYPE_CHECKING:  # jobs.inputs imports pyspark; readers of the ledger must not need it
+    from jobs.inputs import InputFile
 
 STATUS_RUNNING = "running"
 STATUS_SUCCEEDED = "succeeded"

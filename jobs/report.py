@@ -430,10 +430,10 @@ td.derived { color: var(--muted); }
 nav.counties ul { columns: 3; padding-left: 1.2rem; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10.5pt; }
-  .skip, nav.counties { display: none; }
+  .skip, nav.counties, .crumb { display: none; }
   a { color: var(--ink); text-decoration: none; }
-  section.figure { break-inside: avoid-page; }
-  h2 { break-after: avoid-page; }
+  .chart, caption { break-inside: avoid-page; }
+  h2, .intro { break-after: avoid-page; }
   table { break-inside: auto; } tr { break-inside: avoid; }
   thead th { background: none; }
   @page { margin: 1.5cm; }
@@ -523,7 +523,7 @@ def _run_block(info: RunInfo, county: str | None = None) -> str:
 
 
 def _header(info: RunInfo, title: str, county: str | None, back: bool) -> str:
-    crumb = f'<p><a href="{INDEX}">← All counties</a></p>' if back else ""
+    crumb = f'<p class="crumb"><a href="{INDEX}">← All counties</a></p>' if back else ""
     return f"<header>{crumb}<h1>{_e(title)}</h1>{_run_block(info, county)}</header>"
 
 

@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 
 from jobs import __version__, ledger
 from jobs.config import ConfigError, load_counties
-from jobs.inputs import InputError, InputFile, describe_inputs, expand_inputs, read_classified_lines
+from jobs.inputs import InputError, InputFile, describe_inputs, expand_inputs, read_lines
 from jobs.lock import WarehouseLocked, warehouse_lock
 from jobs.policies import PolicySet, load_policy_set
 from jobs.progress import Progress, fmt_count
@@ -47,7 +47,7 @@ from jobs.vocab_loading import load_offenses
 from transforms import ingest
 from transforms.columns import INPUT_INDEX, SOURCE_LINE, TARGET_COUNTY
 from transforms.eligibility import apply_policies
-from transforms.history import fan_out_to_counties, subject_history
+from transforms.history import fan_out_to_counties, only_prop64_subjects, subject_history
 from transforms.normalize import normalize
 from transforms.offenses import Offenses
 from transforms.summary import county_summary
@@ -122,8 +122,9 @@ def annotate(
     compute_at: dt.date,
 ) -> DataFrame:
     """Kept extract rows -> rows of each county table, with determinations."""
+    normalized = normalize(rows, prepared.counties, prepared.offenses)
     annotated = (
-        rows.transform(lambda df: normalize(df, prepared.counties, prepared.offenses))
+        normalized.transform(only_prop64_subjects)
         .transform(subject_history)
         .transform(fan_out_to_counties)
     )
@@ -231,16 +232,19 @@ def _execute(
         progress.info(f"removed staging files of an earlier, unfinished run {dead}")
 
     with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
-        classified = read_classified_lines(spark, prepared.files)
-        counts = {r[ingest.LINE_KIND]: r["count"] for r in ingest.line_counts(classified).collect()}
-        rows_read = counts.get(ingest.KIND_KEPT, 0) + counts.get(ingest.KIND_QUARANTINED, 0)
-        record.rows_read = rows_read
-        progress.note(f"{fmt_count(rows_read)} rows read")
+        classified, line_stats = read_lines(spark, prepared.files)
+        ingested_dir = staging / "ingested"
+        # Materialised once: the text is parsed a single time; counts, quarantine and the
+        # pipeline then read columnar Parquet.
+        ingest.ingested_lines(classified).write.mode("overwrite").parquet(str(ingested_dir))
+        ingested = spark.read.parquet(str(ingested_dir))
+        record.rows_read = line_stats.rows_read
+        progress.note(f"{fmt_count(record.rows_read)} rows read")
 
     with progress.stage("quarantine", "Setting bad lines aside"):
         quarantine_dir = staging / "quarantine"
         (
-            ingest.quarantined_lines(classified)
+            ingest.quarantine_rows(ingested)
             .withColumn("run_id", F.lit(run_id))
             .coalesce(1)
             .write.mode("overwrite")
@@ -248,12 +252,12 @@ def _execute(
         )
         quarantine_files = staged_parquet_files(quarantine_dir)
         record.rows_quarantined = _parquet_rows(quarantine_files)
-        progress.note(f"{fmt_count(record.rows_quarantined)} lines quarantined")
-
-    rows = ingest.parsed_rows(classified)
-    with progress.stage("count", "Counting kept rows"):
+        rows = ingest.kept_rows(ingested)
         record.rows_kept = rows.count()
-        progress.note(f"{fmt_count(record.rows_kept)} rows kept")
+        progress.note(
+            f"{fmt_count(record.rows_kept)} rows kept, "
+            f"{fmt_count(record.rows_quarantined)} lines quarantined"
+        )
     if record.rows_read != record.rows_kept + record.rows_quarantined:
         raise RunFailed(
             f"conservation check failed: {record.rows_read} rows read != "

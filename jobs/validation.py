@@ -192,7 +192,7 @@ def render_index(
     verdict = (
         "No critical expectation failed."
         if payload["success"]
-        else "A critical expectation failed: the run stopped before committing any county table."
+        else "A critical expectation failed: a run stops here, before committing any county table."
     )
     run = f" — run {_e(payload['run_id'])}" if payload["run_id"] else ""
     parts = [

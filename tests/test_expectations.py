@@ -199,8 +199,8 @@ def test_critical_failure_message_names_expectation_observed_value_and_record_id
     assert message is not None
     lines = message.splitlines()
     assert lines[0] == (
-        "validation failed: 4 critical expectation(s) did not hold, "
-        "so no county table was committed"
+        "validation failed: 4 critical expectation(s) did not hold "
+        "(a run stops here, before any county table is committed)"
     )
     assert lines[4] == (
         "  raw: raw_cnt_order_12_digits failed (critical): expected "
@@ -310,12 +310,17 @@ def _other_row(i: int) -> tuple[Any, ...]:
     return ("alameda", f"a-{i}", "orange", True, True, False, None, None, None)
 
 
-def test_annotated_suite_passes_on_good_rows(spark: SparkSession) -> None:
+@pytest.fixture(scope="module")
+def good_annotated(spark: SparkSession) -> SuiteResult:
     rows = [_candidate(1), _candidate(2, "Hand Review"), _other_row(3)]
     # the same record in another county's table is not a duplicate
     rows.append(("orange", "a-3", "orange", True, True, True, "Not eligible", "r", "rule-9"))
-    result = validate(spark.createDataFrame(rows, ANNOTATED_SCHEMA), "annotated")
-    assert result.summary_line() == "annotated 6/6 passed"
+    return validate(spark.createDataFrame(rows, ANNOTATED_SCHEMA), "annotated")
+
+
+def test_annotated_suite_passes_on_good_rows(good_annotated: SuiteResult) -> None:
+    assert good_annotated.summary_line() == "annotated 6/6 passed"
+    assert good_annotated.rows == 4
 
 
 def test_annotated_critical_expectations_fail_on_bad_rows(spark: SparkSession) -> None:
@@ -357,8 +362,8 @@ def test_a_column_missing_from_the_data_fails_its_expectations(spark: SparkSessi
 # --- several suites, files for people ---------------------------------------------------------
 
 
-def test_summary_and_totals_over_suites(bad_raw: SuiteResult, spark: SparkSession) -> None:
-    good = validate(spark.createDataFrame([_candidate(1)], ANNOTATED_SCHEMA), "annotated")
+def test_summary_and_totals_over_suites(bad_raw: SuiteResult, good_annotated: SuiteResult) -> None:
+    good = good_annotated
     assert summarize([bad_raw, good]) == "raw 3 passed, 1 warned, 4 failed; annotated 6/6 passed"
     assert totals([bad_raw, good]) == {"passed": 9, "warned": 1, "failed": 4}
     assert critical_failure_message([good]) is None

@@ -18,7 +18,7 @@ from pyspark.sql.types import (
 )
 
 from transforms import columns as c
-from transforms.history import fan_out_to_counties, subject_history
+from transforms.history import fan_out_to_counties, only_prop64_subjects, subject_history
 
 D = dt.date
 
@@ -238,3 +238,16 @@ def test_sentence_end_uses_calendar_months_then_days(spark, months, days, expect
         conviction("001002001000", D(2016, 2, 29), sentence_months=months, sentence_days=days),
     )
     assert by_line(subject_history(df))[1][c.SENTENCE_END] == expected
+
+
+def test_only_subjects_with_a_prop64_conviction_line_in_a_county_go_on(spark):
+    df = rows(
+        spark,
+        conviction("001002001000", D(2001, 1, 1)),
+        {c.COUNT_ORDER: "001001001000"},
+        conviction("001002001000", D(2001, 1, 1), subject="S2", section="459"),
+        conviction("001002001000", D(2001, 1, 1), subject="S3", county_slug=None),
+        {c.SUBJECT: "S4", c.IS_PROP64: True},  # a Prop 64 arrest, no conviction
+    )
+    got = sorted((r[c.SUBJECT], r[c.SOURCE_LINE]) for r in only_prop64_subjects(df).collect())
+    assert got == [("S1", 1), ("S1", 2)]

@@ -65,24 +65,31 @@ from transforms.columns import (
     date_partial,
 )
 
-
+# One shuffle, one sort: the rows are hash-partitioned by subject once; the CNT_ORDER windows
+# (subject, count key) sort them, and every per-subject window reuses that order. Per-cycle
+# facts (case numbers) are read from per-subject arrays instead of a third window spec.
 # Window specs are built per call: PySpark 4 needs an active session to build them.
+_COUNT_KEY = "_count_key"
+
+
 def _by_subject() -> WindowSpec:
     return Window.partitionBy(SUBJECT)
 
 
 def _by_count() -> WindowSpec:
     """Lines sharing a CNT_ORDER: one conviction and its sentence parts."""
-    # A line without a CNT_ORDER stands alone.
-    return Window.partitionBy(SUBJECT, F.coalesce(F.col(COUNT_ORDER), F.col(RECORD_ID)))
-
-
-def _by_cycle_step() -> WindowSpec:
-    return Window.partitionBy(SUBJECT, CYCLE_STEP)
+    return Window.partitionBy(SUBJECT, _COUNT_KEY)
 
 
 def _file_order() -> tuple[Column, Column]:
     return (F.col(INPUT_INDEX), F.col(SOURCE_LINE))
+
+
+def with_count_key(df: DataFrame) -> DataFrame:
+    """Subject's rows in one partition; a line without a CNT_ORDER stands alone."""
+    return df.repartition(SUBJECT).withColumn(
+        _COUNT_KEY, F.coalesce(F.col(COUNT_ORDER), F.col(RECORD_ID))
+    )
 
 
 def _counted() -> Column:
@@ -119,8 +126,17 @@ def with_sentence_end(df: DataFrame) -> DataFrame:
 
 def with_case_numbers(df: DataFrame) -> DataFrame:
     """Distinct OFNs of the subject's COURT ACTION lines with the same cycle+step."""
-    ofn = F.when(F.col(IS_COURT_ACTION) & (F.trim(F.col(OFN)) != ""), F.trim(F.col(OFN)))
-    numbers = F.array_sort(F.collect_set(ofn).over(_by_cycle_step()))
+    ofn = F.trim(F.col(OFN))
+    court_ofns = F.collect_set(
+        F.when(
+            F.col(IS_COURT_ACTION) & (ofn != ""),
+            F.struct(F.col(CYCLE_STEP).alias("step"), ofn.alias("ofn")),
+        )
+    ).over(_by_subject())
+    mine = F.transform(
+        F.filter(court_ofns, lambda x: x["step"] == F.col(CYCLE_STEP)), lambda x: x["ofn"]
+    )
+    numbers = F.array_sort(F.array_distinct(mine))
     return df.withColumn(CASE_NUMBERS, F.when(F.size(numbers) > 0, F.concat_ws("; ", numbers)))
 
 
@@ -255,10 +271,30 @@ def with_prop64_counties(df: DataFrame) -> DataFrame:
     return df.withColumn(P64_COUNTIES, F.array_sort(F.collect_set(slug).over(_by_subject())))
 
 
+def only_prop64_subjects(df: DataFrame) -> DataFrame:
+    """Rows of subjects with a Prop 64 conviction line in a California county.
+
+    Only they reach a county table, so the history windows skip everyone else. The subject
+    list is small (a broadcast semi-join); a superset of the subjects fan_out_to_counties
+    keeps, since it looks at every conviction line, not only the deduplicated ones.
+    """
+    subjects = (
+        df.where(
+            F.coalesce(F.col(IS_CONVICTION), F.lit(False))
+            & F.col(IS_PROP64)
+            & F.col(COUNTY_SLUG).isNotNull()
+        )
+        .select(SUBJECT)
+        .distinct()
+    )
+    return df.join(F.broadcast(subjects), SUBJECT, "left_semi")
+
+
 def subject_history(df: DataFrame) -> DataFrame:
     """All history columns of transforms/columns.py, in dependency order."""
     return (
-        df.transform(with_counted_conviction)
+        df.transform(with_count_key)
+        .transform(with_counted_conviction)
         .transform(with_sentence_end)
         .transform(with_case_numbers)
         .transform(with_conviction_counts)
@@ -267,6 +303,7 @@ def subject_history(df: DataFrame) -> DataFrame:
         .transform(with_sentence_facts)
         .transform(with_prior_same_section)
         .transform(with_prop64_counties)
+        .drop(_COUNT_KEY)
     )
 
 

@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 from transforms.columns import (
     DOJ_COLUMNS,
     INPUT_INDEX,
+    KEPT_DOJ_COLUMNS,
     PII_COLUMNS,
     QUARANTINE_REASON,
     RAW_LINE,
@@ -64,10 +65,25 @@ _NOT_TEXT = "[\\x{FFFD}\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
 _PARSE_SCHEMA = ", ".join(f"`{c}` STRING" for c in (*DOJ_COLUMNS, "_extra_field"))
 
 
+SPLIT_BLANK_LINES = "_split_blank_lines"
+SPLIT_STARTS_WITH_HEADER = "_split_starts_with_header"
+
+
+def is_header_like(line: Column) -> Column:
+    return F.upper(F.ltrim(line)).startswith("RECORD_ID")
+
+
 def split_line_offsets(lines: DataFrame) -> DataFrame:
-    """Per file split: its first row id and its line count (a handful of rows per file)."""
+    """Per file split: first row id, line count, blank lines, whether it starts with a header.
+
+    A handful of rows per file. The counts give rows read (every non-blank line but a
+    header on line 1) independently of how the lines are later classified.
+    """
     return lines.groupBy(FILE_PATH, BLOCK_START).agg(
-        F.min(ROW_ID).alias(SPLIT_FIRST_ROW_ID), F.count(F.lit(1)).alias(SPLIT_LINES)
+        F.min(ROW_ID).alias(SPLIT_FIRST_ROW_ID),
+        F.count(F.lit(1)).alias(SPLIT_LINES),
+        F.sum((F.trim(F.col(RAW_LINE)) == "").cast("long")).alias(SPLIT_BLANK_LINES),
+        F.min_by(is_header_like(F.col(RAW_LINE)), F.col(ROW_ID)).alias(SPLIT_STARTS_WITH_HEADER),
     )
 
 
@@ -104,11 +120,11 @@ def with_line_kind(lines: DataFrame) -> DataFrame:
     """Classify each line: kept, blank, header (first line only) or quarantined + reason."""
     line = F.col(RAW_LINE)
     count = field_count(line)
-    is_header_like = F.upper(F.ltrim(line)).startswith("RECORD_ID")
+    header_like = is_header_like(line)
     reason = (
         F.when(line.rlike(_NOT_TEXT), F.lit(REASON_NOT_TEXT))
         .when(has_broken_quoting(line), F.lit(REASON_BROKEN_QUOTING))
-        .when(is_header_like, F.lit(REASON_REPEATED_HEADER))
+        .when(header_like, F.lit(REASON_REPEATED_HEADER))
         .when(
             (count == EXPECTED_FIELDS)
             | ((count == EXPECTED_FIELDS + 1) & ends_with_empty_field(line)),
@@ -118,7 +134,7 @@ def with_line_kind(lines: DataFrame) -> DataFrame:
     )
     kind = (
         F.when(F.trim(line) == "", F.lit(KIND_BLANK))
-        .when(is_header_like & (F.col(SOURCE_LINE) == 1), F.lit(KIND_HEADER))
+        .when(header_like & (F.col(SOURCE_LINE) == 1), F.lit(KIND_HEADER))
         .when(reason.isNotNull(), F.lit(KIND_QUARANTINED))
         .otherwise(F.lit(KIND_KEPT))
     )
@@ -160,29 +176,27 @@ def masked_raw_text(line: Column) -> Column:
     return F.regexp_replace(text, _CDL_SHAPE, PII_MASK * 8)
 
 
-def quarantined_lines(classified: DataFrame) -> DataFrame:
-    """Lines that go to quarantine: file, line, reason and the raw text (truncated)."""
-    return (
-        classified.where(F.col(LINE_KIND) == KIND_QUARANTINED)
-        .transform(with_record_id)
-        .select(
-            F.col(SOURCE_FILE),
-            F.col(SOURCE_LINE),
-            F.col(RECORD_ID),
-            F.col(QUARANTINE_REASON),
-            F.substring(masked_raw_text(F.col(RAW_LINE)), 1, RAW_TEXT_LIMIT).alias("raw_text"),
-        )
+RAW_TEXT = "raw_text"
+
+
+def ingested_lines(classified: DataFrame) -> DataFrame:
+    """Kept and quarantined lines in one shape, the job's materialised ingest output.
+
+    Kept lines carry the DOJ columns parsed (all strings; SSN and CDL never selected);
+    quarantined lines carry their reason and masked raw text. Blank and header lines are not
+    rows (they are not counted as rows read).
+    """
+    is_kept = F.col(LINE_KIND) == KIND_KEPT
+    parsed = F.when(
+        is_kept,
+        F.from_csv(F.col(RAW_LINE), _PARSE_SCHEMA, {"escape": '"', "mode": "PERMISSIVE"}),
     )
-
-
-def parsed_rows(classified: DataFrame) -> DataFrame:
-    """Kept lines parsed into the DOJ columns (all strings); SSN and CDL are never selected."""
-    parsed = F.from_csv(F.col(RAW_LINE), _PARSE_SCHEMA, {"escape": '"', "mode": "PERMISSIVE"})
     return (
-        classified.where(F.col(LINE_KIND) == KIND_KEPT)
+        classified.where(F.col(LINE_KIND).isin(KIND_KEPT, KIND_QUARANTINED))
         .transform(with_record_id)
         .withColumn("_parsed", parsed)
         .select(
+            F.col(LINE_KIND),
             *[
                 F.col("_parsed").getField(c).alias(stored_name(c))
                 for c in DOJ_COLUMNS
@@ -192,8 +206,36 @@ def parsed_rows(classified: DataFrame) -> DataFrame:
             F.col(SOURCE_FILE),
             F.col(SOURCE_LINE),
             F.col(INPUT_INDEX),
+            F.col(QUARANTINE_REASON),
+            F.when(
+                ~is_kept, F.substring(masked_raw_text(F.col(RAW_LINE)), 1, RAW_TEXT_LIMIT)
+            ).alias(RAW_TEXT),
         )
     )
+
+
+def kept_rows(ingested: DataFrame) -> DataFrame:
+    """The rows the pipeline goes on with: DOJ columns + record_id, source_file/line."""
+    return ingested.where(F.col(LINE_KIND) == KIND_KEPT).select(
+        *KEPT_DOJ_COLUMNS, RECORD_ID, SOURCE_FILE, SOURCE_LINE, INPUT_INDEX
+    )
+
+
+def quarantine_rows(ingested: DataFrame) -> DataFrame:
+    """Lines that go to quarantine: file, line, reason and the masked raw text (truncated)."""
+    return ingested.where(F.col(LINE_KIND) == KIND_QUARANTINED).select(
+        SOURCE_FILE, SOURCE_LINE, RECORD_ID, QUARANTINE_REASON, RAW_TEXT
+    )
+
+
+def parsed_rows(classified: DataFrame) -> DataFrame:
+    """Kept lines parsed into the DOJ columns, straight from classified lines."""
+    return kept_rows(ingested_lines(classified))
+
+
+def quarantined_lines(classified: DataFrame) -> DataFrame:
+    """Quarantined lines, straight from classified lines."""
+    return quarantine_rows(ingested_lines(classified))
 
 
 def line_counts(classified: DataFrame) -> DataFrame:

@@ -170,24 +170,19 @@ def _not_null(condition: Column) -> Column:
     return F.coalesce(condition, F.lit(False))
 
 
-def _search_text(column: Column) -> Column:
-    """Lower case, no spaces around parentheses: the text SectionRule.text_regex expects."""
-    return F.lower(F.regexp_replace(column, r"\s*([()])\s*", "$1"))
-
-
-def section_rule_condition(rule: SectionRule, search_text: Column | None = None) -> Column:
+def section_rule_condition(rule: SectionRule) -> Column:
     """Boolean column: the row's parsed code section matches ``rule`` (may be null).
 
-    Reads code, section, subsection, attempted; a ``together_with`` rule also searches
-    ``search_text`` (default: code_section_text lower-cased, no spaces around parentheses).
+    Reads code, section, subsection and attempted; a ``together_with`` rule searches
+    code_section_text instead of section and subsection.
     """
     condition = F.col(C.CODE) == rule.code
     if rule.together_with is not None:
         # DOMAIN §2: counts only when both sections appear in the same code-section text,
         # whichever is written first, so both are searched in the text.
-        text = search_text if search_text is not None else _search_text(F.col(C.CODE_SECTION_TEXT))
+        text = F.col(C.CODE_SECTION_TEXT)
         condition = (
-            condition & text.rlike(rule.text_regex()) & text.rlike(rule.together_with.text_regex())
+            condition & text.rlike(rule.together_with.text_regex()) & text.rlike(rule.text_regex())
         )
     else:
         section = F.col(C.SECTION)
@@ -206,9 +201,23 @@ def section_rule_condition(rule: SectionRule, search_text: Column | None = None)
     return condition
 
 
-def any_rule_condition(rules: list[SectionRule], search_text: Column | None = None) -> Column:
-    """Non-null boolean column: some rule of the list matches the row's code section."""
-    return _not_null(_any([section_rule_condition(rule, search_text) for rule in rules]))
+def any_rule_condition(rules: list[SectionRule]) -> Column:
+    """Non-null boolean column: some rule of the list matches the row's code section.
+
+    Rules that take a section with any subsection are merged per code into one set lookup;
+    the others are tested one by one.
+    """
+    any_subsection: dict[tuple[str, bool], list[str]] = {}
+    conditions: list[Column] = []
+    for rule in rules:
+        if rule.subsections is None and rule.together_with is None and rule.sections:
+            any_subsection.setdefault((rule.code, rule.attempts), []).extend(rule.sections)
+        else:
+            conditions.append(section_rule_condition(rule))
+    for (code, attempts), sections in any_subsection.items():
+        lookup = SectionRule(code=code, sections=sorted(set(sections)), attempts=attempts)
+        conditions.insert(0, section_rule_condition(lookup))
+    return _not_null(_any(conditions))
 
 
 # --- identity, step, person --------------------------------------------------------------
@@ -395,18 +404,13 @@ def with_code_section(df: DataFrame, offenses: Offenses) -> DataFrame:
 
 def with_offense_flags(df: DataFrame, offenses: Offenses) -> DataFrame:
     """Prop 64, related, superstrike and PC 290 offence flags from conf/offenses.yaml."""
-    text = F.col(_tmp("search_text"))
-    return (
-        df.withColumn(_tmp("search_text"), _search_text(F.col(C.CODE_SECTION_TEXT)))
-        .withColumns(
-            {
-                C.IS_PROP64: any_rule_condition(offenses.prop64, text),
-                C.IS_RELATED: any_rule_condition(offenses.related, text),
-                C.IS_SUPERSTRIKE: any_rule_condition(offenses.superstrikes, text),
-                C.IS_PC290_OFFENSE: any_rule_condition(offenses.pc290, text),
-            }
-        )
-        .transform(_drop_tmp)
+    return df.withColumns(
+        {
+            C.IS_PROP64: any_rule_condition(offenses.prop64),
+            C.IS_RELATED: any_rule_condition(offenses.related),
+            C.IS_SUPERSTRIKE: any_rule_condition(offenses.superstrikes),
+            C.IS_PC290_OFFENSE: any_rule_condition(offenses.pc290),
+        }
     )
 
 

@@ -70,25 +70,33 @@ def _check_code(value: str) -> str:
     return code
 
 
-# A code section inside free text: not preceded by a digit or '.', and (when no subsection
-# is required) not followed by a digit, '.', '(' or a one-letter section suffix ("288" must
-# not match "288a"; "215pc" still matches 215, the letters being the code).
+# A code section inside free text (any case, spaces allowed around parentheses): not
+# preceded by a digit or '.', and not followed by a digit, '.' or a one-letter section
+# suffix ("288" must not match "288a"; "215pc" still matches 215, the letters being the
+# code); for "no subsection", not followed by '(' either.
 _BEFORE = r"(?<![0-9.])"
-_END_OF_SECTION = r"(?![0-9.(])(?![a-z](?![a-z]))"
+_NOT_LONGER = r"(?![0-9.])(?![a-z](?![a-z]))"
+_NO_SUBSECTION = _NOT_LONGER + r"(?!\s*\()"
+
+
+def _path_regex(path: str) -> str:
+    """'(b)(4)' -> regex for '(b)(4)', '( B ) (4)' ..."""
+    parts = re.findall(r"\(([0-9a-z]+)\)", path)
+    return "".join(r"\s*\(\s*" + re.escape(part) + r"\s*\)" for part in parts)
 
 
 def text_regex(section_regex: str, subsections: list[str] | None, bare: bool) -> str:
-    """Regex finding a code section in text that is lower case with no spaces around parens.
+    """Case-insensitive regex finding a code section anywhere in a code-section text.
 
     ``subsections`` None means any subsection (or none); otherwise the text must continue
     with one of the listed paths, or (``bare``) with no subsection at all.
     """
     if subsections is None:
-        return _BEFORE + section_regex + r"(?![0-9.])(?![a-z](?![a-z]))"
-    parts = [re.escape(s) for s in subsections]
+        return "(?i)" + _BEFORE + section_regex + _NOT_LONGER
+    parts = [_path_regex(s) for s in subsections]
     if bare:
-        parts.append(_END_OF_SECTION)
-    return _BEFORE + section_regex + "(?:" + "|".join(parts) + ")"
+        parts.append(_NO_SUBSECTION)
+    return "(?i)" + _BEFORE + section_regex + "(?:" + "|".join(parts) + ")"
 
 
 class SectionRef(BaseModel):
@@ -116,7 +124,7 @@ class SectionRef(BaseModel):
         return _check_code(value)
 
     def text_regex(self) -> str:
-        """Regex finding this section (any listed subsection) in normalized text."""
+        """Regex finding this section (any listed subsection) in a code-section text."""
         return text_regex(re.escape(self.section), self.subsections, bare=self.subsections is None)
 
 
@@ -170,7 +178,7 @@ class SectionRule(BaseModel):
         return "(?:" + "|".join(re.escape(s) for s in self.sections) + ")"
 
     def text_regex(self) -> str:
-        """Regex finding one of the rule's sections in normalized text (see text_regex)."""
+        """Regex finding one of the rule's sections in a code-section text (text_regex)."""
         return text_regex(self.section_regex(), self.subsections, self.bare)
 
     def describe(self) -> str:
