@@ -144,6 +144,38 @@ def run(
 
 
 @app.command()
+def validate(
+    input: Annotated[str, typer.Option("--input", help="extract file(s): comma list or glob")],
+    out: Annotated[
+        Path | None, typer.Option(help="also write results JSON and Data Docs here")
+    ] = None,
+) -> None:
+    """Run the raw and normalized expectation suites on an extract; write no table."""
+    from expectations.runner import critical_failure_message, summarize
+    from jobs.config import ConfigError, load_counties
+    from jobs.inputs import InputError
+    from jobs.spark import JavaMissingError, build_session
+    from jobs.validation import validate_extract, write_results
+    from jobs.vocab_loading import load_offenses
+
+    try:
+        counties, offenses = load_counties(), load_offenses()
+        spark = build_session("relief-validate")
+        results = validate_extract(spark, input, counties, offenses)
+    except (ConfigError, InputError, JavaMissingError) as exc:
+        raise _fail(str(exc), 2) from None
+    for result in results:
+        for outcome in result.outcomes:
+            typer.echo(f"  {outcome.status:<7} {outcome.message()}")
+    typer.echo(summarize(results))
+    if out is not None:
+        typer.echo(f"results: {write_results(results, out)}")
+    failure = critical_failure_message(results)
+    if failure:
+        raise _fail(f"critical expectation failed:\n{failure}", 1)
+
+
+@app.command()
 def quarantine(
     warehouse: Annotated[Path, typer.Option(help="warehouse directory")],
     run_id: Annotated[str | None, typer.Option("--run", help="only this run")] = None,

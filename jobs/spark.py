@@ -54,6 +54,20 @@ def default_conf() -> dict[str, str]:
     return {str(k): str(v) for k, v in (data.get("spark") or {}).items()}
 
 
+def submitted_conf() -> dict[str, str]:
+    """Settings spark-submit already gave the driver (its --conf, spark-defaults.conf).
+
+    Empty unless this Python process was started by spark-submit (it then connects to the
+    driver JVM spark-submit started, named by PYSPARK_GATEWAY_PORT).
+    """
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return {}
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()
+    return dict(SparkConf().getAll())
+
+
 def build_session(
     app_name: str = "relief",
     master: str | None = None,
@@ -61,13 +75,17 @@ def build_session(
 ) -> SparkSession:
     """Build the session, or return the active one (a test's, or a notebook's) unchanged.
 
-    Under spark-submit the master comes from spark-submit.
+    Settings, lowest precedence first: conf/pipeline.yaml, then (under spark-submit) what
+    spark-submit was given, then ``conf``. Under spark-submit the master comes from
+    spark-submit.
     """
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
     require_java()
     settings = default_conf()
+    for key in submitted_conf():
+        settings.pop(key, None)
     settings.update(conf or {})
     builder = SparkSession.builder.appName(app_name)
     if master:

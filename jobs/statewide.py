@@ -27,6 +27,13 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from expectations.runner import (
+    SuiteResult,
+    critical_failure_message,
+    summarize,
+    validate,
+    validate_together,
+)
 from jobs import __version__, ledger
 from jobs.config import ConfigError, load_counties
 from jobs.inputs import InputError, InputFile, describe_inputs, expand_inputs, read_lines
@@ -43,6 +50,7 @@ from jobs.storage import (
     staged_parquet_files,
     staged_partitions,
 )
+from jobs.validation import write_results
 from jobs.vocab_loading import load_offenses
 from transforms import ingest
 from transforms.columns import INPUT_INDEX, SOURCE_LINE, TARGET_COUNTY
@@ -277,8 +285,20 @@ def _execute(
         staged = staged_partitions(tables_dir, TARGET_COUNTY)
         progress.note(f"{len(staged)} county tables staged")
 
-    with progress.stage("summary", "Computing county figures"):
+    with progress.stage("validation", "Validating with Great Expectations"):
         staged_rows = spark.read.parquet(str(tables_dir))
+        results = validate_staged(ingested, staged_rows, prepared)
+        record.validation = summarize(results)
+        index = write_results(results, warehouse.validation(run_id), run_id)
+        for result in results:
+            for outcome in result.warnings():
+                progress.warn(outcome.message())
+        progress.note(f"{record.validation}; Data Docs: {index}")
+        failure = critical_failure_message(results)
+        if failure:
+            raise ValidationFailed(f"{failure}\nNothing was committed. Results: {index}")
+
+    with progress.stage("summary", "Computing county figures"):
         figures = county_summary(staged_rows, options.compute_at).collect()  # small: aggregates
         summary_table = summary_arrow(figures, record)
         progress.note(f"{summary_table.num_rows:,} figures")
@@ -344,6 +364,18 @@ def summary_arrow(figures: list[Any], record: ledger.RunRecord) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SUMMARY_SCHEMA)
 
 
+def validate_staged(
+    ingested: DataFrame, staged_rows: DataFrame, prepared: Prepared
+) -> list[SuiteResult]:
+    """The three suites: raw and normalized rows from the staged ingest, annotated rows from
+    the staged county tables (never the live pipeline, which would be recomputed)."""
+    raw = ingest.kept_rows(ingested)
+    normalized = normalize(raw, prepared.counties, prepared.offenses)
+    results = validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})
+    results.append(validate(staged_rows, "annotated"))
+    return results
+
+
 def _commit_metadata(
     record: ledger.RunRecord, prepared: Prepared, extra: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -352,6 +384,7 @@ def _commit_metadata(
         "compute_at": record.compute_at.isoformat(),
         "input_fingerprints": json.dumps({f.path: f.fingerprint for f in prepared.files}),
         "relief_version": __version__,
+        "validation": record.validation or "",
         **extra,
     }
 

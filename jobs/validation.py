@@ -250,15 +250,8 @@ def validate_extract(
     Lines ingest would quarantine are left out, as in a run: the suites see kept rows.
     """
     files = describe_inputs(expand_inputs(input_spec))
-    # normalize adds lower-case columns beside the DOJ's upper-case ones (its docstring);
-    # the session's setting is restored once the suites have run.
-    before = spark.conf.get("spark.sql.caseSensitive", "false")
-    spark.conf.set("spark.sql.caseSensitive", "true")
-    try:
-        raw = ingest.parsed_rows(read_classified_lines(spark, files))
-        # normalize keeps every raw column unchanged: one projection of the normalized rows
-        # serves both suites, so the extract is parsed once.
-        normalized = normalize(raw, counties, offenses)
-        return validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})
-    finally:
-        spark.conf.set("spark.sql.caseSensitive", before or "false")
+    raw = ingest.parsed_rows(read_classified_lines(spark, files))
+    # normalize keeps every raw column unchanged: one projection of the normalized rows
+    # serves both suites, so the extract is parsed once.
+    normalized = normalize(raw, counties, offenses)
+    return validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})

@@ -21,6 +21,7 @@ def spark() -> Iterator[SparkSession]:
             "spark.default.parallelism": "2",
             "spark.driver.memory": "2g",
             "spark.sql.adaptive.enabled": "false",
+            "spark.sql.codegen.maxFields": "1000",
         },
     )
     yield session

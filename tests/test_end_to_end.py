@@ -15,7 +15,7 @@ from deltalake import DeltaTable
 from jobs import ledger
 from jobs.generate import CDL_REGEX, SSN_REGEX, generate_extract
 from jobs.progress import Progress
-from jobs.statewide import RunOptions, run
+from jobs.statewide import RunOptions, ValidationFailed, run
 from jobs.storage import Warehouse
 from transforms import columns as c
 from transforms import ingest
@@ -128,3 +128,29 @@ def test_same_inputs_commit_nothing_and_force_commits_one_version_per_county(fir
         assert table.history(1)[0]["run_id"] == forced.run_id
         # a full snapshot, not an append
         assert table.to_pyarrow_table().num_rows == entry["rows"]
+
+
+def test_critical_expectation_failure_commits_nothing_and_names_the_offender(first_run):
+    extract, warehouse, _, first, options = first_run
+    before = {
+        e["county"]: DeltaTable(str(Path(warehouse) / "counties" / e["county"])).version()
+        for e in first.county_versions
+    }
+    lines = extract.read_bytes().split(b"\n")
+    fields = next(csv.reader([lines[5].decode()]))
+    fields[c.DOJ_COLUMNS.index("CNT_ORDER")] = "12X"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    lines[5] = buffer.getvalue().encode()
+    broken = extract.with_name("broken.csv")
+    broken.write_bytes(b"\n".join(lines))
+    with pytest.raises(ValidationFailed) as failure:
+        run(RunOptions(**{**options.__dict__, "inputs": str(broken)}), Progress(quiet=True))
+    message = str(failure.value)
+    assert "CNT_ORDER" in message and "-6" in message  # expectation, and the line's record_id
+    for slug, version in before.items():
+        assert DeltaTable(str(Path(warehouse) / "counties" / slug)).version() == version
+    last = ledger.read_runs(Warehouse(warehouse))[-1]
+    assert last["status"] == ledger.STATUS_FAILED_VALIDATION
+    assert "failed" in last["validation"]
+    assert (Path(warehouse) / "validation" / last["run_id"] / "index.html").is_file()

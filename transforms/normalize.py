@@ -27,11 +27,12 @@ Conventions:
   the prefix kept in ``code_section`` (``664/11359 HS``); ``attempted`` is true for 664 only.
   Text that does not parse keeps its row, with section, subsection, code and code_section
   null. The flags (Prop 64, related, superstrike, PC 290) are compiled from
-  conf/offenses.yaml by :func:`section_rule_condition`.
+  conf/offenses.yaml by :func:`any_rule_condition`; every boolean added here is non-null
+  except ``is_felony``, which is null on rows that are not convictions.
 - Sentences: ``sentence_months`` and ``sentence_days`` hold one sentence part as calendar
   units. ``SENT_TIME_CODE`` Y gives (12*N months, 0 days), M gives (N, 0), D gives (0, N);
-  a blank or unknown code, or a length that is not 1-6 significant digits, gives (null,
-  null). The history stage computes a part's end as
+  a blank or unknown code, or a length that is not a whole number from 0 to 999999, gives
+  (null, null). The history stage computes a part's end as
   ``date_add(add_months(conviction_date, sentence_months), sentence_days)``: calendar
   months and years (DOMAIN §1 allows any consistent calendar arithmetic), not fixed 365.25-
   day years; ``add_months`` clamps to the month's last day (31 Jan + 1 month = 28/29 Feb).
