@@ -39,6 +39,8 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -62,7 +64,8 @@ from transforms.columns import (
 )
 from transforms.policy import Determination
 
-SUITES_DIR = Path(__file__).resolve().parent
+# A Traversable, not a Path: under spark-submit the package is read from the --py-files zip.
+SUITES_DIR: Traversable = files(__package__ or "expectations")
 SUITE_NAMES: tuple[str, ...] = ("raw", "normalized", "annotated")
 
 CRITICAL = "critical"
@@ -195,7 +198,7 @@ class SuiteSpec:
     """A suite file, checked: every expectation known to GX, named and given a severity."""
 
     name: str
-    path: Path
+    path: Traversable
     expectations: tuple[ExpectationSpec, ...]
     meta: Mapping[str, Any] = field(default_factory=dict)
 
@@ -222,7 +225,7 @@ def _parameter_names(value: Any) -> set[str]:
     return set()
 
 
-def suite_path(name: str, directory: Path | None = None) -> Path:
+def suite_path(name: str, directory: Path | None = None) -> Traversable:
     return (directory or SUITES_DIR) / f"{name}.json"
 
 
