@@ -17,8 +17,10 @@ from pyspark.sql.types import (
     StructType,
 )
 
+from jobs.config import load_counties
+from jobs.vocab_loading import load_offenses
 from transforms import columns as c
-from transforms.history import fan_out_to_counties, only_prop64_subjects, subject_history
+from transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
 
 D = dt.date
 
@@ -240,14 +242,29 @@ def test_sentence_end_uses_calendar_months_then_days(spark, months, days, expect
     assert by_line(subject_history(df))[1][c.SENTENCE_END] == expected
 
 
-def test_only_subjects_with_a_prop64_conviction_line_in_a_county_go_on(spark):
-    df = rows(
-        spark,
-        conviction("001002001000", D(2001, 1, 1)),
-        {c.COUNT_ORDER: "001001001000"},
-        conviction("001002001000", D(2001, 1, 1), subject="S2", section="459"),
-        conviction("001002001000", D(2001, 1, 1), subject="S3", county_slug=None),
-        {c.SUBJECT: "S4", c.IS_PROP64: True},  # a Prop 64 arrest, no conviction
-    )
-    got = sorted((r[c.SUBJECT], r[c.SOURCE_LINE]) for r in only_prop64_subjects(df).collect())
-    assert got == [("S1", 1), ("S1", 2)]
+def test_only_rows_of_subjects_with_a_possible_prop64_conviction_in_a_county_go_on(spark):
+    names = (*c.KEPT_DOJ_COLUMNS, c.RECORD_ID)
+    lines = [
+        ("S1", "11357 HS", "CONVICTED", "FRESNO"),
+        ("S1", "459 PC", "CONVICTED", "FRESNO"),
+        ("S1", "", "", ""),
+        ("S2", "459 PC", "CONVICTED", "FRESNO"),
+        ("S3", "11359 HS", "CONVICTED", "RENO NV"),
+        ("S4", "11360 HS", "DISMISSED", "FRESNO"),
+        ("  ", "11357 HS", "CONVICTED", "FRESNO"),
+        (" S5 ", "664/11359 HS", "CONVICTED-PROBATION", "KERN"),
+    ]
+    raw_rows = []
+    for i, (subject, offense, disposition, county) in enumerate(lines):
+        row = dict.fromkeys(names, "")
+        row.update(
+            SUBJECT_ID=subject,
+            OFFENSE_DESCR=offense,
+            DISP_DESCR=disposition,
+            STP_ORI_CNTY_NAME=county,
+            record_id=f"r{i + 1}",
+        )
+        raw_rows.append(tuple(row[n] for n in names))
+    raw = spark.createDataFrame(raw_rows, ", ".join(f"`{n}` string" for n in names))
+    kept = prop64_subject_rows(raw, load_counties(), load_offenses())
+    assert sorted(r[c.RECORD_ID] for r in kept.collect()) == ["r1", "r2", "r3", "r8"]

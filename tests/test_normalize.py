@@ -737,3 +737,63 @@ def test_offenses_yaml_errors_name_the_field(tmp_path: Path, rule: str, message:
         load_offenses(tmp_path)
     assert message in str(info.value)
     assert str(tmp_path / "offenses.yaml") in str(info.value)
+
+
+# --- the screen on raw rows ------------------------------------------------------------------
+
+SCREEN_TEXTS = [
+    ("11357 HS-POSSESS MARIJUANA", None),
+    ("11360(A) H&S-TRANSPORT", None),
+    ("664/11359 HS", None),
+    ("182(A)(1)/11358 HS", None),
+    ("11357 hs", None),
+    ("11357HS", None),
+    ("11 357 HS", None),
+    ("459 PC-BURGLARY", None),
+    ("SEE COMMENT FOR CHARGE", "11360 H & S-SELL"),
+    ("", "11358 HS"),
+    (None, "459 PC"),
+    ("11350 HS-POSSESS", "11357 HS"),
+    ("113570 HS", None),
+]
+
+
+@pytest.mark.parametrize("disposition", ["CONVICTED", " convicted-jail", "DISMISSED", None])
+@pytest.mark.parametrize("county", ["LOS ANGELES", " san  diego ", "RENO NV", None])
+def test_screen_is_true_on_every_prop64_conviction_in_a_county(
+    spark, counties, offenses, disposition, county
+):
+    raw = ingested(
+        spark,
+        [
+            {
+                "SUBJECT_ID": "1",
+                "OFFENSE_DESCR": offense,
+                "COMMENT_TEXT": comment,
+                "DISP_DESCR": disposition,
+                "STP_ORI_CNTY_NAME": county,
+            }
+            for offense, comment in SCREEN_TEXTS
+        ],
+    )
+    screened = N.may_be_prop64_conviction(counties, offenses).alias("screen")
+    result = N.normalize(raw, counties, offenses).select(
+        C.SOURCE_LINE, C.IS_CONVICTION, C.IS_PROP64, C.COUNTY_SLUG
+    )
+    exact = {
+        r[C.SOURCE_LINE]: r[C.IS_CONVICTION] and r[C.IS_PROP64] and r[C.COUNTY_SLUG] is not None
+        for r in result.collect()
+    }
+    screen = {r[C.SOURCE_LINE]: r["screen"] for r in raw.select(C.SOURCE_LINE, screened).collect()}
+    assert all(screen[line] is True for line, is_p64 in exact.items() if is_p64)
+    assert all(isinstance(value, bool) for value in screen.values())
+    # Exact on conviction and county; the charge test only errs on the side of screening in.
+    in_county = county is not None and "RENO" not in county
+    convicted = disposition is not None and "CONVICTED" in disposition.upper()
+    if not (in_county and convicted):
+        assert not any(screen.values())
+    else:
+        assert sum(exact.values()) == 8
+        assert [screen[i + 1] for i in range(len(SCREEN_TEXTS))] == [
+            True, True, True, True, True, True, False, False, True, True, False, True, True
+        ]  # fmt: skip

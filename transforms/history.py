@@ -58,18 +58,35 @@ from transforms.columns import (
     SENTENCE_MONTHS,
     SOURCE_LINE,
     SUBJECT,
+    SUBJECT_ID,
     SUPERSTRIKE_SECTIONS,
     TARGET_COUNTY,
     UNKNOWN_SENTENCE_END,
     date_latest,
     date_partial,
 )
+from transforms.normalize import may_be_prop64_conviction
+from transforms.offenses import Offenses
+from transforms.vocabulary import Counties
 
-# One shuffle, one sort: the rows are hash-partitioned by subject once; the CNT_ORDER windows
-# (subject, count key) sort them, and every per-subject window reuses that order. Per-cycle
-# facts (case numbers) are read from per-subject arrays instead of a third window spec.
-# Window specs are built per call: PySpark 4 needs an active session to build them.
+# One shuffle, one sort, two window operators: the rows are hash-partitioned by subject
+# once; the per-CNT_ORDER window (subject, count key) computes which line is the conviction
+# and its summed sentence parts, and ONE per-subject window operator computes every
+# per-subject fact. Spark puts all window expressions over the same spec that one
+# projection holds into one Window operator, and each Window operator buffers and copies
+# every row of the group: so every column of a level is built as an expression in one
+# ``withColumns`` call (a fact derived from other facts repeats their window expressions
+# instead of reading their columns, which would need another operator). Per-cycle facts
+# (case numbers) and per-conviction facts (prior same-section convictions) are read from
+# per-subject arrays instead of a third window spec. Window specs are built per call:
+# PySpark 4 needs an active session to build them.
 _COUNT_KEY = "_count_key"
+_FIRST_CONVICTION = "_first_conviction"
+_MONTHS = "_count_months"
+_DAYS = "_count_days"
+_PC290_DATE = "_pc290_date"
+_PC290_DATE_LATEST = "_pc290_date_latest"
+_TEMPORARY = (_COUNT_KEY, _FIRST_CONVICTION, _MONTHS, _DAYS, _PC290_DATE, _PC290_DATE_LATEST)
 
 
 def _by_subject() -> WindowSpec:
@@ -81,8 +98,15 @@ def _by_count() -> WindowSpec:
     return Window.partitionBy(SUBJECT, _COUNT_KEY)
 
 
-def _file_order() -> tuple[Column, Column]:
-    return (F.col(INPUT_INDEX), F.col(SOURCE_LINE))
+def _file_order() -> Column:
+    return F.struct(F.col(INPUT_INDEX), F.col(SOURCE_LINE))
+
+
+def _counted() -> Column:
+    return F.col(IS_COUNTED_CONVICTION)
+
+
+# --- level 1: per CNT_ORDER ------------------------------------------------------------------
 
 
 def with_count_key(df: DataFrame) -> DataFrame:
@@ -92,39 +116,57 @@ def with_count_key(df: DataFrame) -> DataFrame:
     )
 
 
-def _counted() -> Column:
-    return F.col(IS_COUNTED_CONVICTION)
+def with_count_facts(df: DataFrame) -> DataFrame:
+    """Per CNT_ORDER (one window operator): its first conviction line, summed sentence parts."""
+    by_count = _by_count()
+    return df.withColumns(
+        {
+            _FIRST_CONVICTION: F.min(F.when(F.col(IS_CONVICTION), _file_order())).over(by_count),
+            _MONTHS: F.sum(F.coalesce(F.col(SENTENCE_MONTHS), F.lit(0))).over(by_count),
+            _DAYS: F.sum(F.coalesce(F.col(SENTENCE_DAYS), F.lit(0))).over(by_count),
+        }
+    )
 
 
 def with_counted_conviction(df: DataFrame) -> DataFrame:
-    """The first conviction line of each CNT_ORDER is the conviction; later ones are parts."""
-    first_conviction = F.min(F.when(F.col(IS_CONVICTION), F.struct(*_file_order()))).over(
-        _by_count()
-    )
-    return df.withColumn(
-        IS_COUNTED_CONVICTION,
-        F.coalesce(F.col(IS_CONVICTION), F.lit(False))
-        & (F.struct(*_file_order()) == first_conviction),
-    )
+    """The first conviction line of each CNT_ORDER is the conviction; later ones are parts.
 
-
-def with_sentence_end(df: DataFrame) -> DataFrame:
-    """Sentence end of each counted conviction: its date plus all parts of its CNT_ORDER."""
-    months = F.sum(F.coalesce(F.col(SENTENCE_MONTHS), F.lit(0))).over(_by_count())
-    days = F.sum(F.coalesce(F.col(SENTENCE_DAYS), F.lit(0))).over(_by_count())
+    Its sentence ends on its date plus all parts of its CNT_ORDER. Needs with_count_facts.
+    """
+    counted = F.coalesce(F.col(IS_CONVICTION), F.lit(False)) & (
+        _file_order() == F.col(_FIRST_CONVICTION)
+    )
 
     def end(date_col: str) -> Column:
         return F.when(
             _counted(),
-            F.date_add(F.add_months(F.col(date_col), months.cast("int")), days.cast("int")),
+            F.date_add(
+                F.add_months(F.col(date_col), F.col(_MONTHS).cast("int")),
+                F.col(_DAYS).cast("int"),
+            ),
         )
 
-    return df.withColumn(SENTENCE_END, end(CONVICTION_DATE)).withColumn(
-        date_latest(SENTENCE_END), end(date_latest(CONVICTION_DATE))
+    registration = F.col(IS_PC290_REGISTRATION)
+    # A PC 290 offence is dated by its conviction; a registration by its step's date.
+    registration_only = registration & ~_counted()
+    return df.withColumn(IS_COUNTED_CONVICTION, counted).withColumns(
+        {
+            SENTENCE_END: end(CONVICTION_DATE),
+            date_latest(SENTENCE_END): end(date_latest(CONVICTION_DATE)),
+            _PC290_DATE: F.when(registration_only, F.col(EVENT_DATE)).otherwise(
+                F.col(CONVICTION_DATE)
+            ),
+            _PC290_DATE_LATEST: F.when(registration_only, F.col(date_latest(EVENT_DATE))).otherwise(
+                F.col(date_latest(CONVICTION_DATE))
+            ),
+        }
     )
 
 
-def with_case_numbers(df: DataFrame) -> DataFrame:
+# --- level 2: per subject (expressions over one window spec) ---------------------------------
+
+
+def _case_numbers(by_subject: WindowSpec) -> Column:
     """Distinct OFNs of the subject's COURT ACTION lines with the same cycle+step."""
     ofn = F.trim(F.col(OFN))
     court_ofns = F.collect_set(
@@ -132,109 +174,88 @@ def with_case_numbers(df: DataFrame) -> DataFrame:
             F.col(IS_COURT_ACTION) & (ofn != ""),
             F.struct(F.col(CYCLE_STEP).alias("step"), ofn.alias("ofn")),
         )
-    ).over(_by_subject())
+    ).over(by_subject)
     mine = F.transform(
         F.filter(court_ofns, lambda x: x["step"] == F.col(CYCLE_STEP)), lambda x: x["ofn"]
     )
     numbers = F.array_sort(F.array_distinct(mine))
-    return df.withColumn(CASE_NUMBERS, F.when(F.size(numbers) > 0, F.concat_ws("; ", numbers)))
+    return F.when(F.size(numbers) > 0, F.concat_ws("; ", numbers))
 
 
-def _sections_joined(flag: str) -> Column:
+def _sections_joined(flag: str, by_subject: WindowSpec) -> Column:
     sections = F.array_sort(
-        F.collect_set(F.when(_counted() & F.col(flag), F.col(CODE_SECTION))).over(_by_subject())
+        F.collect_set(F.when(_counted() & F.col(flag), F.col(CODE_SECTION))).over(by_subject)
     )
     return F.when(F.size(sections) > 0, F.concat_ws("; ", sections))
 
 
-def _min_or_unknown(condition: Column, date_col: str) -> Column:
+def _min_or_unknown(condition: Column, date_col: str, by_subject: WindowSpec) -> Column:
     """Earliest of the dates where ``condition`` holds; null if any such date is unknown."""
-    has_unknown = F.max(condition & F.col(date_col).isNull()).over(_by_subject())
-    earliest = F.min(F.when(condition, F.col(date_col))).over(_by_subject())
+    has_unknown = F.max(condition & F.col(date_col).isNull()).over(by_subject)
+    earliest = F.min(F.when(condition, F.col(date_col))).over(by_subject)
     return F.when(~F.coalesce(has_unknown, F.lit(False)), earliest)
 
 
-def with_conviction_counts(df: DataFrame) -> DataFrame:
+def _conviction_counts(by_subject: WindowSpec) -> dict[str, Column]:
     counted_p64 = _counted() & F.col(IS_PROP64)
-    df = df.withColumn(
-        CONVICTION_COUNT, F.sum(_counted().cast("int")).over(_by_subject())
-    ).withColumn(PROP64_COUNT, F.sum(counted_p64.cast("int")).over(_by_subject()))
+    convictions = F.sum(_counted().cast("int")).over(by_subject)
+    prop64 = F.sum(counted_p64.cast("int")).over(by_subject)
+    counts = {CONVICTION_COUNT: convictions, PROP64_COUNT: prop64}
     for section in PROP64_SECTIONS:
-        df = df.withColumn(
-            f"count_{section}",
-            F.sum((counted_p64 & (F.col(SECTION) == section)).cast("int")).over(_by_subject()),
-        )
-    return df.withColumn(
-        ONLY_PROP64,
-        (F.col(CONVICTION_COUNT) > 0) & (F.col(CONVICTION_COUNT) == F.col(PROP64_COUNT)),
-    )
+        counts[f"count_{section}"] = F.sum(
+            (counted_p64 & (F.col(SECTION) == section)).cast("int")
+        ).over(by_subject)
+    counts[ONLY_PROP64] = (convictions > 0) & (convictions == prop64)
+    return counts
 
 
-def with_last_conviction(df: DataFrame) -> DataFrame:
+def _last_conviction(by_subject: WindowSpec) -> dict[str, Column]:
     """Most recent conviction: max of earliest days, max of latest days (null if any unknown)."""
-    has_unknown = F.max(_counted() & F.col(CONVICTION_DATE).isNull()).over(_by_subject())
-    earliest = F.max(F.when(_counted(), F.col(CONVICTION_DATE))).over(_by_subject())
-    latest = F.max(F.when(_counted(), F.col(date_latest(CONVICTION_DATE)))).over(_by_subject())
-    return (
-        df.withColumn(LAST_CONVICTION, earliest)
-        .withColumn(date_latest(LAST_CONVICTION), F.when(~has_unknown, latest))
-        .withColumn(
-            date_partial(LAST_CONVICTION),
-            F.col(LAST_CONVICTION) != F.col(date_latest(LAST_CONVICTION)),
-        )
+    has_unknown = F.max(_counted() & F.col(CONVICTION_DATE).isNull()).over(by_subject)
+    earliest = F.max(F.when(_counted(), F.col(CONVICTION_DATE))).over(by_subject)
+    latest = F.when(
+        ~has_unknown,
+        F.max(F.when(_counted(), F.col(date_latest(CONVICTION_DATE)))).over(by_subject),
     )
+    return {
+        LAST_CONVICTION: earliest,
+        date_latest(LAST_CONVICTION): latest,
+        date_partial(LAST_CONVICTION): earliest != latest,
+    }
 
 
-def with_flags_and_sections(df: DataFrame) -> DataFrame:
+def _flags_and_sections(by_subject: WindowSpec) -> dict[str, Column]:
     registration = F.col(IS_PC290_REGISTRATION)
     pc290 = (_counted() & F.col(IS_PC290_OFFENSE)) | registration
     superstrike = _counted() & F.col(IS_SUPERSTRIKE)
-    # A PC 290 offence is dated by its conviction; a registration by its step's date.
-    pc290_date = F.when(registration & ~_counted(), F.col(EVENT_DATE)).otherwise(
-        F.col(CONVICTION_DATE)
-    )
-    pc290_date_latest = F.when(
-        registration & ~_counted(), F.col(date_latest(EVENT_DATE))
-    ).otherwise(F.col(date_latest(CONVICTION_DATE)))
-    return (
-        df.withColumn(DECEASED, F.max(F.col(IS_DECEASED_STEP)).over(_by_subject()))
-        .withColumn(PC290_REGISTRATION, F.max(registration).over(_by_subject()))
-        .withColumn(PC290_SECTIONS, _sections_joined(IS_PC290_OFFENSE))
-        .withColumn(SUPERSTRIKE_SECTIONS, _sections_joined(IS_SUPERSTRIKE))
-        .withColumn("_pc290_date", pc290_date)
-        .withColumn("_pc290_date_latest", pc290_date_latest)
-        .withColumn(EARLIEST_PC290, _min_or_unknown(pc290, "_pc290_date"))
-        .withColumn(date_latest(EARLIEST_PC290), _min_or_unknown(pc290, "_pc290_date_latest"))
-        .withColumn(EARLIEST_SUPERSTRIKE, _min_or_unknown(superstrike, CONVICTION_DATE))
-        .withColumn(
-            date_latest(EARLIEST_SUPERSTRIKE),
-            _min_or_unknown(superstrike, date_latest(CONVICTION_DATE)),
-        )
-        .drop("_pc290_date", "_pc290_date_latest")
-    )
+    return {
+        DECEASED: F.max(F.col(IS_DECEASED_STEP)).over(by_subject),
+        PC290_REGISTRATION: F.max(registration).over(by_subject),
+        PC290_SECTIONS: _sections_joined(IS_PC290_OFFENSE, by_subject),
+        SUPERSTRIKE_SECTIONS: _sections_joined(IS_SUPERSTRIKE, by_subject),
+        EARLIEST_PC290: _min_or_unknown(pc290, _PC290_DATE, by_subject),
+        date_latest(EARLIEST_PC290): _min_or_unknown(pc290, _PC290_DATE_LATEST, by_subject),
+        EARLIEST_SUPERSTRIKE: _min_or_unknown(superstrike, CONVICTION_DATE, by_subject),
+        date_latest(EARLIEST_SUPERSTRIKE): _min_or_unknown(
+            superstrike, date_latest(CONVICTION_DATE), by_subject
+        ),
+    }
 
 
-def with_sentence_facts(df: DataFrame) -> DataFrame:
-    return (
-        df.withColumn(
-            LATEST_SENTENCE_END,
-            F.max(F.when(_counted(), F.col(SENTENCE_END))).over(_by_subject()),
-        )
-        .withColumn(
-            date_latest(LATEST_SENTENCE_END),
-            F.max(F.when(_counted(), F.col(date_latest(SENTENCE_END)))).over(_by_subject()),
-        )
-        .withColumn(
-            UNKNOWN_SENTENCE_END,
-            F.coalesce(
-                F.max(_counted() & F.col(date_latest(SENTENCE_END)).isNull()).over(_by_subject()),
-                F.lit(False),
-            ),
-        )
-    )
+def _sentence_facts(by_subject: WindowSpec) -> dict[str, Column]:
+    return {
+        LATEST_SENTENCE_END: F.max(F.when(_counted(), F.col(SENTENCE_END))).over(by_subject),
+        date_latest(LATEST_SENTENCE_END): F.max(
+            F.when(_counted(), F.col(date_latest(SENTENCE_END)))
+        ).over(by_subject),
+        UNKNOWN_SENTENCE_END: F.coalesce(
+            F.max(_counted() & F.col(date_latest(SENTENCE_END)).isNull()).over(by_subject),
+            F.lit(False),
+        ),
+    }
 
 
-def with_prior_same_section(df: DataFrame) -> DataFrame:
+def _prior_same_section(by_subject: WindowSpec) -> dict[str, Column]:
     """Earlier Prop 64 convictions of the same section: definite count and upper bound."""
     p64 = F.collect_list(
         F.when(
@@ -246,7 +267,7 @@ def with_prior_same_section(df: DataFrame) -> DataFrame:
                 F.col(date_latest(CONVICTION_DATE)).alias("latest"),
             ),
         )
-    ).over(_by_subject())
+    ).over(by_subject)
     others = F.filter(
         p64, lambda x: (x["section"] == F.col(SECTION)) & (x["id"] != F.col(RECORD_ID))
     )
@@ -260,50 +281,60 @@ def with_prior_same_section(df: DataFrame) -> DataFrame:
         )
     )
     is_p64 = _counted() & F.col(IS_PROP64)
-    return df.withColumn(PRIOR_SAME_SECTION, F.when(is_p64, definite)).withColumn(
-        PRIOR_SAME_SECTION_POSSIBLE, F.when(is_p64, possible)
-    )
+    return {
+        PRIOR_SAME_SECTION: F.when(is_p64, definite),
+        PRIOR_SAME_SECTION_POSSIBLE: F.when(is_p64, possible),
+    }
 
 
-def with_prop64_counties(df: DataFrame) -> DataFrame:
+def _prop64_counties(by_subject: WindowSpec) -> Column:
     """Counties (slugs) where the subject has a Prop 64 conviction: their tables get the subject."""
     slug = F.when(_counted() & F.col(IS_PROP64), F.col(COUNTY_SLUG))
-    return df.withColumn(P64_COUNTIES, F.array_sort(F.collect_set(slug).over(_by_subject())))
+    return F.array_sort(F.collect_set(slug).over(by_subject))
 
 
-def only_prop64_subjects(df: DataFrame) -> DataFrame:
-    """Rows of subjects with a Prop 64 conviction line in a California county.
+def with_subject_facts(df: DataFrame) -> DataFrame:
+    """Every per-subject column, in one window operator. Needs with_counted_conviction."""
+    by_subject = _by_subject()
+    return df.withColumns(
+        {
+            CASE_NUMBERS: _case_numbers(by_subject),
+            **_conviction_counts(by_subject),
+            **_last_conviction(by_subject),
+            **_flags_and_sections(by_subject),
+            **_sentence_facts(by_subject),
+            **_prior_same_section(by_subject),
+            P64_COUNTIES: _prop64_counties(by_subject),
+        }
+    )
 
-    Only they reach a county table, so the history windows skip everyone else. The subject
-    list is small (a broadcast semi-join); a superset of the subjects fan_out_to_counties
-    keeps, since it looks at every conviction line, not only the deduplicated ones.
+
+def prop64_subject_rows(raw: DataFrame, counties: Counties, offenses: Offenses) -> DataFrame:
+    """Raw rows (before normalize) of subjects that may have a Prop 64 conviction in a
+    California county: the only subjects a county table can hold.
+
+    Screened with normalize's cheap ``may_be_prop64_conviction`` (a superset), so the costly
+    normalization and the history windows run on these rows only; subjects screened in
+    without a Prop 64 conviction leave at fan_out_to_counties. The subject list is small
+    next to the rows (a broadcast semi-join).
     """
+    subject = F.trim(F.col(SUBJECT_ID))
     subjects = (
-        df.where(
-            F.coalesce(F.col(IS_CONVICTION), F.lit(False))
-            & F.col(IS_PROP64)
-            & F.col(COUNTY_SLUG).isNotNull()
-        )
-        .select(SUBJECT)
+        raw.where(may_be_prop64_conviction(counties, offenses) & (subject != ""))
+        .select(subject.alias(SUBJECT))
         .distinct()
     )
-    return df.join(F.broadcast(subjects), SUBJECT, "left_semi")
+    return raw.join(F.broadcast(subjects), subject == subjects[SUBJECT], "left_semi")
 
 
 def subject_history(df: DataFrame) -> DataFrame:
     """All history columns of transforms/columns.py, in dependency order."""
     return (
         df.transform(with_count_key)
+        .transform(with_count_facts)
         .transform(with_counted_conviction)
-        .transform(with_sentence_end)
-        .transform(with_case_numbers)
-        .transform(with_conviction_counts)
-        .transform(with_last_conviction)
-        .transform(with_flags_and_sections)
-        .transform(with_sentence_facts)
-        .transform(with_prior_same_section)
-        .transform(with_prop64_counties)
-        .drop(_COUNT_KEY)
+        .transform(with_subject_facts)
+        .drop(*_TEMPORARY)
     )
 
 

@@ -58,8 +58,10 @@ REASON_FIELD_COUNT = "wrong number of fields: {n} (expected 95, or 96 with an em
 REASON_REPEATED_HEADER = "header line (RECORD_ID,...) after the first line of the file"
 
 # A quoted field: a quote at the start of a field, any run of non-quotes or doubled quotes, a
-# quote at the end of the field. Possessive quantifiers keep Java's regex from recursing.
-_QUOTED_FIELD = r'(^|,)"(?:[^"]++|"")*+"(?=,|$)'
+# quote at the end of the field. Possessive quantifiers keep Java's regex from recursing;
+# field boundaries are lookarounds (not "(^|,)"), which Java matches about twice as fast.
+_QUOTED_FIELD = r'(?<![^,])"(?:[^"]++|"")*+"(?![^,])'
+_UNQUOTED = "_unquoted"  # the line with its well-formed quoted fields emptied
 # Invalid UTF-8 decodes to U+FFFD; control characters other than tab never occur in text.
 _NOT_TEXT = "[\\x{FFFD}\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
 _PARSE_SCHEMA = ", ".join(f"`{c}` STRING" for c in (*DOJ_COLUMNS, "_extra_field"))
@@ -70,7 +72,8 @@ SPLIT_STARTS_WITH_HEADER = "_split_starts_with_header"
 
 
 def is_header_like(line: Column) -> Column:
-    return F.upper(F.ltrim(line)).startswith("RECORD_ID")
+    # Only the line's start is upper-cased: a DOJ line is hundreds of characters.
+    return F.upper(F.ltrim(F.substring(line, 1, 64))).startswith("RECORD_ID")
 
 
 def split_line_offsets(lines: DataFrame) -> DataFrame:
@@ -102,28 +105,51 @@ def with_source_line(lines: DataFrame, splits: DataFrame) -> DataFrame:
     ).drop(FILE_PATH, BLOCK_START, ROW_ID, SPLIT_FIRST_ROW_ID, LINES_BEFORE_SPLIT)
 
 
+def _without_quoted_fields(line: Column) -> Column:
+    return F.regexp_replace(line, _QUOTED_FIELD, "")
+
+
+def _commas_plus_one(text: Column) -> Column:
+    return F.length(text) - F.length(F.replace(text, F.lit(","), F.lit(""))) + F.lit(1)
+
+
 def field_count(line: Column) -> Column:
     """Number of fields once well-formed quoted fields are removed (commas + 1)."""
-    unquoted = F.regexp_replace(line, _QUOTED_FIELD, "$1")
-    return F.length(unquoted) - F.length(F.regexp_replace(unquoted, ",", "")) + F.lit(1)
+    return _commas_plus_one(_without_quoted_fields(line))
 
 
 def has_broken_quoting(line: Column) -> Column:
-    return F.regexp_replace(line, _QUOTED_FIELD, "$1").contains('"')
+    return _without_quoted_fields(line).contains('"')
 
 
 def ends_with_empty_field(line: Column) -> Column:
     return line.endswith(",")
 
 
+def is_row(line: Column, source_line: Column) -> Column:
+    """Kept or quarantined, i.e. neither blank nor the header line: cheap, unlike the kind.
+
+    Filters select rows with this rather than with the kind: Spark pushes a filter down
+    into the operator below, which would compute the kind's regexes a second time.
+    """
+    return (F.trim(line) != "") & ~(is_header_like(line) & (source_line == 1))
+
+
 def with_line_kind(lines: DataFrame) -> DataFrame:
-    """Classify each line: kept, blank, header (first line only) or quarantined + reason."""
+    """Classify each line: kept, blank, header (first line only) or quarantined + reason.
+
+    The costly expressions run once per line: the quoted fields are removed in one
+    projection (its result feeds the field count and the quoting check), and the reason is a
+    column of its own that the kind reads (Spark does not copy a costly expression into two
+    places).
+    """
     line = F.col(RAW_LINE)
-    count = field_count(line)
+    unquoted = F.col(_UNQUOTED)
+    count = _commas_plus_one(unquoted)
     header_like = is_header_like(line)
     reason = (
         F.when(line.rlike(_NOT_TEXT), F.lit(REASON_NOT_TEXT))
-        .when(has_broken_quoting(line), F.lit(REASON_BROKEN_QUOTING))
+        .when(unquoted.contains('"'), F.lit(REASON_BROKEN_QUOTING))
         .when(header_like, F.lit(REASON_REPEATED_HEADER))
         .when(
             (count == EXPECTED_FIELDS)
@@ -134,12 +160,19 @@ def with_line_kind(lines: DataFrame) -> DataFrame:
     )
     kind = (
         F.when(F.trim(line) == "", F.lit(KIND_BLANK))
-        .when(header_like & (F.col(SOURCE_LINE) == 1), F.lit(KIND_HEADER))
-        .when(reason.isNotNull(), F.lit(KIND_QUARANTINED))
+        .when(~is_row(line, F.col(SOURCE_LINE)), F.lit(KIND_HEADER))
+        .when(F.col(QUARANTINE_REASON).isNotNull(), F.lit(KIND_QUARANTINED))
         .otherwise(F.lit(KIND_KEPT))
     )
-    return lines.withColumn(LINE_KIND, kind).withColumn(
-        QUARANTINE_REASON, F.when(F.col(LINE_KIND) == KIND_QUARANTINED, reason)
+    return (
+        lines.withColumn(_UNQUOTED, _without_quoted_fields(line))
+        .withColumn(QUARANTINE_REASON, reason)
+        .drop(_UNQUOTED)
+        .withColumn(LINE_KIND, kind)
+        .withColumn(
+            QUARANTINE_REASON,
+            F.when(F.col(LINE_KIND) == KIND_QUARANTINED, F.col(QUARANTINE_REASON)),
+        )
     )
 
 
@@ -192,7 +225,7 @@ def ingested_lines(classified: DataFrame) -> DataFrame:
         F.from_csv(F.col(RAW_LINE), _PARSE_SCHEMA, {"escape": '"', "mode": "PERMISSIVE"}),
     )
     return (
-        classified.where(F.col(LINE_KIND).isin(KIND_KEPT, KIND_QUARANTINED))
+        classified.where(is_row(F.col(RAW_LINE), F.col(SOURCE_LINE)))
         .transform(with_record_id)
         .withColumn("_parsed", parsed)
         .select(

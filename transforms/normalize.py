@@ -244,9 +244,13 @@ def with_race(df: DataFrame) -> DataFrame:
     return df.withColumn(C.RACE, _trimmed(C.RACE_DESCR))
 
 
+def _county_sent() -> Column:
+    return F.regexp_replace(F.upper(F.trim(F.col(C.STP_ORI_CNTY_NAME))), r"\s+", " ")
+
+
 def with_county(df: DataFrame, counties: Counties) -> DataFrame:
     """County as sent, and as one of the 58 (name and slug) or null for any other name."""
-    raw = F.regexp_replace(F.upper(F.trim(F.col(C.STP_ORI_CNTY_NAME))), r"\s+", " ")
+    raw = _county_sent()
     names = [county.name for county in counties.counties]
     slugs = F.create_map(
         *[F.lit(value) for county in counties.counties for value in (county.name, county.slug)]
@@ -483,10 +487,12 @@ def with_possible_other_p64(df: DataFrame, offenses: Offenses) -> DataFrame:
 # --- disposition and sentence ------------------------------------------------------------
 
 
+def _is_conviction() -> Column:
+    return _not_null(_upper_trimmed(C.DISP_DESCR).startswith(CONVICTED_PREFIX))
+
+
 def with_is_conviction(df: DataFrame) -> DataFrame:
-    return df.withColumn(
-        C.IS_CONVICTION, _not_null(_upper_trimmed(C.DISP_DESCR).startswith(CONVICTED_PREFIX))
-    )
+    return df.withColumn(C.IS_CONVICTION, _is_conviction())
 
 
 def with_is_felony(df: DataFrame) -> DataFrame:
@@ -514,6 +520,28 @@ def with_sentence(df: DataFrame) -> DataFrame:
             ),
         }
     )
+
+
+# --- screen on raw rows ------------------------------------------------------------------
+
+
+def may_be_prop64_conviction(counties: Counties, offenses: Offenses) -> Column:
+    """Cheap test on raw rows: true on every row that normalize marks as a Prop 64
+    conviction in a California county (is_conviction, is_prop64, county_slug), and on a few
+    more.
+
+    The statewide job uses it to pick the subjects worth normalizing before normalizing
+    anything. It is exact on conviction and county, and a superset on the charge: a parsed
+    section is a run of the code-section text, which is OFFENSE_DESCR or COMMENT_TEXT with
+    spaces removed only next to ( ) & / (never between two digits), so a Prop 64 section
+    (conf/offenses.yaml lists them exactly) appears literally in one of the two columns.
+    """
+    names = [county.name for county in counties.counties]
+    texts = [F.upper(F.col(C.OFFENSE_DESCR)), F.upper(F.col(C.COMMENT_TEXT))]
+    charge = _any(
+        [text.contains(section.upper()) for section in offenses.prop64_sections() for text in texts]
+    )
+    return _not_null(_is_conviction() & _county_sent().isin(names) & charge)
 
 
 # --- the stage ---------------------------------------------------------------------------
