@@ -19,7 +19,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from jobs import __version__
-from jobs.lock import read_lock
+from jobs.lock import holder_is_dead, read_lock
 from jobs.storage import Warehouse, append_rows, open_table
 
 if TYPE_CHECKING:  # jobs.inputs imports pyspark; readers of the ledger must not need it
@@ -126,7 +126,8 @@ def record(warehouse: Warehouse, run: RunRecord) -> int:
 def read_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
     """Latest row of every run, oldest run first (the ledger is small: one row per run).
 
-    A run still ``running`` that does not hold the warehouse lock died: it is shown as
+    A run still ``running`` that does not hold the warehouse lock, or whose lock names a
+    process that is gone (a killed run leaves its lock behind), died: it is shown as
     ``incomplete``.
     """
     table = open_table(warehouse.runs)
@@ -141,7 +142,8 @@ def read_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
         previous = latest.get(run_id)
         if previous is None or _rank(row) >= _rank(previous):
             latest[run_id] = row
-    holder = (read_lock(warehouse.root) or {}).get("run_id")
+    lock = read_lock(warehouse.root) or {}
+    holder = None if holder_is_dead(lock) else lock.get("run_id")
     for row in latest.values():
         if row["status"] == STATUS_RUNNING and row["run_id"] != holder:
             row["status"] = STATUS_INCOMPLETE
