@@ -333,6 +333,7 @@ def _execute(
                 }
             )
         if quarantine_files:
+            remove_orphans(warehouse.quarantine, keep_run=run_id)
             record.quarantine_version = commit_files(
                 warehouse.quarantine,
                 quarantine_files,
