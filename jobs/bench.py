@@ -244,11 +244,41 @@ def bench_one(input_path: Path, rows_hint: int | None, do_breakdown: bool) -> di
     return result
 
 
+def summary_table(figures: dict[str, Any]) -> str:
+    """The figures for people: one line per stage, then the totals."""
+    lines = [f"{'stage':<22}{'wall s':>9}{'cpu s':>9}"]
+    cpu = figures.get("stage_cpu_seconds", {})
+    for stage, seconds in figures["stage_seconds"].items():
+        lines.append(f"{stage:<22}{seconds:>9.1f}{cpu.get(stage, 0.0):>9.1f}")
+        if stage == "transform" and "breakdown_seconds" in figures:
+            parts = figures["breakdown_seconds"]
+            for part, part_seconds in parts.items():
+                lines.append(f"  {part:<20}{part_seconds:>9.1f}   (alone, no-op write)")
+            rest = seconds - sum(v for k, v in parts.items() if k != "read_staged")
+            lines.append(f"  {'write (the rest)':<20}{max(rest, 0.0):>9.1f}")
+    rss = figures["peak_rss_mb"]
+    lines += [
+        f"rows read              {figures['rows_read']:,}",
+        f"wall (JVM start incl.) {figures['wall_seconds']:.1f} s",
+        f"rows/s end to end      {figures['rows_per_second']:,}",
+        f"slowest stage          {figures['slowest_stage']}",
+        f"peak RSS               driver JVM {rss['driver_jvm']:,} MB, Python {rss['python']:,} MB",
+        f"shuffle bytes          written {figures.get('shuffle_write_bytes', 0):,}, "
+        f"read {figures.get('shuffle_read_bytes', 0):,}",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, action="append", help="extract size (repeatable)")
     parser.add_argument("--input", type=Path, help="bench this extract instead")
-    parser.add_argument("--breakdown", action="store_true", help="also time each stage alone")
+    parser.add_argument(
+        "--breakdown",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time normalize, history and eligibility alone (default: on)",
+    )
     args = parser.parse_args(argv)
     inputs: list[tuple[Path, int | None]]
     if args.input:
@@ -261,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n== {path.name} ==")
         figures = bench_one(path, rows, args.breakdown)
         results.append(figures)
-        print(json.dumps(figures, indent=2))
+        print(summary_table(figures))
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     out = RESULTS / f"bench_{stamp}.json"
     out.write_text(
