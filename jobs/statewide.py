@@ -298,7 +298,7 @@ def _execute(
 
     with progress.stage("validation", "Validating with Great Expectations"):
         staged_rows = spark.read.parquet(str(tables_dir))
-        results = validate_staged(ingested, staged_rows, prepared)
+        results = validate_staged(ingested, staged_rows)
         record.validation = summarize(results)
         index = write_results(results, warehouse.validation(run_id), run_id)
         for result in results:
@@ -376,9 +376,7 @@ def summary_arrow(figures: list[Any], record: ledger.RunRecord) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SUMMARY_SCHEMA)
 
 
-def validate_staged(
-    ingested: DataFrame, staged_rows: DataFrame, prepared: Prepared
-) -> list[SuiteResult]:
+def validate_staged(ingested: DataFrame, staged_rows: DataFrame) -> list[SuiteResult]:
     """The three suites, on staged data (never the live pipeline, which would be recomputed).
 
     raw: every kept row of the extract, from the staged ingest. normalized and annotated:
