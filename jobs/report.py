@@ -50,6 +50,28 @@ from jobs.audit import (
 from jobs.config import ConfigError, load_counties
 from jobs.storage import Warehouse, open_table
 from transforms.policy import Determination
+from transforms.summary_names import (
+    BY_DETERMINATION,
+    BY_FELONY,
+    BY_RACE,
+    BY_RACE_SUFFIX,
+    BY_REASON,
+    BY_SECTION,
+    BY_YEAR,
+    DISMISS_ALL,
+    EARLIEST,
+    NO_CONVICTION,
+    NO_FELONY,
+    NO_RECENT,
+    POLICY,
+    ROWS,
+    SOME_RELIEF,
+    SUBJECTS,
+    SUBJECTS_BY_RACE,
+)
+from transforms.summary_names import (
+    DISMISS_ALL_RELATED as DISMISS_ALL_RELATED,  # re-exported: the report names every flow
+)
 
 # Charts are drawn off screen (Figure objects, never pyplot windows): no display needed.
 matplotlib.use("Agg")
@@ -58,24 +80,6 @@ ALL = "*"
 INDEX = "index.html"
 DATA_DOCS = "index.html"  # <warehouse>/validation/<run_id>/index.html (jobs/validation.py)
 
-# Flows and metrics of transforms/summary.py (which imports Spark; tests check they match).
-POLICY = "policy"
-DISMISS_ALL = "dismiss_all_prop64"
-DISMISS_ALL_RELATED = "dismiss_all_prop64_related"
-ROWS = "rows"
-EARLIEST = "earliest_prop64_conviction"
-BY_SECTION = "prop64_convictions_by_section"
-BY_FELONY = "prop64_convictions_by_felony"
-BY_YEAR = "convictions_by_conviction_year"
-BY_RACE = "convictions_by_race"
-BY_REASON = "convictions_by_reason"
-BY_DETERMINATION = "convictions_by_determination"
-SUBJECTS = "subjects_with_prop64_conviction"
-SUBJECTS_BY_RACE = "subjects_by_race"
-SOME_RELIEF = "subjects_some_relief"
-NO_FELONY = "subjects_no_felony"
-NO_CONVICTION = "subjects_no_conviction"
-NO_RECENT = "subjects_no_conviction_last_7_years"
 FELONY, NON_FELONY = "felony", "non-felony"
 
 FLOW_LABELS = {POLICY: "County's policy", DISMISS_ALL: "Dismiss all Prop 64"}
@@ -625,6 +629,17 @@ def _by_reason(page: Page, county: str) -> str:
 
 
 def _people(page: Page, county: str) -> str:
+    return _people_block(
+        page,
+        county,
+        "People whose records change",
+        "People with a Prop 64 conviction in the county; each person's convictions in every "
+        "county are looked at. “In the last 7 years” is measured back from compute-at.",
+    )
+
+
+def _people_block(page: Page, county: str, title: str, description: str) -> str:
+    """People with some relief, and who no longer have a felony / conviction, per flow."""
     flows = [POLICY, DISMISS_ALL]
     metrics = [SOME_RELIEF, NO_FELONY, NO_CONVICTION, NO_RECENT]
     labels = [f"People with {SUBJECT_LABELS[m]}" if m == SOME_RELIEF else
@@ -639,12 +654,11 @@ def _people(page: Page, county: str) -> str:
     ]
     return _chart_block(
         page,
-        "People whose records change",
-        "People with a Prop 64 conviction in the county; each person's convictions in every "
-        "county are looked at. “In the last 7 years” is measured back from compute-at.",
+        title,
+        description,
         hbar_chart(labels, series, "People"),
         _describe(labels, series),
-        _table("People whose records change", ["", *FLOW_LABELS.values()], rows),
+        _table(title, ["", *FLOW_LABELS.values()], rows),
     )
 
 
@@ -652,7 +666,7 @@ def _by_race(page: Page, county: str) -> str:
     races = page.figures.keys(county, POLICY, SUBJECTS_BY_RACE)
     people = [page.value(county, POLICY, SUBJECTS_BY_RACE, r) for r in races]
     relieved = {
-        f: [page.value(county, f, f"{SOME_RELIEF}_by_race", r) for r in races]
+        f: [page.value(county, f, SOME_RELIEF + BY_RACE_SUFFIX, r) for r in races]
         for f in (POLICY, DISMISS_ALL)
     }
     series = [
@@ -664,9 +678,9 @@ def _by_race(page: Page, county: str) -> str:
         _row(
             race,
             page.cell(county, POLICY, SUBJECTS_BY_RACE, race)
-            + page.cell(county, POLICY, f"{SOME_RELIEF}_by_race", race)
+            + page.cell(county, POLICY, SOME_RELIEF + BY_RACE_SUFFIX, race)
             + f'<td class="derived">{_percent(relieved[POLICY][i], people[i])}</td>'
-            + page.cell(county, DISMISS_ALL, f"{SOME_RELIEF}_by_race", race),
+            + page.cell(county, DISMISS_ALL, SOME_RELIEF + BY_RACE_SUFFIX, race),
         )
         for i, race in enumerate(races)
     ]
@@ -812,26 +826,12 @@ def index_page(figures: SummaryFigures, info: RunInfo) -> str:
 
 
 def _statewide_people(page: Page) -> str:
-    flows = [POLICY, DISMISS_ALL]
-    metrics = [SOME_RELIEF, NO_FELONY, NO_CONVICTION, NO_RECENT]
-    labels = [f"People with {SUBJECT_LABELS[m]}" if m == SOME_RELIEF else
-              f"People who {SUBJECT_LABELS[m]}" for m in metrics]  # fmt: skip
-    series = [
-        Series(FLOW_LABELS[f], [page.value(ALL, f, m) for m in metrics], FLOW_COLORS[f])
-        for f in flows
-    ]
-    rows = [
-        _row(label, "".join(page.cell(ALL, f, m) for f in flows))
-        for label, m in zip(labels, metrics, strict=True)
-    ]
-    return _chart_block(
+    return _people_block(
         page,
+        ALL,
         "People whose records change, all counties",
         "Sum of the county figures, each county under its own policy, compared with dismissing "
         "every Prop 64 conviction.",
-        hbar_chart(labels, series, "People"),
-        _describe(labels, series),
-        _table("People whose records change, all counties", ["", *FLOW_LABELS.values()], rows),
     )
 
 

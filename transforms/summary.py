@@ -20,6 +20,7 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from transforms import summary_names as names
 from transforms.columns import (
     CONVICTION_DATE,
     DETERMINATION,
@@ -38,9 +39,9 @@ from transforms.columns import (
 DISMISSAL = "Eligible for Dismissal"
 REDUCTION = "Eligible for Reduction"
 FLOWS: dict[str, str] = {
-    "policy": DETERMINATION,
-    "dismiss_all_prop64": DISMISS_ALL_P64,
-    "dismiss_all_prop64_related": DISMISS_ALL_P64_RELATED,
+    names.POLICY: DETERMINATION,
+    names.DISMISS_ALL: DISMISS_ALL_P64,
+    names.DISMISS_ALL_RELATED: DISMISS_ALL_P64_RELATED,
 }
 SUMMARY_COLUMNS = ("county", "flow", "metric", "key", "key2", "value", "text")
 UNKNOWN_RACE = "UNKNOWN"
@@ -90,12 +91,12 @@ def table_figures(annotated: DataFrame) -> DataFrame:
             F.explode(
                 F.array(
                     F.struct(
-                        F.lit("rows").alias("metric"),
+                        F.lit(names.ROWS).alias("metric"),
                         F.col("_rows").alias("value"),
                         F.lit(None).cast("string").alias("text"),
                     ),
                     F.struct(
-                        F.lit("earliest_prop64_conviction").alias("metric"),
+                        F.lit(names.EARLIEST).alias("metric"),
                         F.lit(None).cast("long").alias("value"),
                         F.date_format("_earliest", "yyyy-MM-dd").alias("text"),
                     ),
@@ -104,7 +105,7 @@ def table_figures(annotated: DataFrame) -> DataFrame:
         )
         .select(
             "county",
-            F.lit("policy").alias("flow"),
+            F.lit(names.POLICY).alias("flow"),
             "_e.metric",
             F.lit("").alias("key"),
             F.lit("").alias("key2"),
@@ -119,26 +120,24 @@ def conviction_figures(annotated: DataFrame) -> DataFrame:
     cands = annotated.where(F.col(IS_CANDIDATE))
     felony = F.when(F.col(IS_FELONY), "felony").otherwise("non-felony")
     per_conviction = [
-        _entry("policy", "prop64_convictions_by_section", F.col(SECTION)),
-        _entry("policy", "prop64_convictions_by_felony", felony),
-        _entry("policy", "convictions_by_conviction_year", F.year(F.col(CONVICTION_DATE))),
-        _entry("policy", "convictions_by_race", _race(), F.col(DETERMINATION)),
-        _entry("policy", "convictions_by_reason", F.col(DETERMINATION), F.col(REASON)),
-        *[
-            _entry(flow, "convictions_by_determination", F.col(column))
-            for flow, column in FLOWS.items()
-        ],
+        _entry(names.POLICY, names.BY_SECTION, F.col(SECTION)),
+        _entry(names.POLICY, names.BY_FELONY, felony),
+        _entry(names.POLICY, names.BY_YEAR, F.year(F.col(CONVICTION_DATE))),
+        _entry(names.POLICY, names.BY_RACE, _race(), F.col(DETERMINATION)),
+        _entry(names.POLICY, names.BY_REASON, F.col(DETERMINATION), F.col(REASON)),
+        *[_entry(flow, names.BY_DETERMINATION, F.col(column)) for flow, column in FLOWS.items()],
     ]
     per_subject = [
-        _entry("policy", "subjects_with_prop64_conviction"),
-        _entry("policy", "subjects_by_race", _race()),
+        _entry(names.POLICY, names.SUBJECTS),
+        _entry(names.POLICY, names.SUBJECTS_BY_RACE, _race()),
     ]
     return _counted(cands, per_conviction).unionByName(
         _counted(cands, per_subject, distinct=SUBJECT)
     )
 
 
-SUBJECT_METRICS = ("some_relief", "no_felony", "no_conviction", "no_conviction_last_7_years")
+# The outcome metrics without their "subjects_" prefix.
+SUBJECT_METRICS = tuple(m.removeprefix("subjects_") for m in names.SUBJECT_OUTCOMES)
 
 
 def subject_figures(annotated: DataFrame, compute_at: dt.date) -> DataFrame:
@@ -152,14 +151,13 @@ def subject_figures(annotated: DataFrame, compute_at: dt.date) -> DataFrame:
         d = F.col(column)
         dismissed = F.coalesce(d == DISMISSAL, F.lit(False))
         relieved = F.coalesce(d.isin(DISMISSAL, REDUCTION), F.lit(False))
-        aggregates += [
-            F.max(F.col(IS_CANDIDATE) & relieved).alias(f"{flow}__some_relief"),
-            (F.max(felony) & F.min(~felony | relieved)).alias(f"{flow}__no_felony"),
-            F.min(dismissed).alias(f"{flow}__no_conviction"),
-            (F.max(recent) & F.min(~recent | dismissed)).alias(
-                f"{flow}__no_conviction_last_7_years"
-            ),
-        ]
+        outcomes = {
+            names.SOME_RELIEF: F.max(F.col(IS_CANDIDATE) & relieved),
+            names.NO_FELONY: F.max(felony) & F.min(~felony | relieved),
+            names.NO_CONVICTION: F.min(dismissed),
+            names.NO_RECENT: F.max(recent) & F.min(~recent | dismissed),
+        }
+        aggregates += [value.alias(f"{flow}__{metric}") for metric, value in outcomes.items()]
     per_subject = (
         annotated.where(F.col(IS_COUNTED_CONVICTION))
         .groupBy(TARGET_COUNTY, SUBJECT)
@@ -167,10 +165,11 @@ def subject_figures(annotated: DataFrame, compute_at: dt.date) -> DataFrame:
     )
     entries = []
     for flow in FLOWS:
-        for metric in SUBJECT_METRICS:
+        for metric in names.SUBJECT_OUTCOMES:
             hit = F.col(f"{flow}__{metric}")
-            entries.append(F.when(hit, _entry(flow, f"subjects_{metric}")))
-            entries.append(F.when(hit, _entry(flow, f"subjects_{metric}_by_race", F.col("_race"))))
+            entries.append(F.when(hit, _entry(flow, metric)))
+            by_race = metric + names.BY_RACE_SUFFIX
+            entries.append(F.when(hit, _entry(flow, by_race, F.col("_race"))))
     return _counted(
         per_subject.withColumn("_entries", F.filter(F.array(*entries), lambda e: e.isNotNull()))
         .withColumn("_one", F.explode("_entries"))
