@@ -35,7 +35,7 @@ def main(path: str) -> None:
         started = time.perf_counter()
         spark = build_session("relief-collect-baseline")
         prepared = prepare(RunOptions(inputs=path, warehouse=work))
-        classified, _ = read_lines(spark, prepared.files)
+        classified = ingest.with_line_kind(read_lines(spark, prepared.files)[0])
         staged = work / "ingested"
         ingest.ingested_lines(classified).write.parquet(str(staged))
         rows = ingest.kept_rows(spark.read.parquet(str(staged)))

@@ -165,7 +165,7 @@ def breakdown(input_path: Path, work: Path) -> dict[str, float]:
     prepared = prepare(RunOptions(inputs=str(input_path), warehouse=Path("/nonexistent")))
     files = describe_inputs(expand_inputs(str(input_path)))
     staged = work / "ingested"
-    classified, _ = read_lines(spark, files)
+    classified = ingest.with_line_kind(read_lines(spark, files)[0])
     ingest.ingested_lines(classified).write.mode("overwrite").parquet(str(staged))
     rows = ingest.kept_rows(spark.read.parquet(str(staged)))
 

@@ -94,11 +94,16 @@ class LineStats:
 
 def read_classified_lines(spark: SparkSession, files: list[InputFile]) -> DataFrame:
     """Every physical line of the inputs with its file, line number and kind (ingest.py)."""
-    return read_lines(spark, files)[0]
+    return ingest.with_line_kind(read_lines(spark, files)[0])
 
 
 def read_lines(spark: SparkSession, files: list[InputFile]) -> tuple[DataFrame, LineStats]:
-    """Classified lines (ingest.py) and the line counts of the numbering pass."""
+    """Every physical line with its file, input index, fingerprint and line number, not yet
+    classified; and the line counts of the numbering pass.
+
+    The lines are a lazy DataFrame: each action reads the text again, with the same splits
+    and line numbers (the split table is computed once, here).
+    """
     lines = (
         spark.read.format("text")
         .load([f.path for f in files])
@@ -154,5 +159,4 @@ def read_lines(spark: SparkSession, files: list[InputFile]) -> tuple[DataFrame, 
         ]
     )
     split_table = spark.createDataFrame(rows, schema)
-    classified = ingest.with_source_line(lines, split_table).transform(ingest.with_line_kind)
-    return classified, stats
+    return ingest.with_source_line(lines, split_table), stats

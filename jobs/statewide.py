@@ -244,14 +244,14 @@ def _execute(
         progress.info(f"removed staging files of an earlier, unfinished run {dead}")
 
     with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
-        classified, line_stats = read_lines(spark, prepared.files)
+        lines, line_stats = read_lines(spark, prepared.files)
         ingested_dir = staging / "ingested"
         # Materialised once: the text is parsed a single time; counts, quarantine and the
         # pipeline then read columnar Parquet.
         # Dictionary encoding off: these files are read twice and deleted, and a dictionary
         # for each of ~100 columns costs more time to build than it saves.
         (
-            ingest.ingested_lines(classified)
+            ingest.ingested_lines(ingest.with_line_kind(lines))
             .write.mode("overwrite")
             .option("parquet.enable.dictionary", "false")
             .parquet(str(ingested_dir))

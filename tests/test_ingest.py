@@ -144,3 +144,53 @@ def test_quarantined_raw_text_never_holds_ssn_or_licence(spark):
     text = df.select(ingest.masked_raw_text(df[c.RAW_LINE]).alias("t")).first()["t"]
     assert "900-00-1234" not in text and "X1234567" not in text and "123456789" not in text
     assert text.split(",")[c.DOJ_COLUMNS.index("SUBJECT_ID")] == "S1"
+
+
+def _mutated_lines(count: int, seed: int) -> list[str]:
+    """DOJ lines with random damage: quotes, commas, control characters, U+FFFD, spaces."""
+    import random
+
+    rng = random.Random(seed)
+    pieces = [",", '"', '""', '","', "\x00", "\x1f", "\t", "\ufffd", " ", "x", "é", "\x7f"]
+    lines = []
+    for i in range(count):
+        line = doj_line(
+            trailing=rng.random() < 0.3,
+            fields=rng.choice([94, 95, 95, 95, 96]),
+            SUBJECT_ID=rng.choice(["S1", " S2 ", '"S3"', '"S,4"', ""]),
+            PRI_NAME=rng.choice(['"DOE,JOHN"', '"SAID ""HI"""', "PLAIN", '""', '"A"B']),
+        )
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            at = rng.randrange(len(line) + 1)
+            line = line[:at] + rng.choice(pieces) + line[at:]
+        if i % 50 == 0:
+            line = " " + HEADER if i % 100 else "record_id" + line
+        lines.append(line)
+    return lines
+
+
+def test_fast_line_checks_agree_with_the_exact_ones(spark):
+    """is_kept_line (one cheap pass) and quarantine_reason decide as the exact checks do."""
+    lines = _mutated_lines(3000, seed=11)
+    df = spark.createDataFrame([(text,) for text in lines], f"{c.RAW_LINE} string")
+    line = df[c.RAW_LINE]
+    from pyspark.sql import functions as F
+
+    out = df.select(
+        line,
+        ingest.is_kept_line(line).alias("fast_kept"),
+        ingest.quarantine_reason(line).alias("fast_reason"),
+        ingest.exact_reason(line).alias("exact_reason"),
+        ingest.is_header_like(line).alias("header_like"),
+        F.trim(line).alias("trimmed"),
+    ).collect()
+    kinds = {"kept": 0, "quarantined": 0}
+    for row in out:
+        exact_kept = row["exact_reason"] is None and row["trimmed"] != ""
+        assert row["fast_kept"] == exact_kept, row[c.RAW_LINE]
+        assert row["fast_reason"] == row["exact_reason"], row[c.RAW_LINE]
+        kinds["kept" if exact_kept else "quarantined"] += 1
+    # the sample exercises both sides, and every reason
+    assert min(kinds.values()) > 300
+    reasons = {row["exact_reason"].split(":")[0] for row in out if row["exact_reason"]}
+    assert len(reasons) == 4, reasons

@@ -58,12 +58,14 @@ REASON_FIELD_COUNT = "wrong number of fields: {n} (expected 95, or 96 with an em
 REASON_REPEATED_HEADER = "header line (RECORD_ID,...) after the first line of the file"
 
 # A quoted field: a quote at the start of a field, any run of non-quotes or doubled quotes, a
-# quote at the end of the field. Possessive quantifiers keep Java's regex from recursing;
-# field boundaries are lookarounds (not "(^|,)"), which Java matches about twice as fast.
-_QUOTED_FIELD = r'(?<![^,])"(?:[^"]++|"")*+"(?![^,])'
-_UNQUOTED = "_unquoted"  # the line with its well-formed quoted fields emptied
+# quote at the end of the field. The pattern starts with the quote itself (Java scans a line
+# for a literal character fast) and then looks two characters back for a field start.
+# Possessive quantifiers keep Java's regex from recursing.
+_QUOTED_FIELD = r'"(?<![^,]")(?:[^"]++|"")*+"(?![^,])'
 # Invalid UTF-8 decodes to U+FFFD; control characters other than tab never occur in text.
-_NOT_TEXT = "[\\x{FFFD}\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+# The characters are listed one by one: Java tests such a class with one table lookup.
+_CONTROL = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]
+_NOT_TEXT = "[" + "".join(f"\\x{c:02X}" for c in _CONTROL) + "\\x{FFFD}]"
 _PARSE_SCHEMA = ", ".join(f"`{c}` STRING" for c in (*DOJ_COLUMNS, "_extra_field"))
 
 
@@ -72,8 +74,11 @@ SPLIT_STARTS_WITH_HEADER = "_split_starts_with_header"
 
 
 def is_header_like(line: Column) -> Column:
-    # Only the line's start is upper-cased: a DOJ line is hundreds of characters.
-    return F.upper(F.ltrim(F.substring(line, 1, 64))).startswith("RECORD_ID")
+    """Starts with RECORD_ID, in any case, after spaces. Only a line starting with a space or
+    an R is upper-cased, and only its start: a DOJ line is hundreds of characters."""
+    return F.substring(line, 1, 1).isin(" ", "R", "r") & F.upper(
+        F.ltrim(F.substring(line, 1, 64))
+    ).startswith("RECORD_ID")
 
 
 def split_line_offsets(lines: DataFrame) -> DataFrame:
@@ -113,15 +118,6 @@ def _commas_plus_one(text: Column) -> Column:
     return F.length(text) - F.length(F.replace(text, F.lit(","), F.lit(""))) + F.lit(1)
 
 
-def field_count(line: Column) -> Column:
-    """Number of fields once well-formed quoted fields are removed (commas + 1)."""
-    return _commas_plus_one(_without_quoted_fields(line))
-
-
-def has_broken_quoting(line: Column) -> Column:
-    return _without_quoted_fields(line).contains('"')
-
-
 def ends_with_empty_field(line: Column) -> Column:
     return line.endswith(",")
 
@@ -135,22 +131,39 @@ def is_row(line: Column, source_line: Column) -> Column:
     return (F.trim(line) != "") & ~(is_header_like(line) & (source_line == 1))
 
 
-def with_line_kind(lines: DataFrame) -> DataFrame:
-    """Classify each line: kept, blank, header (first line only) or quarantined + reason.
+# A line whose quoted fields are each replaced by one letter: 95 fields holding no quote and
+# no comma, or 96 with an empty last one.
+_UNQUOTED_95_FIELDS = f'^[^,"]*+(?:,[^,"]*+){{{EXPECTED_FIELDS - 1}}},?\\z'
 
-    The costly expressions run once per line: the quoted fields are removed in one
-    projection (its result feeds the field count and the quoting check), and the reason is a
-    column of its own that the kind reads (Spark does not copy a costly expression into two
-    places).
+
+def is_clean_row(line: Column) -> Column:
+    """True when the line is text, quoted correctly and has 95 fields (or 96, the last empty).
+
+    The common case, in two regex passes: one for characters that are not text, one that
+    replaces each quoted field by a letter, and a match of the result's fields (each
+    expression is written once: Spark would compute a repeated one again). Lines it rejects
+    go through the exact checks of :func:`quarantine_reason`; such lines are rare.
     """
-    line = F.col(RAW_LINE)
-    unquoted = F.col(_UNQUOTED)
+    fields = F.regexp_replace(line, _QUOTED_FIELD, "Q")
+    return ~line.rlike(_NOT_TEXT) & fields.rlike(_UNQUOTED_95_FIELDS)
+
+
+def is_kept_line(line: Column) -> Column:
+    """The kind is kept (:func:`with_line_kind`), decided from the line alone: a clean row
+    that is not a header. (Every reason to quarantine makes a line unclean, save a repeated
+    header; a blank line has one field.)"""
+    return is_clean_row(line) & ~is_header_like(line)
+
+
+def exact_reason(line: Column) -> Column:
+    """Why a line that is not blank goes to quarantine, or null: every check, in the order
+    that decides the reason (not text, broken quoting, a repeated header, the field count)."""
+    unquoted = _without_quoted_fields(line)
     count = _commas_plus_one(unquoted)
-    header_like = is_header_like(line)
-    reason = (
+    return (
         F.when(line.rlike(_NOT_TEXT), F.lit(REASON_NOT_TEXT))
         .when(unquoted.contains('"'), F.lit(REASON_BROKEN_QUOTING))
-        .when(header_like, F.lit(REASON_REPEATED_HEADER))
+        .when(is_header_like(line), F.lit(REASON_REPEATED_HEADER))
         .when(
             (count == EXPECTED_FIELDS)
             | ((count == EXPECTED_FIELDS + 1) & ends_with_empty_field(line)),
@@ -158,6 +171,20 @@ def with_line_kind(lines: DataFrame) -> DataFrame:
         )
         .otherwise(F.format_string(REASON_FIELD_COUNT.replace("{n}", "%d"), count))
     )
+
+
+def quarantine_reason(line: Column) -> Column:
+    """:func:`exact_reason`, computed only for the rare lines :func:`is_kept_line` rejects."""
+    return F.when(is_kept_line(line), F.lit(None).cast("string")).otherwise(exact_reason(line))
+
+
+def with_line_kind(lines: DataFrame) -> DataFrame:
+    """Classify each line: kept, blank, header (first line only) or quarantined + reason.
+
+    The reason is a column of its own that the kind reads (Spark does not copy a costly
+    expression into two places).
+    """
+    line = F.col(RAW_LINE)
     kind = (
         F.when(F.trim(line) == "", F.lit(KIND_BLANK))
         .when(~is_row(line, F.col(SOURCE_LINE)), F.lit(KIND_HEADER))
@@ -165,9 +192,7 @@ def with_line_kind(lines: DataFrame) -> DataFrame:
         .otherwise(F.lit(KIND_KEPT))
     )
     return (
-        lines.withColumn(_UNQUOTED, _without_quoted_fields(line))
-        .withColumn(QUARANTINE_REASON, reason)
-        .drop(_UNQUOTED)
+        lines.withColumn(QUARANTINE_REASON, quarantine_reason(line))
         .withColumn(LINE_KIND, kind)
         .withColumn(
             QUARANTINE_REASON,
@@ -210,6 +235,8 @@ def masked_raw_text(line: Column) -> Column:
 
 
 RAW_TEXT = "raw_text"
+PROVENANCE_COLUMNS: tuple[str, ...] = (RECORD_ID, SOURCE_FILE, SOURCE_LINE, INPUT_INDEX)
+_PARSE_OPTIONS = {"escape": '"', "mode": "PERMISSIVE"}
 
 
 def ingested_lines(classified: DataFrame) -> DataFrame:
@@ -220,25 +247,15 @@ def ingested_lines(classified: DataFrame) -> DataFrame:
     rows (they are not counted as rows read).
     """
     is_kept = F.col(LINE_KIND) == KIND_KEPT
-    parsed = F.when(
-        is_kept,
-        F.from_csv(F.col(RAW_LINE), _PARSE_SCHEMA, {"escape": '"', "mode": "PERMISSIVE"}),
-    )
+    parsed = F.when(is_kept, F.from_csv(F.col(RAW_LINE), _PARSE_SCHEMA, _PARSE_OPTIONS))
     return (
         classified.where(is_row(F.col(RAW_LINE), F.col(SOURCE_LINE)))
         .transform(with_record_id)
         .withColumn("_parsed", parsed)
         .select(
             F.col(LINE_KIND),
-            *[
-                F.col("_parsed").getField(c).alias(stored_name(c))
-                for c in DOJ_COLUMNS
-                if c not in PII_COLUMNS
-            ],
-            F.col(RECORD_ID),
-            F.col(SOURCE_FILE),
-            F.col(SOURCE_LINE),
-            F.col(INPUT_INDEX),
+            *[F.col("_parsed").getField(c).alias(stored_name(c)) for c in _KEPT_DOJ],
+            *PROVENANCE_COLUMNS,
             F.col(QUARANTINE_REASON),
             F.when(
                 ~is_kept, F.substring(masked_raw_text(F.col(RAW_LINE)), 1, RAW_TEXT_LIMIT)
@@ -247,10 +264,13 @@ def ingested_lines(classified: DataFrame) -> DataFrame:
     )
 
 
+_KEPT_DOJ = tuple(c for c in DOJ_COLUMNS if c not in PII_COLUMNS)
+
+
 def kept_rows(ingested: DataFrame) -> DataFrame:
     """The rows the pipeline goes on with: DOJ columns + record_id, source_file/line."""
     return ingested.where(F.col(LINE_KIND) == KIND_KEPT).select(
-        *KEPT_DOJ_COLUMNS, RECORD_ID, SOURCE_FILE, SOURCE_LINE, INPUT_INDEX
+        *KEPT_DOJ_COLUMNS, *PROVENANCE_COLUMNS
     )
 
 
@@ -269,8 +289,3 @@ def parsed_rows(classified: DataFrame) -> DataFrame:
 def quarantined_lines(classified: DataFrame) -> DataFrame:
     """Quarantined lines, straight from classified lines."""
     return quarantine_rows(ingested_lines(classified))
-
-
-def line_counts(classified: DataFrame) -> DataFrame:
-    """One row per line kind with its count (blank, header, kept, quarantined)."""
-    return classified.groupBy(LINE_KIND).count()
