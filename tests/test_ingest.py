@@ -50,6 +50,8 @@ def test_line_kinds_cover_header_blank_kept_and_every_bad_shape(spark):
         doj_line(PRI_NAME="NUL\x00"),
         HEADER,
         doj_line(PRI_NAME='"SAID ""HI"""'),
+        "",
+        " RECORD_ID" + doj_line()[1:],  # a header-like line, not line 1
     )
     assert got[1] == ("header", None)
     assert got[2] == ("kept", None)
@@ -65,6 +67,8 @@ def test_line_kinds_cover_header_blank_kept_and_every_bad_shape(spark):
     assert got[12] == ("quarantined", ingest.REASON_NOT_TEXT)
     assert got[13] == ("quarantined", ingest.REASON_REPEATED_HEADER)
     assert got[14] == ("kept", None)
+    assert got[15] == ("blank", None)
+    assert got[16] == ("quarantined", ingest.REASON_REPEATED_HEADER)
 
 
 def write(path: Path, lines: list[str], gz: bool = False) -> Path:

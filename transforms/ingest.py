@@ -81,6 +81,11 @@ def is_header_like(line: Column) -> Column:
     ).startswith("RECORD_ID")
 
 
+def is_blank(line: Column) -> Column:
+    """Empty or only spaces. Only a line that starts with a space is trimmed (a copy)."""
+    return F.substring(line, 1, 1).isin("", " ") & (F.trim(line) == "")
+
+
 def split_line_offsets(lines: DataFrame) -> DataFrame:
     """Per file split: first row id, line count, blank lines, whether it starts with a header.
 
@@ -90,7 +95,7 @@ def split_line_offsets(lines: DataFrame) -> DataFrame:
     return lines.groupBy(FILE_PATH, BLOCK_START).agg(
         F.min(ROW_ID).alias(SPLIT_FIRST_ROW_ID),
         F.count(F.lit(1)).alias(SPLIT_LINES),
-        F.sum((F.trim(F.col(RAW_LINE)) == "").cast("long")).alias(SPLIT_BLANK_LINES),
+        F.sum(is_blank(F.col(RAW_LINE)).cast("long")).alias(SPLIT_BLANK_LINES),
         F.min_by(is_header_like(F.col(RAW_LINE)), F.col(ROW_ID)).alias(SPLIT_STARTS_WITH_HEADER),
     )
 
@@ -128,7 +133,7 @@ def is_row(line: Column, source_line: Column) -> Column:
     Filters select rows with this rather than with the kind: Spark pushes a filter down
     into the operator below, which would compute the kind's regexes a second time.
     """
-    return (F.trim(line) != "") & ~(is_header_like(line) & (source_line == 1))
+    return ~is_blank(line) & ~(is_header_like(line) & (source_line == 1))
 
 
 # A line whose quoted fields are each replaced by one letter: 95 fields holding no quote and
@@ -186,7 +191,7 @@ def with_line_kind(lines: DataFrame) -> DataFrame:
     """
     line = F.col(RAW_LINE)
     kind = (
-        F.when(F.trim(line) == "", F.lit(KIND_BLANK))
+        F.when(is_blank(line), F.lit(KIND_BLANK))
         .when(~is_row(line, F.col(SOURCE_LINE)), F.lit(KIND_HEADER))
         .when(F.col(QUARANTINE_REASON).isNotNull(), F.lit(KIND_QUARANTINED))
         .otherwise(F.lit(KIND_KEPT))
