@@ -309,30 +309,21 @@ def with_subject_facts(df: DataFrame) -> DataFrame:
     )
 
 
-def prop64_subjects(raw: DataFrame, counties: Counties, offenses: Offenses) -> DataFrame:
-    """Subjects (column ``subject``, trimmed SUBJECT_ID) that may have a Prop 64 conviction
-    in a California county: the only subjects a county table can hold.
+def prop64_subject_rows(raw: DataFrame, counties: Counties, offenses: Offenses) -> DataFrame:
+    """Raw rows (before normalize) of subjects that may have a Prop 64 conviction in a
+    California county: the only subjects a county table can hold.
 
-    Screened on raw rows with normalize's cheap ``may_be_prop64_conviction`` (a superset), so
-    the costly normalization and the history windows run on these subjects' rows only;
-    subjects screened in without a Prop 64 conviction leave at fan_out_to_counties. Reads only
-    SUBJECT_ID and the screen's columns, which ingest stages for every row.
+    Screened with normalize's cheap ``may_be_prop64_conviction`` (a superset), so the costly
+    normalization and the history windows run on these rows only; subjects screened in
+    without a Prop 64 conviction leave at fan_out_to_counties. The subject list is small
+    next to the rows (a broadcast semi-join).
     """
     subject = F.trim(F.col(SUBJECT_ID))
-    return (
+    subjects = (
         raw.where(may_be_prop64_conviction(counties, offenses) & (subject != ""))
         .select(subject.alias(SUBJECT))
         .distinct()
     )
-
-
-def prop64_subject_rows(raw: DataFrame, counties: Counties, offenses: Offenses) -> DataFrame:
-    """Raw rows (before normalize) of the subjects of :func:`prop64_subjects`.
-
-    The subject list is small next to the rows (a broadcast semi-join).
-    """
-    subjects = prop64_subjects(raw, counties, offenses)
-    subject = F.trim(F.col(SUBJECT_ID))
     return raw.join(F.broadcast(subjects), subject == subjects[SUBJECT], "left_semi")
 
 
