@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import random
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from jobs.inputs import InputError, describe_inputs, expand_inputs, read_classified_lines
@@ -152,8 +154,6 @@ def test_quarantined_raw_text_never_holds_ssn_or_licence(spark):
 
 def _mutated_lines(count: int, seed: int) -> list[str]:
     """DOJ lines with random damage: quotes, commas, control characters, U+FFFD, spaces."""
-    import random
-
     rng = random.Random(seed)
     pieces = [",", '"', '""', '","', "\x00", "\x1f", "\t", "\ufffd", " ", "x", "é", "\x7f"]
     lines = []
@@ -174,18 +174,15 @@ def _mutated_lines(count: int, seed: int) -> list[str]:
 
 
 def test_fast_line_checks_agree_with_the_exact_ones(spark):
-    """is_kept_line (one cheap pass) and quarantine_reason decide as the exact checks do."""
+    """is_kept_line (the cheap path) and quarantine_reason decide as the exact checks do."""
     lines = _mutated_lines(3000, seed=11)
     df = spark.createDataFrame([(text,) for text in lines], f"{c.RAW_LINE} string")
     line = df[c.RAW_LINE]
-    from pyspark.sql import functions as F
-
     out = df.select(
         line,
         ingest.is_kept_line(line).alias("fast_kept"),
         ingest.quarantine_reason(line).alias("fast_reason"),
         ingest.exact_reason(line).alias("exact_reason"),
-        ingest.is_header_like(line).alias("header_like"),
         F.trim(line).alias("trimmed"),
     ).collect()
     kinds = {"kept": 0, "quarantined": 0}
