@@ -22,9 +22,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 from deltalake import write_deltalake
 
-from jobs.inputs import read_lines
 from jobs.spark import build_session
-from jobs.statewide import RunOptions, annotate, prepare
+from jobs.statewide import RunOptions, annotate, prepare, stage_ingest
 from transforms import ingest
 from transforms.columns import TARGET_COUNTY
 
@@ -35,10 +34,7 @@ def main(path: str) -> None:
         started = time.perf_counter()
         spark = build_session("relief-collect-baseline")
         prepared = prepare(RunOptions(inputs=path, warehouse=work))
-        classified = ingest.with_line_kind(read_lines(spark, prepared.files)[0])
-        staged = work / "ingested"
-        ingest.ingested_lines(classified).write.parquet(str(staged))
-        rows = ingest.kept_rows(spark.read.parquet(str(staged)))
+        rows = ingest.kept_rows(stage_ingest(spark, prepared.files, work / "ingested")[0])
         ingested = time.perf_counter()
         annotated = annotate(rows, prepared, dt.date(2026, 11, 22))
         table = annotated.toArrow()  # the whole output on the driver

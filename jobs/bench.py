@@ -153,21 +153,14 @@ def breakdown(input_path: Path, work: Path) -> dict[str, float]:
     """
     from pyspark.sql import DataFrame
 
-    from jobs.inputs import describe_inputs, expand_inputs, read_lines
     from jobs.spark import build_session
-    from jobs.statewide import RunOptions, prepare
+    from jobs.statewide import RunOptions, annotate_steps, prepare, stage_ingest
     from transforms import ingest
-    from transforms.eligibility import apply_policies
-    from transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
-    from transforms.normalize import normalize
 
     spark = build_session("relief-bench")
     prepared = prepare(RunOptions(inputs=str(input_path), warehouse=Path("/nonexistent")))
-    files = describe_inputs(expand_inputs(str(input_path)))
     staged = work / "ingested"
-    classified = ingest.with_line_kind(read_lines(spark, files)[0])
-    ingest.ingested_lines(classified).write.mode("overwrite").parquet(str(staged))
-    rows = ingest.kept_rows(spark.read.parquet(str(staged)))
+    rows = ingest.kept_rows(stage_ingest(spark, prepared.files, staged)[0])
 
     def timed(df: DataFrame) -> float:
         start = time.perf_counter()
@@ -175,22 +168,9 @@ def breakdown(input_path: Path, work: Path) -> dict[str, float]:
         return time.perf_counter() - start
 
     timed(rows)  # warm the JVM on this data
-    read = timed(rows)
-    normalized = normalize(
-        prop64_subject_rows(rows, prepared.counties, prepared.offenses),
-        prepared.counties,
-        prepared.offenses,
-    )
-    history = fan_out_to_counties(subject_history(normalized))
-    eligible = apply_policies(
-        history, prepared.policies.by_county, prepared.policies.default, COMPUTE_AT
-    )
-    cumulative = {
-        "read_staged": read,
-        "screen_and_normalize": timed(normalized),
-        "history": timed(history),
-        "eligibility": timed(eligible),
-    }
+    cumulative = {"read_staged": timed(rows)}
+    for step, cut in annotate_steps(rows, prepared, COMPUTE_AT).items():
+        cumulative[step] = timed(cut)
     shutil.rmtree(staged, ignore_errors=True)
     result, previous = {}, 0.0
     for name, seconds in cumulative.items():

@@ -36,7 +36,14 @@ from expectations.runner import (
 )
 from jobs import __version__, ledger
 from jobs.config import ConfigError, load_counties
-from jobs.inputs import InputError, InputFile, describe_inputs, expand_inputs, read_lines
+from jobs.inputs import (
+    InputError,
+    InputFile,
+    LineStats,
+    describe_inputs,
+    expand_inputs,
+    read_lines,
+)
 from jobs.lock import WarehouseLocked, warehouse_lock
 from jobs.policies import PolicySet, load_policy_set
 from jobs.progress import Progress, fmt_count
@@ -124,27 +131,49 @@ def prepare(options: RunOptions) -> Prepared:
 # --- transform ----------------------------------------------------------------------------
 
 
-def annotate(
-    rows: DataFrame,
-    prepared: Prepared,
-    compute_at: dt.date,
-) -> DataFrame:
-    """Kept extract rows -> rows of each county table, with determinations.
+def stage_ingest(
+    spark: SparkSession, files: list[InputFile], directory: Path
+) -> tuple[DataFrame, LineStats]:
+    """Read, classify and parse the inputs once, into staged Parquet under ``directory``.
+
+    Returns the staged lines (kept and quarantined, ``ingest.ingested_lines``) and the line
+    counts of the numbering pass. Counts, quarantine and the pipeline then read columnar
+    Parquet. Dictionary encoding is off: these files are read twice and deleted, and a
+    dictionary for each of ~100 columns costs more time to build than it saves.
+    """
+    lines, line_stats = read_lines(spark, files)
+    (
+        ingest.ingested_lines(ingest.with_line_kind(lines))
+        .write.mode("overwrite")
+        .option("parquet.enable.dictionary", "false")
+        .parquet(str(directory))
+    )
+    return spark.read.parquet(str(directory)), line_stats
+
+
+def annotate_steps(
+    rows: DataFrame, prepared: Prepared, compute_at: dt.date
+) -> dict[str, DataFrame]:
+    """The transform cut after each of its steps, in order; the last is :func:`annotate`.
 
     Only rows of subjects who may have a Prop 64 conviction are normalized (a cheap screen
-    on the raw rows first): the others can reach no county table.
+    on the raw rows first): the others can reach no county table. ``make bench`` times the
+    cuts one by one.
     """
     candidates = prop64_subject_rows(rows, prepared.counties, prepared.offenses)
-    annotated = (
-        normalize(candidates, prepared.counties, prepared.offenses)
-        .transform(subject_history)
-        .transform(fan_out_to_counties)
-    )
+    normalized = normalize(candidates, prepared.counties, prepared.offenses)
+    history = normalized.transform(subject_history).transform(fan_out_to_counties)
     if prepared.targets is not None:
-        annotated = annotated.where(F.col(TARGET_COUNTY).isin(prepared.targets))
-    return apply_policies(
-        annotated, prepared.policies.by_county, prepared.policies.default, compute_at
+        history = history.where(F.col(TARGET_COUNTY).isin(prepared.targets))
+    eligible = apply_policies(
+        history, prepared.policies.by_county, prepared.policies.default, compute_at
     )
+    return {"screen_and_normalize": normalized, "history": history, "eligibility": eligible}
+
+
+def annotate(rows: DataFrame, prepared: Prepared, compute_at: dt.date) -> DataFrame:
+    """Kept extract rows -> rows of each county table, with determinations."""
+    return annotate_steps(rows, prepared, compute_at)["eligibility"]
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -244,19 +273,7 @@ def _execute(
         progress.info(f"removed staging files of an earlier, unfinished run {dead}")
 
     with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
-        lines, line_stats = read_lines(spark, prepared.files)
-        ingested_dir = staging / "ingested"
-        # Materialised once: the text is parsed a single time; counts, quarantine and the
-        # pipeline then read columnar Parquet.
-        # Dictionary encoding off: these files are read twice and deleted, and a dictionary
-        # for each of ~100 columns costs more time to build than it saves.
-        (
-            ingest.ingested_lines(ingest.with_line_kind(lines))
-            .write.mode("overwrite")
-            .option("parquet.enable.dictionary", "false")
-            .parquet(str(ingested_dir))
-        )
-        ingested = spark.read.parquet(str(ingested_dir))
+        ingested, line_stats = stage_ingest(spark, prepared.files, staging / "ingested")
         record.rows_read = line_stats.rows_read
         progress.note(f"{fmt_count(record.rows_read)} rows read")
 
