@@ -153,10 +153,11 @@ def validate(
     """Run the raw and normalized expectation suites on an extract; write no table."""
     from expectations.runner import critical_failure_message, summarize
     from jobs.config import ConfigError, load_counties
-    from jobs.inputs import InputError
+    from jobs.config.offenses import load_offenses
     from jobs.spark import JavaMissingError, build_session
-    from jobs.validation import validate_extract, write_results
-    from jobs.vocab_loading import load_offenses
+    from jobs.statewide import validate_extract
+    from jobs.warehouse.inputs import InputError
+    from jobs.warehouse.validation import write_results
 
     try:
         counties, offenses = load_counties(), load_offenses()
@@ -181,7 +182,7 @@ def quarantine(
     run_id: Annotated[str | None, typer.Option("--run", help="only this run")] = None,
 ) -> None:
     """Summarise quarantined input lines by reason."""
-    from jobs.quarantine import summarise
+    from jobs.warehouse.quarantine import summarise
 
     try:
         lines = summarise(warehouse, run_id)
@@ -198,7 +199,7 @@ def report(
     run_id: Annotated[str | None, typer.Option("--run", help="default: latest run")] = None,
 ) -> None:
     """Static HTML report with charts (opens offline, prints)."""
-    from jobs.report import ReportError, report_command
+    from jobs.audit.report import ReportError, report_command
 
     try:
         index = report_command(warehouse, out, run_id)
@@ -209,9 +210,9 @@ def report(
 
 def _mount_optional() -> None:
     """Sub-commands that live in their own modules."""
-    from jobs.audit_cmd import app as audit_app
-    from jobs.county_cmd import app as county_app
-    from jobs.policy_cmd import app as policy_app
+    from jobs.audit.cli import app as audit_app
+    from jobs.config.cli import app as policy_app
+    from jobs.county.cli import app as county_app
 
     app.add_typer(policy_app, name="policy", help="Check and print county policies.")
     app.add_typer(

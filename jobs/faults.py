@@ -6,7 +6,7 @@ release, exactly like ``kill -9`` or the kernel's OOM killer. Spark's JVM exits 
 when its Python driver is gone. Without the variable every point is a no-op.
 
 Points:
-    staged_files_moved   jobs.storage.commit_files: the run's files are in the table
+    staged_files_moved   jobs.warehouse.storage.commit_files: the run's files are in the table
                          directory but no Delta version names them yet
 """
 

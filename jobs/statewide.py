@@ -34,21 +34,24 @@ from expectations.runner import (
     validate,
     validate_together,
 )
-from jobs import __version__, ledger
+from jobs import __version__
 from jobs.config import ConfigError, load_counties
-from jobs.inputs import (
+from jobs.config.offenses import load_offenses
+from jobs.config.policies import PolicySet, load_policy_set
+from jobs.progress import Progress, fmt_count
+from jobs.spark import JavaMissingError, build_session
+from jobs.warehouse import ledger
+from jobs.warehouse.inputs import (
     InputError,
     InputFile,
     LineStats,
     describe_inputs,
     expand_inputs,
+    read_classified_lines,
     read_lines,
 )
-from jobs.lock import WarehouseLocked, warehouse_lock
-from jobs.policies import PolicySet, load_policy_set
-from jobs.progress import Progress, fmt_count
-from jobs.spark import JavaMissingError, build_session
-from jobs.storage import (
+from jobs.warehouse.lock import WarehouseLocked, warehouse_lock
+from jobs.warehouse.storage import (
     Warehouse,
     append_rows,
     clear_staging,
@@ -57,8 +60,7 @@ from jobs.storage import (
     staged_parquet_files,
     staged_partitions,
 )
-from jobs.validation import write_results
-from jobs.vocab_loading import load_offenses
+from jobs.warehouse.validation import write_results
 from transforms import ingest
 from transforms.columns import INPUT_INDEX, SOURCE_LINE, TARGET_COUNTY
 from transforms.eligibility import apply_policies
@@ -174,6 +176,25 @@ def annotate_steps(
 def annotate(rows: DataFrame, prepared: Prepared, compute_at: dt.date) -> DataFrame:
     """Kept extract rows -> rows of each county table, with determinations."""
     return annotate_steps(rows, prepared, compute_at)["eligibility"]
+
+
+def validate_extract(
+    spark: SparkSession,
+    input_spec: str | list[str],
+    counties: Counties,
+    offenses: Offenses,
+) -> list[SuiteResult]:
+    """Run the raw and normalized suites on an extract; write nothing to any table.
+
+    Raises jobs.warehouse.inputs.InputError for a missing or unreadable input (bad usage, exit 2).
+    Lines ingest would quarantine are left out, as in a run: the suites see kept rows.
+    """
+    files = describe_inputs(expand_inputs(input_spec))
+    raw = ingest.parsed_rows(read_classified_lines(spark, files))
+    # normalize keeps every raw column unchanged: one projection of the normalized rows
+    # serves both suites, so the extract is parsed once.
+    normalized = normalize(raw, counties, offenses)
+    return validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})
 
 
 # --- the run ------------------------------------------------------------------------------

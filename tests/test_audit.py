@@ -1,4 +1,4 @@
-"""The audit trail (jobs/audit.py, `relief audit`): history, diff, explain and verify, read from
+"""The audit trail (jobs/audit/, `relief audit`): history, diff, explain and verify, read from
 the Delta logs and the runs ledger without Spark.
 
 Most tests use a small warehouse written here with delta-rs: two runs of one policy whose
@@ -22,12 +22,17 @@ import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from typer.testing import CliRunner
 
-from jobs import audit, ledger
-from jobs.audit_cmd import app
-from jobs.inputs import InputFile
-from jobs.policies import load_policies
+from jobs.audit import common as audit_common
+from jobs.audit import diff as audit_diff
+from jobs.audit import explain as audit_explain
+from jobs.audit import history as audit_history
+from jobs.audit import verify as audit_verify
+from jobs.audit.cli import app
+from jobs.config.policies import load_policies
 from jobs.statewide import SUMMARY_SCHEMA
-from jobs.storage import Warehouse, append_rows
+from jobs.warehouse import ledger
+from jobs.warehouse.inputs import InputFile
+from jobs.warehouse.storage import Warehouse, append_rows
 from tests.test_county import _no_java_env
 from transforms.columns import (
     CODE_SECTION,
@@ -437,16 +442,20 @@ def test_ledger_reading_matches_jobs_ledger_including_incomplete_runs(warehouse:
     later = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
     record_run(warehouse, "20270101T000000Z-dead0003", COMPUTE_2, [], None,
                status=ledger.STATUS_RUNNING, started=later)  # fmt: skip
-    ours = audit.read_ledger(warehouse)
+    ours = audit_common.read_ledger(warehouse)
     assert ours == ledger.read_runs(Warehouse(warehouse))
     assert [r["status"] for r in ours] == ["succeeded", "succeeded", "incomplete"]
-    assert (audit.STATUS_RUNNING, audit.STATUS_SUCCEEDED, audit.STATUS_INCOMPLETE) == (
-        ledger.STATUS_RUNNING, ledger.STATUS_SUCCEEDED, ledger.STATUS_INCOMPLETE)  # fmt: skip
+    assert (
+        audit_common.STATUS_RUNNING,
+        audit_common.STATUS_SUCCEEDED,
+        audit_common.STATUS_INCOMPLETE,
+    ) == (ledger.STATUS_RUNNING, ledger.STATUS_SUCCEEDED, ledger.STATUS_INCOMPLETE)
 
 
 def test_audit_modules_import_nothing_from_pyspark():
     code = (
-        "import sys, jobs.audit, jobs.audit_cmd, jobs.report\n"
+        "import sys, jobs.audit.history, jobs.audit.diff, jobs.audit.explain, jobs.audit.verify\n"
+        "import jobs.audit.cli, jobs.audit.report\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j'))\n"
         "print(bad)\n"
     )
@@ -500,10 +509,10 @@ def test_history_takes_gx_summary_from_commit_metadata_when_the_ledger_has_none(
 ):
     metadata = commit_metadata("20280101T000000Z-cccc0003", COMPUTE_2, "fresno", policy_hash)
     write_version(warehouse, "fresno", fresno_v1(), metadata | {"validation": "2 suites ok"})
-    entries = audit.county_history(warehouse, "fresno").entries
+    entries = audit_history.county_history(warehouse, "fresno").entries
     assert entries[-1].validation == "2 suites ok"
     assert entries[-1].run_status is None  # that run is not in the ledger
-    text = audit.render_history(audit.county_history(warehouse, "fresno"))
+    text = audit_history.render_history(audit_history.county_history(warehouse, "fresno"))
     assert "20280101T000000Z-cccc0003 (not in ledger)" in text
 
 
@@ -523,7 +532,7 @@ def test_history_of_an_unknown_county_is_bad_usage(warehouse: Path):
 
 
 def test_diff_names_new_removed_and_changed_records_with_counts(warehouse: Path):
-    diff = audit.diff_versions(warehouse, "fresno", 0, 1)
+    diff = audit_diff.diff_versions(warehouse, "fresno", 0, 1)
     got = [(c.record_id, c.change, c.from_rule, c.to_rule) for c in diff.changes]
     assert got == [
         (record_id(6), "new", None, "misdemeanor"),
@@ -546,7 +555,7 @@ def test_diff_names_new_removed_and_changed_records_with_counts(warehouse: Path)
 
 
 def test_diff_of_a_version_with_itself_is_empty(warehouse: Path):
-    diff = audit.diff_versions(warehouse, "fresno", 1, 1)
+    diff = audit_diff.diff_versions(warehouse, "fresno", 1, 1)
     assert diff.changes == [] and diff.unchanged == 5
 
 
@@ -564,7 +573,7 @@ def test_diff_command_prints_counts_and_writes_every_change_to_csv(warehouse: Pa
     assert f"wrote 5 change(s) to {out}" in text
     with out.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert tuple(rows[0].keys()) == audit.CSV_HEADER
+    assert tuple(rows[0].keys()) == audit_diff.CSV_HEADER
     assert rows[2] == {
         "record_id": record_id(2),
         "change": "determination changed",
@@ -635,11 +644,13 @@ def test_explain_walks_the_rules_in_order_and_names_the_rule_that_fired(
 def test_explain_an_older_version_shows_that_versions_rule_and_run(
     warehouse: Path, policy_dir: Path
 ):
-    e = audit.explain_record(warehouse, "fresno", record_id(2), version=0, policy_dir=policy_dir)
+    e = audit_explain.explain_record(
+        warehouse, "fresno", record_id(2), version=0, policy_dir=policy_dir
+    )
     assert (e.version, e.determination, e.rule_id, e.fired_rule) == (0, R, "reduce-sections",
                                                                      "reduce-sections")  # fmt: skip
-    assert [s.outcome for s in e.steps] == [audit.OUTCOME_SKIPPED] * 4 + [
-        audit.OUTCOME_FIRED, audit.OUTCOME_NOT_REACHED]  # fmt: skip
+    assert [s.outcome for s in e.steps] == [audit_explain.OUTCOME_SKIPPED] * 4 + [
+        audit_explain.OUTCOME_FIRED, audit_explain.OUTCOME_NOT_REACHED]  # fmt: skip
     assert e.steps[2].predicates[0].value is False  # 49 at compute-at 2024-06-30
     assert e.commit["run_id"] == RUN_1 and e.run is not None and e.run["run_id"] == RUN_1
 
@@ -647,10 +658,12 @@ def test_explain_an_older_version_shows_that_versions_rule_and_run(
 def test_explain_shows_an_unknown_predicate_sending_the_conviction_to_hand_review(
     warehouse: Path, policy_dir: Path
 ):
-    e = audit.explain_record(warehouse, "fresno", record_id(7), version=0, policy_dir=policy_dir)
-    assert e.steps[2].value is None and e.steps[2].outcome == audit.OUTCOME_OPEN
+    e = audit_explain.explain_record(
+        warehouse, "fresno", record_id(7), version=0, policy_dir=policy_dir
+    )
+    assert e.steps[2].value is None and e.steps[2].outcome == audit_explain.OUTCOME_OPEN
     assert e.fired_rule == "age-50" and e.consistency_problem is None
-    text = audit.render_explanation(e)
+    text = audit_explain.render_explanation(e)
     assert fact(text, "date of birth") == "between 1974-01-01 and 1974-12-31 (partial date)"
     assert "       age_at_least(years=50) = UNKNOWN\n" in text
     assert "Hand Review / Incomplete date" in text
@@ -678,7 +691,7 @@ def test_explain_says_plainly_when_the_policy_changed_and_shows_stored_values(
 
 def test_explain_with_the_repository_policy_reports_the_mismatch(warehouse: Path):
     """The test warehouse was decided with a policy that conf/policies does not hold."""
-    e = audit.explain_record(warehouse, "fresno", record_id(3))
+    e = audit_explain.explain_record(warehouse, "fresno", record_id(3))
     assert e.policy_problem is not None and "NOT the county's current policy" in e.policy_problem
     assert e.steps == [] and e.decision_inputs[K_MISD] is True
 
@@ -690,17 +703,17 @@ def test_explain_warns_when_a_row_contradicts_its_own_decision_inputs(
     rows[2] = rows[2] | {RULE_ID: "dismiss-sections", REASON: "Dismiss all HS 11357 convictions"}
     write_version(warehouse, "fresno", rows, commit_metadata(RUN_2, COMPUTE_2, "fresno",
                                                              policy_hash))  # fmt: skip
-    e = audit.explain_record(warehouse, "fresno", record_id(3), policy_dir=policy_dir)
+    e = audit_explain.explain_record(warehouse, "fresno", record_id(3), policy_dir=policy_dir)
     assert e.fired_rule == "misdemeanor"
     assert e.consistency_problem is not None
     assert "WARNING: the stored values make rule 'misdemeanor' fire" in (
-        audit.render_explanation(e))  # fmt: skip
+        audit_explain.render_explanation(e))  # fmt: skip
 
 
 def test_explain_a_history_row_says_no_rule_applies(warehouse: Path, policy_dir: Path):
-    e = audit.explain_record(warehouse, "fresno", record_id(1), policy_dir=policy_dir)
+    e = audit_explain.explain_record(warehouse, "fresno", record_id(1), policy_dir=policy_dir)
     assert not e.is_candidate and e.steps == []
-    assert "This row is not a Prop 64 conviction of Fresno" in audit.render_explanation(e)
+    assert "This row is not a Prop 64 conviction of Fresno" in audit_explain.render_explanation(e)
 
 
 def test_explain_an_unknown_record_is_bad_usage(warehouse: Path):
@@ -715,12 +728,14 @@ def test_condition_values_follow_kleene_logic():
 
     values = {"not_felony": None, "deceased": False, "only_prop64": True}
     misdemeanor, deceased, only = {"not_felony": True}, {"deceased": True}, {"only_prop64": True}
-    assert audit.evaluate(parse_condition({"all": [misdemeanor, deceased]}), values) is False
-    assert audit.evaluate(parse_condition({"all": [misdemeanor, only]}), values) is None
-    assert audit.evaluate(parse_condition({"any": [misdemeanor, only]}), values) is True
-    assert audit.evaluate(parse_condition({"any": [misdemeanor, deceased]}), values) is None
-    assert audit.evaluate(parse_condition({"not": {"deceased": True}}), values) is True
-    assert audit.evaluate(parse_condition({"not": {"not_felony": True}}), values) is None
+    assert (
+        audit_explain.evaluate(parse_condition({"all": [misdemeanor, deceased]}), values) is False
+    )
+    assert audit_explain.evaluate(parse_condition({"all": [misdemeanor, only]}), values) is None
+    assert audit_explain.evaluate(parse_condition({"any": [misdemeanor, only]}), values) is True
+    assert audit_explain.evaluate(parse_condition({"any": [misdemeanor, deceased]}), values) is None
+    assert audit_explain.evaluate(parse_condition({"not": {"deceased": True}}), values) is True
+    assert audit_explain.evaluate(parse_condition({"not": {"not_felony": True}}), values) is None
 
 
 # --- verify -----------------------------------------------------------------------------------
@@ -756,12 +771,12 @@ def test_verify_flags_versions_of_a_run_that_died_or_is_not_in_the_ledger(
                                                                     policy_hash))  # fmt: skip
     write_version(warehouse, "kern", kern_rows(), commit_metadata("ghost", COMPUTE_2, "kern",
                                                                  policy_hash))  # fmt: skip
-    report = audit.verify_warehouse(warehouse)
+    report = audit_verify.verify_warehouse(warehouse)
     assert [(p.table, p.version, p.run_id) for p in report.problems] == [
         ("fresno", 2, dead), ("kern", 2, "ghost")]  # fmt: skip
     assert "never finished" in report.problems[0].problem
     assert "not in the runs ledger" in report.problems[1].problem
-    text = audit.render_verify(report, warehouse)
+    text = audit_verify.render_verify(report, warehouse)
     assert "2 NOT accounted for:" in text
 
 
@@ -769,7 +784,7 @@ def test_verify_flags_a_version_the_ledger_names_but_the_table_lacks(warehouse: 
     record_run(warehouse, "20270101T000000Z-eeee0004", COMPUTE_2,
                [{"county": "kern", "version": 5, "rows": 1, "policy_hash": "x"}], None,
                started=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
-    report = audit.verify_warehouse(warehouse)
+    report = audit_verify.verify_warehouse(warehouse)
     assert [(p.table, p.version) for p in report.problems] == [("kern", 5)]
     assert report.problems[0].problem.endswith("it is missing")
 
@@ -781,7 +796,7 @@ def test_verify_flags_a_row_count_that_differs_from_the_ledger(warehouse: Path, 
     record_run(warehouse, run_id, COMPUTE_2,
                [{"county": "kern", "version": version, "rows": 1, "policy_hash": policy_hash}],
                None, started=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
-    report = audit.verify_warehouse(warehouse)
+    report = audit_verify.verify_warehouse(warehouse)
     assert [(p.table, p.version, p.problem) for p in report.problems] == [
         ("kern", 2, f"the version holds 2 rows but run {run_id} recorded 1")]  # fmt: skip
 
@@ -789,13 +804,13 @@ def test_verify_flags_a_row_count_that_differs_from_the_ledger(warehouse: Path, 
 def test_verify_flags_a_summary_version_outside_relief(warehouse: Path):
     rows = summary_rows("x", COMPUTE_2, [("kern", "policy", "rows", "", "", 1, None)])
     append_rows(Warehouse(warehouse).summary, rows, {})
-    report = audit.verify_warehouse(warehouse)
+    report = audit_verify.verify_warehouse(warehouse)
     assert [(p.table, p.version) for p in report.problems] == [("summary", 2)]
 
 
 def test_audit_command_runs_without_java(warehouse: Path):
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.audit_cmd", "verify", "--warehouse", str(warehouse)],
+        [sys.executable, "-m", "jobs.audit.cli", "verify", "--warehouse", str(warehouse)],
         cwd=ROOT, env=_no_java_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -825,7 +840,7 @@ def two_runs(spark, tmp_path_factory):
 
 @pytest.mark.slow
 def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
-    from jobs.report import report_command
+    from jobs.audit.report import report_command
     from tests.test_report import assert_pages_match_summary
 
     warehouse, (first, second) = two_runs
@@ -833,26 +848,26 @@ def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
     slugs = [v["county"] for v in second.county_versions]
     assert slugs
 
-    verify = audit.verify_warehouse(warehouse)
-    assert verify.ok, audit.render_verify(verify, warehouse)
+    verify = audit_verify.verify_warehouse(warehouse)
+    assert verify.ok, audit_verify.render_verify(verify, warehouse)
 
     changed = []
     for slug in slugs:
-        history = audit.county_history(warehouse, slug)
+        history = audit_history.county_history(warehouse, slug)
         assert [(e.run_id, e.compute_at, e.run_status) for e in history.entries] == [
             (first.run_id, "2024-01-01", "succeeded"),
             (second.run_id, "2026-01-01", "succeeded"),
         ]
         rows = {v["county"]: v["rows"] for v in second.county_versions}[slug]
         assert history.entries[-1].rows == rows
-        diff = audit.diff_versions(warehouse, slug, 0, 1)
+        diff = audit_diff.diff_versions(warehouse, slug, 0, 1)
         assert diff.counts_by_kind()["new"] == diff.counts_by_kind()["removed"] == 0  # same input
         changed += [(slug, c) for c in diff.changes]
     # Two years later some subjects are older: at least one determination or reason moved.
     assert changed
     for slug, change in changed[:5]:
         for version, rule in ((0, change.from_rule), (1, change.to_rule)):
-            e = audit.explain_record(warehouse, slug, change.record_id, version=version)
+            e = audit_explain.explain_record(warehouse, slug, change.record_id, version=version)
             assert e.policy_problem is None and e.consistency_problem is None
             assert e.fired_rule == e.rule_id == rule
 

@@ -33,11 +33,11 @@ import pyspark
 import pytest
 from deltalake import DeltaTable
 
-from jobs import ledger
 from jobs.generate import generate_extract
 from jobs.progress import Progress
 from jobs.statewide import RunOptions, run
-from jobs.storage import Warehouse
+from jobs.warehouse import ledger
+from jobs.warehouse.storage import Warehouse
 from transforms import columns as c
 
 pytestmark = pytest.mark.cluster

@@ -1,4 +1,4 @@
-"""County pull (jobs/county.py): formats round-trip the table, versions reproduce old pulls,
+"""County pull (jobs/county/): formats round-trip the table, versions reproduce old pulls,
 the gogen export follows DOMAIN.md §6, and nothing needs Spark, Java or another county."""
 
 from __future__ import annotations
@@ -21,20 +21,22 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import CommitProperties, write_deltalake
 
-from jobs.county import (
+from jobs.county.gogen import (
     ALL_RESULTS,
     ALL_RESULTS_CONDENSED,
-    ALL_ROWS_SHEET,
-    CANDIDATE_SHEET,
     GOGEN_CONDENSED_COLUMNS,
     GOGEN_ELIGIBILITY_HEADERS,
     PROP64_RESULTS,
     SUMMARY_JSON,
-    PullError,
-    PullFormat,
     go_csv_lines,
     go_json,
     gogen_summary,
+)
+from jobs.county.pull import (
+    ALL_ROWS_SHEET,
+    CANDIDATE_SHEET,
+    PullError,
+    PullFormat,
     nested_as_json,
     pull,
     pull_column_order,
@@ -639,7 +641,7 @@ def _no_java_env() -> dict[str, str]:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "jobs.county_cmd", *args],
+        [sys.executable, "-m", "jobs.county.cli", *args],
         cwd=ROOT,
         env=_no_java_env(),
         capture_output=True,
@@ -651,7 +653,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_county_modules_import_nothing_from_pyspark():
     code = (
-        "import sys, jobs.county_cmd, jobs.county, jobs.packet\n"
+        "import sys, jobs.county.cli, jobs.county.pull, jobs.county.packet\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j'))\n"
         "print(bad)\n"
     )

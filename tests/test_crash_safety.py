@@ -47,12 +47,13 @@ import pytest
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
-from jobs import faults, ledger, storage
+from jobs import faults
 from jobs.generate import generate_extract
-from jobs.lock import LOCK_NAME, read_lock
 from jobs.progress import Progress
 from jobs.statewide import RunOptions, run
-from jobs.storage import (
+from jobs.warehouse import ledger, storage
+from jobs.warehouse.lock import LOCK_NAME, read_lock
+from jobs.warehouse.storage import (
     STAGED_PREFIX,
     STAGING,
     CommitConflict,
@@ -482,7 +483,7 @@ def test_two_commits_racing_on_one_table_leave_it_one_whole_snapshot(
 LOCK_CONTENDER = """
 import json, sys, time
 from pathlib import Path
-from jobs.lock import WarehouseLocked, warehouse_lock
+from jobs.warehouse.lock import WarehouseLocked, warehouse_lock
 warehouse, run_id, start = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 time.sleep(max(0.0, start - time.time()))
 try:

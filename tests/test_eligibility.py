@@ -21,7 +21,7 @@ from pyspark.sql import Row, SparkSession
 from pyspark.testing import assertDataFrameEqual
 
 from jobs.config import conf_dir
-from jobs.policies import load_policy
+from jobs.config.policies import load_policy
 from tests.reference_evaluator import (
     BLANK,
     INPUT_SCHEMA,

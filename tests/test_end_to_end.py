@@ -12,11 +12,11 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable
 
-from jobs import ledger
 from jobs.generate import CDL_REGEX, SSN_REGEX, generate_extract
 from jobs.progress import Progress
 from jobs.statewide import RunOptions, ValidationFailed, run
-from jobs.storage import Warehouse
+from jobs.warehouse import ledger
+from jobs.warehouse.storage import Warehouse
 from transforms import columns as c
 from transforms import ingest
 

@@ -28,9 +28,10 @@ from expectations.runner import (
     validate,
 )
 from jobs.config import load_counties
+from jobs.config.offenses import load_offenses
 from jobs.generate import generate_extract
-from jobs.validation import INDEX_FILE, RESULTS_FILE, validate_extract, write_results
-from jobs.vocab_loading import load_offenses
+from jobs.statewide import validate_extract
+from jobs.warehouse.validation import INDEX_FILE, RESULTS_FILE, write_results
 from transforms import columns as C
 from transforms.policy import Determination
 

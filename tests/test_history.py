@@ -18,7 +18,7 @@ from pyspark.sql.types import (
 )
 
 from jobs.config import load_counties
-from jobs.vocab_loading import load_offenses
+from jobs.config.offenses import load_offenses
 from transforms import columns as c
 from transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
 

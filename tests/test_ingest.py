@@ -1,4 +1,4 @@
-"""Ingest (transforms/ingest.py + jobs/inputs.py): line kinds, numbering, parsing, quarantine."""
+"""Ingest (transforms/ingest.py, jobs/warehouse/inputs.py): line kinds, numbering, quarantine."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-from jobs.inputs import InputError, describe_inputs, expand_inputs, read_classified_lines
+from jobs.warehouse.inputs import InputError, describe_inputs, expand_inputs, read_classified_lines
 from transforms import columns as c
 from transforms import ingest
 

@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs.config import ConfigError, load_counties
-from jobs.vocab_loading import load_offenses
+from jobs.config.offenses import load_offenses
 from transforms import columns as C
 from transforms import normalize as N
 from transforms.offenses import Offenses

@@ -1,4 +1,4 @@
-"""Filing packet (jobs/packet.py): bulk motion, one proposed order per case, index, cover
+"""Filing packet (jobs/county/packet.py): bulk motion, one proposed order per case, index, cover
 sheet and hand-review worklist, from the county's table alone and without Java."""
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from jobs.county import PullError
-from jobs.packet import (
+from jobs.county.packet import (
     BULK_HEADER,
     BULK_MOTION,
     COVER_SHEET,
@@ -27,6 +26,7 @@ from jobs.packet import (
     display_date,
     packet,
 )
+from jobs.county.pull import PullError
 from tests.test_county import _no_java_env, fresno_rows, write_county
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,7 +192,7 @@ def test_packet_of_a_county_without_a_table_says_so(warehouse: Path, tmp_path: P
 
 def test_packet_command_runs_without_java(warehouse: Path, tmp_path: Path):
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.county_cmd", "packet", "--warehouse", str(warehouse),
+        [sys.executable, "-m", "jobs.county.cli", "packet", "--warehouse", str(warehouse),
          "--county", "FRESNO", "--out", str(tmp_path / "p")],
         cwd=ROOT, env=_no_java_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

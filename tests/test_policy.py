@@ -12,8 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from jobs.config import ConfigError, conf_dir
-from jobs.policies import load_policies, load_policy, load_policy_dir
-from jobs.policy_cmd import app
+from jobs.config.cli import app
+from jobs.config.policies import load_policies, load_policy, load_policy_dir
 from transforms.policy import (
     AgeAtLeast,
     AllOf,

@@ -1,4 +1,4 @@
-"""The static HTML report (jobs/report.py, `relief report`): every figure on every page equals
+"""The static HTML report (jobs/audit/report.py, `relief report`): every figure on every page equals
 the summary table, the pages are self-contained and accessible, and the run is chosen right.
 
 The warehouse is the audit tests' one (tests/test_audit.py): two runs with different
@@ -17,9 +17,10 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable
 
-from jobs import ledger, report
-from jobs.report import ReportError, build_report, figures_on_page, report_command
-from jobs.storage import Warehouse, append_rows
+from jobs.audit import report
+from jobs.audit.report import ReportError, build_report, figures_on_page, report_command
+from jobs.warehouse import ledger
+from jobs.warehouse.storage import Warehouse, append_rows
 from tests.test_audit import (
     COMPUTE_2,
     GX_RUN_2,

@@ -2,7 +2,7 @@
 
 DOMAIN.md §4. A policy is an ordered list of rules; for each candidate conviction the
 first rule whose condition holds sets the determination, the reason and the rule id.
-This module is the validated model only (pydantic, no I/O, no Spark): jobs/policies.py
+This module is the validated model only (pydantic, no I/O, no Spark): jobs/config/policies.py
 reads the files, transforms/eligibility.py compiles a policy to one Spark CASE expression.
 
 Policy file shape (YAML; the same structure in JSON)::

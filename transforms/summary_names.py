@@ -1,6 +1,6 @@
 """Names of the summary figures (flows and metrics), written once.
 
-transforms/summary.py computes the figures with Spark; jobs/report.py and the county tools
+transforms/summary.py computes the figures with Spark; jobs/audit/report.py and the county tools
 read them without Spark, so the names live here, in a module that imports nothing.
 """
 

@@ -6,7 +6,8 @@
                          [--policy-dir DIR | --policy FILE]
     relief audit verify  --warehouse DIR [--json]
 
-The logic is in jobs/audit.py. Exit codes: 0 ok, 1 the warehouse lacks what was asked for or
+The logic is in jobs/audit/ (history.py, diff.py, explain.py, verify.py). Exit codes: 0 ok, 1
+the warehouse lacks what was asked for or
 (verify) a table version is not accounted for by a recorded, succeeded run, 2 bad usage
 (unknown county, version or record).
 """
@@ -19,8 +20,11 @@ from typing import Annotated
 
 import typer
 
-from jobs import audit
-from jobs.audit import AuditError
+from jobs.audit.common import AuditError
+from jobs.audit.diff import diff_versions, render_diff, write_diff_csv
+from jobs.audit.explain import explain_record, render_explanation
+from jobs.audit.history import county_history, render_history
+from jobs.audit.verify import render_verify, verify_warehouse
 
 app = typer.Typer(
     help="Audit trail: table history, version diffs, why a conviction was decided, verify.",
@@ -44,13 +48,13 @@ def history(warehouse: WarehouseOption, county: CountyOption, json_: JsonOption 
     """One line per version of the county's table: when, run, compute-at, policy, inputs, rows,
     validation."""
     try:
-        result = audit.county_history(warehouse, county)
+        result = county_history(warehouse, county)
     except AuditError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     if json_:
         typer.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
-        typer.echo(audit.render_history(result))
+        typer.echo(render_history(result))
 
 
 @app.command()
@@ -67,10 +71,10 @@ def diff(
     """What changed per record between two versions: new, removed, determination or reason
     changed; counts by kind and by rule."""
     try:
-        result = audit.diff_versions(warehouse, county, from_version, to_version)
-        typer.echo(audit.render_diff(result, limit=show))
+        result = diff_versions(warehouse, county, from_version, to_version)
+        typer.echo(render_diff(result, limit=show))
         if out is not None:
-            audit.write_diff_csv(result, out)
+            write_diff_csv(result, out)
             typer.echo(f"\nwrote {len(result.changes):,} change(s) to {out}")
     except AuditError as exc:
         raise _fail(str(exc), exc.exit_code) from None
@@ -99,12 +103,12 @@ def explain(
     if policy_dir is not None and policy is not None:
         raise _fail("give --policy-dir or --policy, not both", 2)
     try:
-        result = audit.explain_record(
+        result = explain_record(
             warehouse, county, record_id, version, policy_dir=policy_dir, policy_file=policy
         )
     except AuditError as exc:
         raise _fail(str(exc), exc.exit_code) from None
-    typer.echo(audit.render_explanation(result))
+    typer.echo(render_explanation(result))
 
 
 @app.command()
@@ -112,13 +116,13 @@ def verify(warehouse: WarehouseOption, json_: JsonOption = False) -> None:
     """Check that every table version was written by a recorded, succeeded run (exit 1 if
     any is not)."""
     try:
-        report = audit.verify_warehouse(warehouse)
+        report = verify_warehouse(warehouse)
     except AuditError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     if json_:
         typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
-        typer.echo(audit.render_verify(report, warehouse))
+        typer.echo(render_verify(report, warehouse))
     if not report.ok:
         raise typer.Exit(1)
 

@@ -19,11 +19,11 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from jobs import __version__
-from jobs.lock import holder_is_dead, read_lock
-from jobs.storage import Warehouse, append_rows, open_table
+from jobs.warehouse.lock import holder_is_dead, read_lock
+from jobs.warehouse.storage import Warehouse, append_rows, open_table
 
-if TYPE_CHECKING:  # jobs.inputs imports pyspark; readers of the ledger must not need it
-    from jobs.inputs import InputFile
+if TYPE_CHECKING:  # jobs.warehouse.inputs imports pyspark; readers of the ledger must not need it
+    from jobs.warehouse.inputs import InputFile
 
 STATUS_RUNNING = "running"
 STATUS_SUCCEEDED = "succeeded"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from jobs.storage import Warehouse, open_table
+from jobs.warehouse.storage import Warehouse, open_table
 
 
 def summarise(warehouse_dir: Path, run_id: str | None = None) -> list[str]:

@@ -34,11 +34,11 @@ Relief wording: Dismissal -> "Dismiss and seal"; Reduction of a felony -> "Reduc
 misdemeanor", of a non-felony -> "Reduce to infraction" (§ 11361.8(e): "redesignated as a
 misdemeanor or infraction").
 
-Privacy: only the county's own table is read (jobs/county.py); the packet carries the fields a
-filing needs; files are 0600 and created directories 0700. Text is rendered with DejaVuSans
-(shipped with matplotlib) so accented names print; a glyph DejaVu lacks (e.g. CJK) is left out
-of the PDF but kept in the CSVs. CSVs are UTF-8 with a byte-order mark so Excel opens accented
-names correctly.
+Privacy: only the county's own table is read (jobs/warehouse/snapshots.py); the packet carries
+the fields a filing needs; files are 0600 and created directories 0700. Text is rendered with
+DejaVuSans (shipped with matplotlib) so accented names print; a glyph DejaVu lacks (e.g. CJK) is
+left out of the PDF but kept in the CSVs. CSVs are UTF-8 with a byte-order mark so Excel opens
+accented names correctly.
 """
 
 from __future__ import annotations
@@ -54,15 +54,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.county import (
-    CountySnapshot,
-    PullError,
-    open_snapshot,
-    owner_only,
-    private_dir,
-    private_file,
-    resolve_county,
-)
+from jobs.outputs import owner_only, private_dir, private_file
+from jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
 from transforms.columns import (
     CASE_NUMBERS,
     CII_NUMBER,

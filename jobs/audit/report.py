@@ -40,7 +40,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from jobs.audit import (
+from jobs.audit.common import (
     AuditError,
     latest_succeeded_run,
     read_ledger,
@@ -48,7 +48,7 @@ from jobs.audit import (
     validation_summary,
 )
 from jobs.config import ConfigError, load_counties
-from jobs.storage import Warehouse, open_table
+from jobs.warehouse.storage import Warehouse, open_table
 from transforms.policy import Determination
 from transforms.summary_names import (
     BY_DETERMINATION,
@@ -78,7 +78,7 @@ matplotlib.use("Agg")
 
 ALL = "*"
 INDEX = "index.html"
-DATA_DOCS = "index.html"  # <warehouse>/validation/<run_id>/index.html (jobs/validation.py)
+DATA_DOCS = "index.html"  # <warehouse>/validation/<run_id>/index.html (warehouse/validation.py)
 
 FELONY, NON_FELONY = "felony", "non-felony"
 

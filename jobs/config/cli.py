@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from jobs.config import ConfigError, load_counties
-from jobs.policies import load_policy, load_policy_dir
+from jobs.config.policies import load_policy, load_policy_dir
 from transforms.policy import (
     INCOMPLETE_DATE_DETERMINATION,
     INCOMPLETE_DATE_REASON,

@@ -4,7 +4,7 @@
                          [--format csv|parquet|xlsx|gogen] [--version N | --run RUN_ID]
     relief county packet --warehouse DIR --county NAME --out DIR [--version N | --run RUN_ID]
 
-Both read only ``<warehouse>/counties/<slug>`` (jobs/county.py, jobs/packet.py). Exit codes:
+Both read only ``<warehouse>/counties/<slug>`` (jobs/warehouse/snapshots.py). Exit codes:
 0 ok, 1 the pull failed (no table, unreadable table), 2 bad usage (unknown county, no such
 version or run).
 """
@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from jobs.config import ConfigError
-from jobs.county import PullError, PullFormat
+from jobs.county.pull import PullError, PullFormat
 
 app = typer.Typer(
     help="Pull a county's table or build its court filing packet (no Spark, no Java).",
@@ -51,7 +51,7 @@ def pull(
     run: RunOption = None,
 ) -> None:
     """Write the county's rows: csv, parquet, xlsx, or the reference tool's (gogen) files."""
-    from jobs.county import pull as pull_county
+    from jobs.county.pull import pull as pull_county
 
     try:
         result = pull_county(warehouse, county, out, format, version=version, run_id=run)
@@ -77,7 +77,7 @@ def packet(
     run: RunOption = None,
 ) -> None:
     """Build the court filing packet: bulk motion, proposed orders, index, worklist."""
-    from jobs.packet import packet as build_packet
+    from jobs.county.packet import packet as build_packet
 
     try:
         result = build_packet(warehouse, county, out, version=version, run_id=run)

@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import SparkSession
-
 from expectations.runner import (
     FAILED,
     PASSED,
@@ -33,13 +31,7 @@ from expectations.runner import (
     SuiteResult,
     summarize,
     totals,
-    validate_together,
 )
-from jobs.inputs import describe_inputs, expand_inputs, read_classified_lines
-from transforms import ingest
-from transforms.normalize import normalize
-from transforms.offenses import Offenses
-from transforms.vocabulary import Counties
 
 RESULTS_FILE = "results.json"
 INDEX_FILE = "index.html"
@@ -233,25 +225,3 @@ def render_index(
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
-
-
-# --- relief validate --input F -------------------------------------------------------------------
-
-
-def validate_extract(
-    spark: SparkSession,
-    input_spec: str | list[str],
-    counties: Counties,
-    offenses: Offenses,
-) -> list[SuiteResult]:
-    """Run the raw and normalized suites on an extract; write nothing to any table.
-
-    Raises jobs.inputs.InputError for a missing or unreadable input (bad usage, exit 2).
-    Lines ingest would quarantine are left out, as in a run: the suites see kept rows.
-    """
-    files = describe_inputs(expand_inputs(input_spec))
-    raw = ingest.parsed_rows(read_classified_lines(spark, files))
-    # normalize keeps every raw column unchanged: one projection of the normalized rows
-    # serves both suites, so the extract is parsed once.
-    normalized = normalize(raw, counties, offenses)
-    return validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})

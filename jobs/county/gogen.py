@@ -1,27 +1,6 @@
-"""County pull: one county's Delta table to files a DA's office can open, without Spark or Java.
+"""The reference tool's export of a county table (DOMAIN.md §6): `--format gogen`.
 
-``relief county pull`` (jobs/county_cmd.py) reads ONLY ``<warehouse>/counties/<slug>`` with
-delta-rs (``deltalake``) into pyarrow. Nothing here imports pyspark, so a county needs
-``pip install`` and no JVM (DESIGN.md, Key decisions). Another county's table is never
-opened, listed or statted.
-
-Formats (``--format``):
-
-- ``csv`` / ``parquet``: every row of the table in input order (INPUT_INDEX, SOURCE_LINE) with
-  a stable column order (:func:`pull_column_order`). In CSV, a null is an empty field and an
-  empty string is ``""``; nested columns (decision inputs) are JSON text.
-- ``xlsx``: sheet "Prop 64 convictions" (the county's candidates) and sheet "All rows", each
-  with a frozen header row. Text is always stored as text (a name starting with ``=`` never
-  becomes a formula).
-- ``gogen``: the reference tool's files, DOMAIN.md §6 (:func:`write_gogen`).
-
-``--version N`` / ``--run RUN_ID`` read the table as of that Delta version (a run's version is
-the one whose commit metadata carries its run_id), so an earlier pull is reproduced exactly:
-csv, parquet and gogen output is byte-identical; xlsx holds the same cells.
-
-Everything written is owner-only: files 0600, and directories the command creates 0700.
-
-The gogen export (DOMAIN.md §6), and where relief had to choose:
+No Spark: pyarrow only. Where relief had to choose:
 
 - ``All_Results.csv``: the 95 DOJ columns (header RECORD_ID ... END_OF_REC; REQ_CDL, REQ_SSN,
   PRI_SSN and PRI_CDL were dropped at ingest and are written empty), then the 18 eligibility
@@ -51,24 +30,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-from deltalake import DeltaTable
 
-from jobs.config import load_counties
-from jobs.storage import Warehouse
+from jobs.outputs import private_file
+from jobs.warehouse.snapshots import CountySnapshot
 from transforms.columns import (
     CASE_NUMBERS,
     CONVICTION_COUNT,
@@ -77,11 +49,9 @@ from transforms.columns import (
     DETERMINATION,
     DISMISS_ALL_P64,
     DOJ_COLUMNS,
-    INPUT_INDEX,
     IS_CANDIDATE,
     IS_COUNTED_CONVICTION,
     IS_FELONY,
-    KEPT_DOJ_COLUMNS,
     LAST_CONVICTION,
     PC290_REGISTRATION,
     PC290_SECTIONS,
@@ -90,10 +60,7 @@ from transforms.columns import (
     PROP64_COUNT,
     PROP64_SECTIONS,
     REASON,
-    RECORD_ID,
     SECTION,
-    SOURCE_FILE,
-    SOURCE_LINE,
     SUBJECT,
     SUBJECT_ID,
     SUPERSTRIKE_SECTIONS,
@@ -108,315 +75,9 @@ from transforms.policy import (
     Determination,
     add_years,
 )
-from transforms.vocabulary import Counties, County
 
 DISMISSAL = Determination.DISMISSAL.value
 REDUCTION = Determination.REDUCTION.value
-
-
-class PullFormat(StrEnum):
-    CSV = "csv"
-    PARQUET = "parquet"
-    XLSX = "xlsx"
-    GOGEN = "gogen"
-
-
-class PullError(Exception):
-    """A pull that cannot be done; the message says why and what to do. exit_code: 1 or 2."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-# --- finding and reading the county's table ------------------------------------------------
-
-
-def resolve_county(name: str, counties: Counties | None = None) -> County:
-    """The county a person named (any case, name or slug); unknown: PullError exit 2."""
-    counties = counties or load_counties()
-    county = counties.resolve(name)
-    if county is None:
-        valid = ", ".join(c.name.title() for c in counties.counties)
-        raise PullError(f"unknown county {name!r}. Valid counties: {valid}", exit_code=2)
-    return county
-
-
-def county_table_path(warehouse: Path, county: County) -> Path:
-    return Warehouse(warehouse).county(county.slug)
-
-
-@dataclass(frozen=True)
-class CountySnapshot:
-    """One version of a county's table, rows in input order, with its commit metadata."""
-
-    county: County
-    path: Path
-    version: int
-    latest_version: int
-    commit: Mapping[str, Any]
-    table: pa.Table
-
-    @property
-    def run_id(self) -> str | None:
-        value = self.commit.get("run_id")
-        return str(value) if value is not None else None
-
-    @property
-    def compute_at(self) -> dt.date | None:
-        value = self.commit.get("compute_at")
-        if not value:
-            return None
-        try:
-            return dt.date.fromisoformat(str(value)[:10])
-        except ValueError:
-            return None
-
-    def require_compute_at(self) -> dt.date:
-        day = self.compute_at
-        if day is None:
-            raise PullError(
-                f"{self.path}: version {self.version} has no compute_at in its commit "
-                "metadata; ages and 'years since' cannot be measured"
-            )
-        return day
-
-
-def commit_history(table: DeltaTable) -> dict[int, dict[str, Any]]:
-    """Commit info (run_id, compute_at, policy_hash ... as committed) by version."""
-    # history() of the *latest* table: a table opened at an older version numbers its
-    # history relative to that version in deltalake 1.x.
-    history: dict[int, dict[str, Any]] = {}
-    for entry in table.history():
-        version = entry.get("version")
-        if isinstance(version, int):
-            history[version] = dict(entry)
-    return history
-
-
-def in_input_order(table: pa.Table) -> pa.Table:
-    """Rows sorted by (INPUT_INDEX, SOURCE_LINE), the extract's own order."""
-    keys = [c for c in (INPUT_INDEX, SOURCE_LINE, RECORD_ID) if c in table.column_names]
-    if not keys or table.num_rows == 0:
-        return table
-    return table.sort_by([(k, "ascending") for k in keys])
-
-
-def open_snapshot(
-    warehouse: Path,
-    county: County,
-    version: int | None = None,
-    run_id: str | None = None,
-) -> CountySnapshot:
-    """Read ``<warehouse>/counties/<slug>`` (latest, a version, or a run's version)."""
-    if version is not None and run_id is not None:
-        raise PullError("give --version or --run, not both", exit_code=2)
-    path = county_table_path(warehouse, county)
-    label = county.name.title()
-    if not (path / "_delta_log").is_dir():
-        raise PullError(
-            f"{label} has no county table at {path}: no run has written one (a run writes a "
-            "county's table only when the extract holds a Prop 64 conviction there)"
-        )
-    try:
-        latest = DeltaTable(str(path))
-        latest_version = latest.version()
-        history = commit_history(latest)
-        if run_id is not None:
-            matches = [v for v, c in history.items() if c.get("run_id") == run_id]
-            if not matches:
-                known = ", ".join(
-                    f"{c.get('run_id')} (version {v})"
-                    for v, c in sorted(history.items())
-                    if c.get("run_id")
-                )
-                raise PullError(
-                    f"run {run_id!r} wrote no version of {label}'s table. "
-                    f"Runs in its history: {known or 'none recorded'}",
-                    exit_code=2,
-                )
-            version = max(matches)
-        if version is None:
-            version = latest_version
-        if not 0 <= version <= latest_version:
-            raise PullError(
-                f"{label}'s table has versions 0 to {latest_version}; there is no version "
-                f"{version}",
-                exit_code=2,
-            )
-        snapshot = latest if version == latest_version else DeltaTable(str(path), version=version)
-        table = snapshot.to_pyarrow_table()
-    except PermissionError as exc:
-        raise PullError(f"cannot read {path}: {exc}") from None
-    except PullError:
-        raise
-    except Exception as exc:  # deltalake raises its own error types for a bad table/version
-        raise PullError(f"cannot read version {version} of {path}: {exc}") from None
-    return CountySnapshot(
-        county=county,
-        path=path,
-        version=version,
-        latest_version=latest_version,
-        commit=history.get(version, {}),
-        table=in_input_order(table),
-    )
-
-
-# --- owner-only output ---------------------------------------------------------------------
-
-
-@contextmanager
-def owner_only() -> Iterator[None]:
-    """New files and directories get no group/other permissions while writing."""
-    previous = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def private_dir(path: Path) -> Path:
-    """``path`` as a directory; the directories created here are 0700."""
-    missing: list[Path] = []
-    probe = path
-    while not probe.exists():
-        missing.append(probe)
-        probe = probe.parent
-    for directory in reversed(missing):
-        directory.mkdir(mode=0o700)
-        os.chmod(directory, 0o700)
-    if not path.is_dir():
-        raise PullError(f"--out {path}: exists and is not a directory", exit_code=2)
-    return path
-
-
-@contextmanager
-def private_file(path: Path) -> Iterator[Path]:
-    """Write to a temporary sibling, then move it into place as a 0600 file."""
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        yield temporary
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-
-
-# --- csv, parquet, xlsx --------------------------------------------------------------------
-
-
-def pull_column_order(names: Sequence[str]) -> list[str]:
-    """Provenance, then the DOJ columns in extract order, then relief's columns as stored."""
-    lead = [RECORD_ID, SOURCE_FILE, SOURCE_LINE, INPUT_INDEX, *KEPT_DOJ_COLUMNS]
-    first = [c for c in lead if c in names]
-    return first + [c for c in names if c not in first]
-
-
-def _plain(value: Any, kind: pa.DataType) -> Any:
-    """A nested Arrow value as JSON-ready Python (maps become objects)."""
-    if value is None:
-        return None
-    if pa.types.is_map(kind):
-        return {str(k): _plain(v, kind.item_type) for k, v in value}
-    if pa.types.is_struct(kind):
-        return {f.name: _plain(value.get(f.name), f.type) for f in kind}
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        return [_plain(v, kind.value_type) for v in value]
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
-
-
-def nested_as_json(table: pa.Table) -> pa.Table:
-    """Nested columns (maps, structs, lists) replaced by their JSON text."""
-    for index, column in enumerate(table.schema):
-        if pa.types.is_nested(column.type):
-            text = [
-                None if v is None else json.dumps(_plain(v, column.type), sort_keys=True)
-                for v in table.column(index).to_pylist()
-            ]
-            table = table.set_column(index, column.name, pa.array(text, pa.string()))
-    return table
-
-
-def pull_table(snapshot: CountySnapshot) -> pa.Table:
-    return snapshot.table.select(pull_column_order(snapshot.table.column_names))
-
-
-def write_csv(table: pa.Table, path: Path) -> None:
-    with private_file(path) as temporary:
-        pacsv.write_csv(
-            nested_as_json(table),
-            str(temporary),
-            write_options=pacsv.WriteOptions(quoting_style="needed"),
-        )
-
-
-def write_parquet(table: pa.Table, path: Path) -> None:
-    with private_file(path) as temporary:
-        pq.write_table(table, str(temporary))
-
-
-XLSX_MAX_ROWS = 1_048_576
-XLSX_MAX_CELL = 32_767
-CANDIDATE_SHEET = "Prop 64 convictions"
-ALL_ROWS_SHEET = "All rows"
-
-
-def _flag(table: pa.Table, name: str) -> pa.ChunkedArray:
-    if name not in table.column_names:
-        return pa.chunked_array([pa.array([False] * table.num_rows, pa.bool_())])
-    return pc.fill_null(table[name], False)
-
-
-def write_xlsx(table: pa.Table, path: Path) -> None:
-    """Two sheets with a frozen header: the county's Prop 64 convictions, and all rows."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.utils import get_column_letter
-
-    if table.num_rows + 1 > XLSX_MAX_ROWS:
-        raise PullError(
-            f"{table.num_rows:,} rows do not fit in one Excel sheet "
-            f"({XLSX_MAX_ROWS - 1:,} at most): pull --format csv or parquet instead",
-            exit_code=2,
-        )
-    flat = nested_as_json(table)
-    workbook = Workbook(write_only=True)
-
-    def sheet(title: str, rows: pa.Table) -> None:
-        ws = workbook.create_sheet(title)
-        ws.freeze_panes = "A2"
-        for position, name in enumerate(rows.column_names, start=1):
-            ws.column_dimensions[get_column_letter(position)].width = min(
-                max(len(name) + 2, 12), 40
-            )
-        ws.append(rows.column_names)
-        for batch in rows.to_batches(max_chunksize=10_000):
-            columns = [c.to_pylist() for c in batch.columns]
-            for values in zip(*columns, strict=True):
-                cells: list[Any] = []
-                for value in values:
-                    if isinstance(value, str):
-                        text = ILLEGAL_CHARACTERS_RE.sub("", value)[:XLSX_MAX_CELL]
-                        cell = WriteOnlyCell(ws, value=text)
-                        cell.data_type = "s"  # never a formula, whatever the text starts with
-                        cells.append(cell)
-                    elif isinstance(value, dt.datetime) and value.tzinfo is not None:
-                        cells.append(value.isoformat())
-                    else:
-                        cells.append(value)
-                ws.append(cells)
-
-    sheet(CANDIDATE_SHEET, flat.filter(_flag(flat, IS_CANDIDATE)))
-    sheet(ALL_ROWS_SHEET, flat)
-    with private_file(path) as temporary:
-        workbook.save(str(temporary))
-
 
 # --- gogen export (DOMAIN.md §6) ------------------------------------------------------------
 
@@ -453,6 +114,13 @@ PROP64_RESULTS = "Prop64_Results.csv"
 SUMMARY_JSON = "summary.json"
 PROP64_EFFECTIVE = dt.date(2016, 11, 9)
 MISSING = "-"
+
+
+def bool_column(table: pa.Table, name: str) -> pa.ChunkedArray:
+    """A boolean column with nulls as false; an absent column is all false."""
+    if name not in table.column_names:
+        return pa.chunked_array([pa.array([False] * table.num_rows, pa.bool_())])
+    return pc.fill_null(table[name], False)
 
 
 def _strings(table: pa.Table, name: str) -> pa.ChunkedArray:
@@ -528,7 +196,7 @@ def gogen_eligibility_values(row: Mapping[str, Any], compute_at: dt.date) -> lis
 
 def has_determination(table: pa.Table) -> pa.ChunkedArray:
     if DETERMINATION not in table.column_names:
-        return _flag(table, "__absent__")
+        return bool_column(table, "__absent__")
     return pc.is_valid(table[DETERMINATION])
 
 
@@ -622,7 +290,7 @@ def _subjects(table: pa.Table) -> list[Any]:
 
 def county_prop64_convictions(table: pa.Table) -> pa.Table:
     """The county's Prop 64 convictions: the candidate rows."""
-    return table.filter(_flag(table, IS_CANDIDATE))
+    return table.filter(bool_column(table, IS_CANDIDATE))
 
 
 def earliest_prop64_conviction(table: pa.Table) -> dt.date | None:
@@ -641,7 +309,7 @@ def prop64_convictions_by_section(table: pa.Table) -> dict[str, int]:
 
 def prop64_felony_counts(table: pa.Table) -> tuple[int, int]:
     """(felony, non-felony) Prop 64 convictions in the county."""
-    felony = _flag(county_prop64_convictions(table), IS_FELONY)
+    felony = bool_column(county_prop64_convictions(table), IS_FELONY)
     felonies = pc.sum(felony.cast(pa.int64())).as_py() or 0
     return int(felonies), len(felony) - int(felonies)
 
@@ -668,11 +336,11 @@ def subjects_relieved(table: pa.Table, flow: str, compute_at: dt.date) -> dict[s
     conviction is in the last 7 years when its date (earliest possible day) is after
     compute-at - 7 years, as in transforms/summary.py.
     """
-    convictions = table.filter(_flag(table, IS_COUNTED_CONVICTION))
+    convictions = table.filter(bool_column(table, IS_COUNTED_CONVICTION))
     decision = convictions[flow]
     dismissed = pc.fill_null(pc.equal(decision, DISMISSAL), False)
     relieved = pc.fill_null(pc.is_in(decision, pa.array([DISMISSAL, REDUCTION])), False)
-    felony = _flag(convictions, IS_FELONY)
+    felony = bool_column(convictions, IS_FELONY)
     cutoff = add_years(compute_at, -7)
     recent = pc.fill_null(pc.greater(convictions[CONVICTION_DATE], pa.scalar(cutoff)), False)
 
@@ -822,56 +490,3 @@ def write_gogen(snapshot: CountySnapshot, out: Path) -> list[Path]:
         temporary.write_text(go_json(summary), encoding="utf-8")
     written.append(out / SUMMARY_JSON)
     return written
-
-
-# --- the pull --------------------------------------------------------------------------------
-
-
-@dataclass
-class PullResult:
-    county: County
-    version: int
-    latest_version: int
-    run_id: str | None
-    rows: int
-    files: list[Path] = field(default_factory=list)
-
-
-def pull_file_name(county: County, version: int, fmt: PullFormat) -> str:
-    return f"{county.slug}_v{version}.{fmt.value}"
-
-
-def pull(
-    warehouse: Path,
-    county_name: str,
-    out: Path,
-    fmt: PullFormat = PullFormat.CSV,
-    version: int | None = None,
-    run_id: str | None = None,
-    counties: Counties | None = None,
-) -> PullResult:
-    """Read the county's table (only that one) and write it to ``out`` in ``fmt``."""
-    county = resolve_county(county_name, counties)
-    snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
-    result = PullResult(
-        county=county,
-        version=snapshot.version,
-        latest_version=snapshot.latest_version,
-        run_id=snapshot.run_id,
-        rows=snapshot.table.num_rows,
-    )
-    with owner_only():
-        private_dir(out)
-        if fmt is PullFormat.GOGEN:
-            result.files = write_gogen(snapshot, out)
-            return result
-        target = out / pull_file_name(county, snapshot.version, fmt)
-        table = pull_table(snapshot)
-        if fmt is PullFormat.CSV:
-            write_csv(table, target)
-        elif fmt is PullFormat.PARQUET:
-            write_parquet(table, target)
-        else:
-            write_xlsx(table, target)
-        result.files = [target]
-    return result

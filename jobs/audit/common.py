@@ -1,0 +1,183 @@
+"""What every audit question needs: the runs ledger and the county tables' logs (no Spark)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from jobs.config import ConfigError
+from jobs.warehouse import ledger
+from jobs.warehouse.snapshots import (
+    PullError,
+    commit_history,
+    resolve_county,
+)
+from jobs.warehouse.storage import Warehouse
+from transforms.vocabulary import County
+
+STATUS_RUNNING = ledger.STATUS_RUNNING
+STATUS_SUCCEEDED = ledger.STATUS_SUCCEEDED
+STATUS_INCOMPLETE = ledger.STATUS_INCOMPLETE
+
+NONE_SHOWN = "-"
+
+
+class AuditError(Exception):
+    """An audit question that cannot be answered; the message says why and what to do.
+
+    ``exit_code``: 1 (the warehouse lacks what was asked for) or 2 (bad usage: unknown county,
+    version or record).
+    """
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# --- the runs ledger ------------------------------------------------------------------------
+
+
+def read_ledger(warehouse: Path) -> list[dict[str, Any]]:
+    """Latest row of every run, oldest first (ledger.read_runs; no Spark needed)."""
+    return ledger.read_runs(Warehouse(warehouse))
+
+
+def runs_by_id(warehouse: Path) -> dict[str, dict[str, Any]]:
+    return {row["run_id"]: row for row in read_ledger(warehouse)}
+
+
+def latest_succeeded_run(warehouse: Path) -> dict[str, Any] | None:
+    done = [r for r in read_ledger(warehouse) if r["status"] == STATUS_SUCCEEDED]
+    return done[-1] if done else None
+
+
+def validation_summary(run: Mapping[str, Any] | None, commit: Mapping[str, Any]) -> str | None:
+    """The one-line GX summary: the run's ledger row, else the commit's ``validation`` key."""
+    if run is not None and run.get("validation"):
+        return str(run["validation"])
+    value = commit.get("validation")
+    return str(value) if value else None
+
+
+# --- reading county tables ------------------------------------------------------------------
+
+
+def county_named(name: str) -> County:
+    try:
+        return resolve_county(name)
+    except PullError as exc:
+        raise AuditError(str(exc), exc.exit_code) from None
+    except ConfigError as exc:
+        raise AuditError(str(exc), 2) from None
+
+
+def table_path(warehouse: Path, county: County) -> Path:
+    path = Warehouse(warehouse).county(county.slug)
+    if not (path / "_delta_log").is_dir():
+        raise AuditError(
+            f"{county.name.title()} has no county table at {path}: no run has written one "
+            "(a run writes a county's table only when the extract holds a Prop 64 conviction "
+            "there)"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class TableLog:
+    """A Delta table's latest state and the commit info of each of its versions."""
+
+    path: Path
+    latest: DeltaTable
+    latest_version: int
+    commits: dict[int, dict[str, Any]]
+
+    def at(self, version: int) -> DeltaTable:
+        if version == self.latest_version:
+            return self.latest
+        return DeltaTable(str(self.path), version=version)
+
+    def check_version(self, version: int, label: str) -> None:
+        if not 0 <= version <= self.latest_version:
+            raise AuditError(
+                f"{label} has versions 0 to {self.latest_version}; there is no version {version}",
+                exit_code=2,
+            )
+
+    def rows(self, version: int) -> int | None:
+        """Rows in the version, from the row counts its files carry in the Delta log."""
+        try:
+            actions = pa.table(self.at(version).get_add_actions(flatten=False))
+        except Exception:  # an unreadable old version (log cleaned up): unknown
+            return None
+        if "num_records" not in actions.column_names:
+            return None
+        counts = actions["num_records"].to_pylist()
+        if any(c is None for c in counts):
+            return None
+        return int(sum(counts))
+
+
+def table_log(path: Path) -> TableLog:
+    latest = DeltaTable(str(path))
+    version = latest.version()
+    assert version is not None
+    # commit_history reads the *latest* table: older snapshots number history relative to
+    # themselves in deltalake 1.x.
+    return TableLog(path, latest, version, commit_history(latest))
+
+
+def read_columns(table: DeltaTable, wanted: Sequence[str]) -> pa.Table:
+    present = {f.name for f in table.schema().fields}
+    return table.to_pyarrow_table(columns=[c for c in wanted if c in present])
+
+
+def column_value(row: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in row and row[name] is not None:
+            return row[name]
+    return None
+
+
+def commit_time(commit: Mapping[str, Any]) -> dt.datetime | None:
+    value = commit.get("timestamp")
+    if not isinstance(value, int | float):
+        return None
+    return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+
+
+def commit_fingerprints(commit: Mapping[str, Any]) -> dict[str, str]:
+    value = commit.get("input_fingerprints")
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError:
+        return {"?": str(value)}
+    if not isinstance(parsed, Mapping):
+        return {"?": str(value)}
+    return {str(k): str(v) for k, v in parsed.items()}
+
+
+def commit_text(commit: Mapping[str, Any], key: str) -> str | None:
+    value = commit.get(key)
+    return None if value is None or value == "" else str(value)
+
+
+def short_hash(value: str | None, width: int = 12) -> str:
+    return NONE_SHOWN if not value else value[:width]
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for r in [header, *rows]:
+        cells = [str(v).ljust(w) for v, w in zip(r, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return lines

@@ -1,0 +1,219 @@
+"""County pull: one county's Delta table to files a DA's office can open, without Spark or Java.
+
+``relief county pull`` (jobs/county/cli.py) reads ONLY ``<warehouse>/counties/<slug>`` with
+delta-rs (``deltalake``) into pyarrow. Nothing here imports pyspark, so a county needs
+``pip install`` and no JVM (DESIGN.md, Key decisions). Another county's table is never
+opened, listed or statted.
+
+Formats (``--format``):
+
+- ``csv`` / ``parquet``: every row of the table in input order (INPUT_INDEX, SOURCE_LINE) with
+  a stable column order (:func:`pull_column_order`). In CSV, a null is an empty field and an
+  empty string is ``""``; nested columns (decision inputs) are JSON text.
+- ``xlsx``: sheet "Prop 64 convictions" (the county's candidates) and sheet "All rows", each
+  with a frozen header row. Text is always stored as text (a name starting with ``=`` never
+  becomes a formula).
+- ``gogen``: the reference tool's files, DOMAIN.md §6 (jobs/county/gogen.py).
+
+``--version N`` / ``--run RUN_ID`` read the table as of that Delta version (a run's version is
+the one whose commit metadata carries its run_id), so an earlier pull is reproduced exactly:
+csv, parquet and gogen output is byte-identical; xlsx holds the same cells.
+
+Everything written is owner-only: files 0600, and directories the command creates 0700.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from jobs.county.gogen import bool_column, write_gogen
+from jobs.outputs import owner_only, private_dir, private_file
+from jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
+from transforms.columns import (
+    INPUT_INDEX,
+    IS_CANDIDATE,
+    KEPT_DOJ_COLUMNS,
+    RECORD_ID,
+    SOURCE_FILE,
+    SOURCE_LINE,
+)
+from transforms.vocabulary import Counties, County
+
+
+class PullFormat(StrEnum):
+    CSV = "csv"
+    PARQUET = "parquet"
+    XLSX = "xlsx"
+    GOGEN = "gogen"
+
+
+# --- csv, parquet, xlsx --------------------------------------------------------------------
+
+
+def pull_column_order(names: Sequence[str]) -> list[str]:
+    """Provenance, then the DOJ columns in extract order, then relief's columns as stored."""
+    lead = [RECORD_ID, SOURCE_FILE, SOURCE_LINE, INPUT_INDEX, *KEPT_DOJ_COLUMNS]
+    first = [c for c in lead if c in names]
+    return first + [c for c in names if c not in first]
+
+
+def _plain(value: Any, kind: pa.DataType) -> Any:
+    """A nested Arrow value as JSON-ready Python (maps become objects)."""
+    if value is None:
+        return None
+    if pa.types.is_map(kind):
+        return {str(k): _plain(v, kind.item_type) for k, v in value}
+    if pa.types.is_struct(kind):
+        return {f.name: _plain(value.get(f.name), f.type) for f in kind}
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return [_plain(v, kind.value_type) for v in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def nested_as_json(table: pa.Table) -> pa.Table:
+    """Nested columns (maps, structs, lists) replaced by their JSON text."""
+    for index, column in enumerate(table.schema):
+        if pa.types.is_nested(column.type):
+            text = [
+                None if v is None else json.dumps(_plain(v, column.type), sort_keys=True)
+                for v in table.column(index).to_pylist()
+            ]
+            table = table.set_column(index, column.name, pa.array(text, pa.string()))
+    return table
+
+
+def pull_table(snapshot: CountySnapshot) -> pa.Table:
+    return snapshot.table.select(pull_column_order(snapshot.table.column_names))
+
+
+def write_csv(table: pa.Table, path: Path) -> None:
+    with private_file(path) as temporary:
+        pacsv.write_csv(
+            nested_as_json(table),
+            str(temporary),
+            write_options=pacsv.WriteOptions(quoting_style="needed"),
+        )
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    with private_file(path) as temporary:
+        pq.write_table(table, str(temporary))
+
+
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_CELL = 32_767
+CANDIDATE_SHEET = "Prop 64 convictions"
+ALL_ROWS_SHEET = "All rows"
+
+
+def write_xlsx(table: pa.Table, path: Path) -> None:
+    """Two sheets with a frozen header: the county's Prop 64 convictions, and all rows."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.utils import get_column_letter
+
+    if table.num_rows + 1 > XLSX_MAX_ROWS:
+        raise PullError(
+            f"{table.num_rows:,} rows do not fit in one Excel sheet "
+            f"({XLSX_MAX_ROWS - 1:,} at most): pull --format csv or parquet instead",
+            exit_code=2,
+        )
+    flat = nested_as_json(table)
+    workbook = Workbook(write_only=True)
+
+    def sheet(title: str, rows: pa.Table) -> None:
+        ws = workbook.create_sheet(title)
+        ws.freeze_panes = "A2"
+        for position, name in enumerate(rows.column_names, start=1):
+            ws.column_dimensions[get_column_letter(position)].width = min(
+                max(len(name) + 2, 12), 40
+            )
+        ws.append(rows.column_names)
+        for batch in rows.to_batches(max_chunksize=10_000):
+            columns = [c.to_pylist() for c in batch.columns]
+            for values in zip(*columns, strict=True):
+                cells: list[Any] = []
+                for value in values:
+                    if isinstance(value, str):
+                        text = ILLEGAL_CHARACTERS_RE.sub("", value)[:XLSX_MAX_CELL]
+                        cell = WriteOnlyCell(ws, value=text)
+                        cell.data_type = "s"  # never a formula, whatever the text starts with
+                        cells.append(cell)
+                    elif isinstance(value, dt.datetime) and value.tzinfo is not None:
+                        cells.append(value.isoformat())
+                    else:
+                        cells.append(value)
+                ws.append(cells)
+
+    sheet(CANDIDATE_SHEET, flat.filter(bool_column(flat, IS_CANDIDATE)))
+    sheet(ALL_ROWS_SHEET, flat)
+    with private_file(path) as temporary:
+        workbook.save(str(temporary))
+
+
+# --- the pull --------------------------------------------------------------------------------
+
+
+@dataclass
+class PullResult:
+    county: County
+    version: int
+    latest_version: int
+    run_id: str | None
+    rows: int
+    files: list[Path] = field(default_factory=list)
+
+
+def pull_file_name(county: County, version: int, fmt: PullFormat) -> str:
+    return f"{county.slug}_v{version}.{fmt.value}"
+
+
+def pull(
+    warehouse: Path,
+    county_name: str,
+    out: Path,
+    fmt: PullFormat = PullFormat.CSV,
+    version: int | None = None,
+    run_id: str | None = None,
+    counties: Counties | None = None,
+) -> PullResult:
+    """Read the county's table (only that one) and write it to ``out`` in ``fmt``."""
+    county = resolve_county(county_name, counties)
+    snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
+    result = PullResult(
+        county=county,
+        version=snapshot.version,
+        latest_version=snapshot.latest_version,
+        run_id=snapshot.run_id,
+        rows=snapshot.table.num_rows,
+    )
+    with owner_only():
+        private_dir(out)
+        if fmt is PullFormat.GOGEN:
+            result.files = write_gogen(snapshot, out)
+            return result
+        target = out / pull_file_name(county, snapshot.version, fmt)
+        table = pull_table(snapshot)
+        if fmt is PullFormat.CSV:
+            write_csv(table, target)
+        elif fmt is PullFormat.PARQUET:
+            write_parquet(table, target)
+        else:
+            write_xlsx(table, target)
+        result.files = [target]
+    return result
