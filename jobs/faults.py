@@ -7,7 +7,12 @@ when its Python driver is gone. Without the variable every point is a no-op.
 
 Points:
     staged_files_moved   jobs.warehouse.storage.commit_files: the run's files are in the table
-                         directory but no Delta version names them yet
+                         directory but no Delta version names them yet (commits with files)
+    county_committed     jobs.statewide: a county table's version is committed (the n-th
+                         county, in slug order); the ledger does not publish it yet
+    tables_committed     jobs.statewide: every table version of the run is committed; the
+                         ledger row that publishes them is not written yet
+    table_restored       jobs.warehouse.recovery: recovery restored (or removed) one table
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import sys
 from collections import Counter
 
 ENV = "RELIEF_FAULT_KILL_AT"
-POINTS = ("staged_files_moved",)
+POINTS = ("staged_files_moved", "county_committed", "tables_committed", "table_restored")
 
 _reached: Counter[str] = Counter()
 

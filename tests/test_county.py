@@ -41,6 +41,7 @@ from jobs.county.pull import (
     pull,
     pull_column_order,
 )
+from tests.ledger_rows import publish
 from transforms.columns import (
     CASE_NUMBERS,
     CNT_ORDER,
@@ -327,6 +328,7 @@ def warehouse(tmp_path: Path) -> Path:
     write_county(root, "fresno", fresno_rows()[:3], "run-1")  # version 0: an older run
     write_county(root, "fresno", fresno_rows(), "run-2")  # version 1: latest
     write_county(root, "kern", [row(1, "S1", county="KERN")], "run-2")
+    publish(root, "run-2", {"fresno": 1, "kern": 0})  # readers serve what the ledger names
     return root
 
 
@@ -666,7 +668,10 @@ def test_pull_command_runs_without_java(warehouse: Path, tmp_path: Path):
     done = run_cli("pull", "--warehouse", str(warehouse), "--county", "fresno",
                    "--out", str(tmp_path / "o"), "--format", "gogen", "--run", "run-1")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "Fresno: version 0 of 1 (run run-1), 3 rows" in done.stdout
+    assert (
+        "Fresno: version 0 (run run-1), NOT the published version (that is version 1, "
+        "published by run run-2); 3 rows"
+    ) in done.stdout
     assert len(read_csv_rows(tmp_path / "o" / ALL_RESULTS)) == 4
 
 

@@ -582,6 +582,7 @@ class PacketResult:
     without_case_number: int
     worklist: int
     files: list[Path] = field(default_factory=list)
+    served: str = ""  # which version, and whether it is the published one
 
 
 def cover_pdf(result: PacketResult, source: Provenance,
@@ -707,4 +708,6 @@ def packet(
             "it was not written by a relief run with eligibility"
         )
     with owner_only():
-        return write_packet(snapshot, out)
+        result = write_packet(snapshot, out)
+    result.served = snapshot.served()
+    return result

@@ -15,6 +15,8 @@ Formats (``--format``):
   becomes a formula).
 - ``gogen``: the reference tool's files, DOMAIN.md §6 (jobs/county/gogen.py).
 
+By default the pull reads the version the runs ledger publishes (the latest succeeded run's;
+jobs/warehouse/publication.py), never a newer version a dead run left.
 ``--version N`` / ``--run RUN_ID`` read the table as of that Delta version (a run's version is
 the one whose commit metadata carries its run_id), so an earlier pull is reproduced exactly:
 csv, parquet and gogen output is byte-identical; xlsx holds the same cells.
@@ -177,6 +179,7 @@ class PullResult:
     run_id: str | None
     rows: int
     files: list[Path] = field(default_factory=list)
+    served: str = ""  # which version, and whether it is the published one
 
 
 def pull_file_name(county: County, version: int, fmt: PullFormat) -> str:
@@ -201,6 +204,7 @@ def pull(
         latest_version=snapshot.latest_version,
         run_id=snapshot.run_id,
         rows=snapshot.table.num_rows,
+        served=snapshot.served(),
     )
     with owner_only():
         private_dir(out)
