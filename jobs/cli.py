@@ -218,7 +218,7 @@ def quarantine(
 
     try:
         lines = summarise(warehouse, run_id)
-    except (FileNotFoundError, ValueError) as exc:  # ValueError: fs.LocationError
+    except FileNotFoundError as exc:
         raise _fail(str(exc), 2) from None
     for line in lines:
         typer.echo(line)

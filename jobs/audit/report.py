@@ -903,7 +903,11 @@ def build_report(warehouse: Path, out: Path, run_id: str | None = None) -> tuple
 def report_command(warehouse: Path, out: Path, run_id: str | None) -> Path:
     """``relief report``: the report of ``run_id`` (default: latest succeeded run); returns
     ``<out>/index.html``. Raises :class:`ReportError` (``exit_code`` 1 or 2) for people."""
-    if not Warehouse(warehouse).root.is_dir():
+    try:
+        home = Warehouse(warehouse)
+    except ValueError as exc:  # fs.LocationError: a path delta-rs would misread
+        raise ReportError(f"--warehouse {exc}", exit_code=2) from None
+    if not home.root.is_dir():
         raise ReportError(f"{warehouse}: no such warehouse directory", exit_code=2)
     try:
         index, _ = build_report(warehouse, out, run_id)

@@ -26,7 +26,6 @@ from jobs.audit.common import (
     STATUS_INCOMPLETE,
     STATUS_RUNNING,
     STATUS_SUCCEEDED,
-    AuditError,
     TableLog,
     commit_text,
     read_ledger,
@@ -232,10 +231,7 @@ def verify_warehouse(warehouse: Path) -> VerifyReport:
     """Re-derive from the ledger and the Delta logs that every table version is accounted
     for, that every table's newest state is its published one, and that every version the
     ledger names exists."""
-    try:
-        home = warehouse_at(warehouse)
-    except AuditError as exc:
-        raise AuditError(f"{warehouse}: no such warehouse directory", exit_code=2) from exc
+    home = warehouse_at(warehouse)  # AuditError, exit 2: no such warehouse, or a bad path
     runs = read_ledger(warehouse)
     by_id = {str(r["run_id"]): r for r in runs}
     claims = _claims(runs)

@@ -15,7 +15,10 @@ from jobs.warehouse.storage import Warehouse, open_table, read_arrow
 
 
 def summarise(warehouse_dir: Path, run_id: str | None = None) -> list[str]:
-    warehouse = Warehouse(warehouse_dir)
+    try:
+        warehouse = Warehouse(warehouse_dir)
+    except ValueError as exc:  # fs.LocationError: a path delta-rs would misread
+        raise FileNotFoundError(f"--warehouse {exc}") from None
     if not warehouse.exists():
         raise FileNotFoundError(f"{warehouse_dir}: no such warehouse")
     published = publication(warehouse).quarantine
