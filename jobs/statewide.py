@@ -363,7 +363,7 @@ def _record_failure(warehouse: Warehouse, record: ledger.RunRecord, progress: Pr
     failure is the error, and the next run's recovery finishes the job."""
     try:
         ledger.record(warehouse, record)
-        report = roll_back_tables(warehouse, by=f"run {record.run_id}")
+        report = roll_back_tables(warehouse, by=f"run {record.run_id}", only_run=record.run_id)
     except Exception as exc:  # e.g. the warehouse became unwritable
         progress.warn(
             f"could not record the failure of run {record.run_id} or roll back its table "

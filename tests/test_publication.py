@@ -10,7 +10,8 @@ The Spark part runs the real statewide job four times on one warehouse:
    Solano Prop 64 conviction whose SUBJECT_ID is spaces;
 3. E3, Prop 64 events in Kern only: Solano must get an empty version, not keep E2's rows;
 4. E1 again with ``--counties solano``: the ledger names every other county's version as
-   left as it was.
+   left as it was;
+5. E2 again, failing (RELIEF_FAULT_RAISE_AT) after five county commits: it rolls them back.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from jobs import faults
 from jobs.audit.diff import DETERMINATION_CHANGED, diff_versions
 from jobs.audit.verify import render_verify, verify_warehouse
 from jobs.config import load_counties
@@ -53,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPUTE_AT = dt.date(2026, 11, 22)
 COL = {name: i for i, name in enumerate(DOJ_COLUMNS)}
 SLUGS = sorted(c.slug for c in load_counties().counties)
+FAIL_AFTER = 5  # the fifth run fails after committing this many counties
 
 
 # --- building the extracts ------------------------------------------------------------------
@@ -197,6 +200,16 @@ def runs(spark, tmp_path_factory) -> Runs:
     second = run_on(str(e2))
     third = run_on(str(e3))
     partial = run_on(str(e1), counties=["Solano"])
+    # 5. A run that fails after committing five counties rolls them back itself.
+    faults.reset()
+    os.environ[faults.RAISE_ENV] = f"county_committed@{FAIL_AFTER}"
+    try:
+        with pytest.raises(faults.FaultInjected):
+            run(RunOptions(inputs=str(e2), warehouse=warehouse, compute_at=COMPUTE_AT),
+                Progress(quiet=True))  # fmt: skip
+    finally:
+        del os.environ[faults.RAISE_ENV]
+        faults.reset()
     return Runs(warehouse, e1, refresh, first, second, third, partial, relative)
 
 
@@ -379,3 +392,21 @@ def test_the_run_key_covers_inputs_settings_compute_at_counties_and_policies(
     policy = conf_copy / "policies" / "default.yaml"
     policy.write_text(policy.read_text().replace("Misdemeanor or Infraction", "Misdemeanor", 1))
     assert changed_parts(base, key_of(prepared_with(conf_copy, tmp_path))) == ["the policies"]
+
+
+def test_a_run_that_fails_after_some_commits_rolls_them_back_before_it_exits(runs: Runs):
+    warehouse = Warehouse(runs.warehouse)
+    last = ledger.read_runs(warehouse)[-1]
+    assert last["status"] == ledger.STATUS_FAILED
+    assert "FaultInjected" in last["message"]
+    assert publication(warehouse).run_id == runs.partial.run_id
+    for slug in SLUGS[:FAIL_AFTER]:
+        table = open_table(warehouse.county(slug))
+        assert table is not None
+        history = table.history(2)
+        assert history[1]["run_id"] == last["run_id"], slug  # its version, then ...
+        assert history[0]["relief_restore"] == f"run {last['run_id']}", slug  # ... undone
+        assert int(history[0]["restored_version"]) == versions(runs.partial)[slug]["version"]
+    report = verify_warehouse(runs.warehouse)
+    assert report.ok, render_verify(report, runs.warehouse)
+    assert report.rolled_back >= FAIL_AFTER

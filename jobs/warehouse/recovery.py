@@ -107,8 +107,10 @@ def _undo_versions(
     runs: Mapping[str, Mapping[str, Any]],
     by: str,
     report: RecoveryReport,
+    only_run: str | None = None,
 ) -> None:
-    """Restore one table to its published version (or remove a never-published table)."""
+    """Restore one table to its published version (or remove a never-published table).
+    With ``only_run``, only when every version to undo is that run's."""
     table = open_table(path)
     if table is None:
         return
@@ -146,6 +148,15 @@ def _undo_versions(
             return
         undone[version] = str(run_id)
     runs_undone = sorted(set(undone.values()))
+    if only_run is not None and any(r != only_run for r in runs_undone):
+        others = ", ".join(r for r in runs_undone if r != only_run)
+        report.left.append(
+            f"{_label(name)}: it also holds versions of run(s) {others}; left for the next "
+            "run or `relief recover`"
+        )
+        return
+    if only_run is not None and not runs_undone:
+        return
     versions = ", ".join(f"{v} (run {r})" for v, r in sorted(undone.items()))
     if target is None:
         remove_table(path)
@@ -174,16 +185,21 @@ def _undo_versions(
 
 
 def roll_back_tables(
-    warehouse: Warehouse, by: str, report: RecoveryReport | None = None
+    warehouse: Warehouse,
+    by: str,
+    report: RecoveryReport | None = None,
+    only_run: str | None = None,
 ) -> RecoveryReport:
-    """Steps 3 and 4 for every table (orphans of every run, versions of runs not succeeded)."""
+    """Steps 3 and 4 for every table: orphans, and versions of runs that did not succeed
+    (with ``only_run``: that run's only — a failed run undoing its own commits)."""
     report = report or RecoveryReport()
     runs = ledger.read_runs(warehouse)
     by_id = {str(r["run_id"]): r for r in runs}
     published: Publication = publication_of(runs)
-    _orphans(warehouse, report, keep_run=None)
+    if only_run is None:
+        _orphans(warehouse, report, keep_run=None)
     for name, path in _tables(warehouse):
-        _undo_versions(name, path, published.table(name), by_id, by, report)
+        _undo_versions(name, path, published.table(name), by_id, by, report, only_run)
     return report
 
 
