@@ -393,7 +393,8 @@ def _no_change(
         )
         progress.info(record.message + " (use --force to commit a new version anyway)")
         return True
-    changed = changed_parts(ledger.run_key_parts(dict(run)), record.run_key_parts or {})
+    before = ledger.run_key_parts(dict(run))  # {}: the run predates recorded key parts
+    changed = changed_parts(before, record.run_key_parts or {}) if before else []
     if changed:
         progress.info(f"changed since the published run {run['run_id']}: {', '.join(changed)}")
     return False
