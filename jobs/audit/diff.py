@@ -27,6 +27,7 @@ from jobs.audit.common import (
     column_value,
     commit_text,
     county_named,
+    published,
     short_hash,
     table_log,
     table_path,
@@ -121,6 +122,7 @@ class VersionDiff:
     unchanged: int
     changes: list[RecordChange] = field(default_factory=list)
     matched_on: str = ROW_KEY  # ROW_KEY, or RECORD_ID when a version lacks row keys
+    published_version: int | None = None  # the version readers are served
 
     def counts_by_kind(self) -> dict[str, int]:
         counts = Counter(c.change for c in self.changes)
@@ -177,6 +179,7 @@ def diff_versions(
     both = set(before_table.column_names) & set(after_table.column_names)
     key = ROW_KEY if ROW_KEY in both else RECORD_ID
     before, after = _decided(before_table, key), _decided(after_table, key)
+    entry = published(warehouse).county(county.slug)
     changes: list[tuple[tuple[int, int, str], RecordChange]] = []
     unchanged = 0
     for matched in before.keys() | after.keys():
@@ -223,6 +226,7 @@ def diff_versions(
         unchanged=unchanged,
         changes=[c for _, c in changes],
         matched_on=key,
+        published_version=None if entry is None else entry.version,
     )
 
 
@@ -260,18 +264,21 @@ _MATCHED_ON = {
 }
 
 
-def _version_label(version: int, commit: Mapping[str, Any]) -> str:
+def _version_label(version: int, commit: Mapping[str, Any], published: int | None) -> str:
+    served = ", the published one" if version == published else ""
     return (
         f"version {version} (run {commit.get('run_id') or 'unknown'}, "
         f"compute-at {commit.get('compute_at') or 'unknown'}, "
-        f"policy {short_hash(commit_text(commit, 'policy_hash'))})"
+        f"policy {short_hash(commit_text(commit, 'policy_hash'))}{served})"
     )
 
 
 def render_diff(diff: VersionDiff, limit: int = 20) -> str:
     lines = [
-        f"{diff.county.name.title()}: {_version_label(diff.from_version, diff.from_commit)}",
-        f"{' ' * len(diff.county.name)}  -> {_version_label(diff.to_version, diff.to_commit)}",
+        f"{diff.county.name.title()}: "
+        f"{_version_label(diff.from_version, diff.from_commit, diff.published_version)}",
+        f"{' ' * len(diff.county.name)}  -> "
+        f"{_version_label(diff.to_version, diff.to_commit, diff.published_version)}",
         f"Prop 64 convictions with a determination: {diff.from_decided:,} -> "
         f"{diff.to_decided:,}; {diff.unchanged:,} unchanged, {len(diff.changes):,} changed",
         f"all rows of the table (with the subjects' other history): {diff.from_rows:,} -> "

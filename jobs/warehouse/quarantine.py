@@ -35,7 +35,10 @@ def summarise(warehouse_dir: Path, run_id: str | None = None) -> list[str]:
         data = data.filter(pc.equal(data["run_id"], run_id))
     if data.num_rows == 0:
         return [f"no quarantined lines{' for run ' + run_id if run_id else ''}"]
-    lines = [f"{data.num_rows:,} quarantined line(s)"]
+    lines = [
+        f"{data.num_rows:,} quarantined line(s) (quarantine table version {published.version}, "
+        f"published by run {published.named_by})"
+    ]
     grouped = data.group_by(["run_id", "reason"]).aggregate(
         [("source_line", "count"), ("source_file", "count_distinct")]
     )
