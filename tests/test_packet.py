@@ -34,6 +34,8 @@ E = "H&S 11361.9; 11361.8(e)"
 A = "H&S 11361.9; 11361.8(a)"
 DISMISS = "Dismiss and seal"
 NOT_ELIGIBLE = "Not eligible"
+# A name a spreadsheet would evaluate, as every CSV writes it (jobs/outputs.py formula_safe).
+OBRIEN_CSV = "'=O'BRIEN, PAT"
 
 
 @pytest.fixture
@@ -66,7 +68,7 @@ def test_bulk_motion_has_one_row_per_granted_conviction_grouped_by_case(built: P
     rows = read_csv(built / BULK_MOTION)
     assert rows[0] == list(BULK_HEADER)
     assert rows[1:] == [
-        ["F05-1", "=O'BRIEN, PAT", "07/04/1950", "A0000003", "1", "11359 HS", "02/02/2005",
+        ["F05-1", OBRIEN_CSV, "07/04/1950", "A0000003", "1", "11359 HS", "02/02/2005",
          "Felony", DISMISS, E, "deceased", "Individual is deceased", "fp-10"],
         ["F10-001", "DOE, JOHN", "01/02/1970", "A0000001", "1", "11359 HS", "05/03/2010",
          "Felony", "Reduce to misdemeanor", E, "baseline-reduce",
@@ -78,7 +80,7 @@ def test_bulk_motion_has_one_row_per_granted_conviction_grouped_by_case(built: P
          "Misdemeanor", DISMISS, E, "misdemeanor", "Misdemeanor or Infraction", "fp-3"],
         ["M20-9", "LEE, ANN", "09/09/1999", "A0000004", "1", "11357(a) HS", "02/02/2020",
          "Misdemeanor", DISMISS, E, "misdemeanor", "Misdemeanor or Infraction", "fp-11"],
-        ["", "=O'BRIEN, PAT", "07/04/1950", "A0000003", "1", "11357 HS", "", "Misdemeanor",
+        ["", OBRIEN_CSV, "07/04/1950", "A0000003", "1", "11357 HS", "", "Misdemeanor",
          DISMISS, E, "misdemeanor", "Misdemeanor or Infraction", "fp-7"],
     ]  # fmt: skip
 
@@ -123,7 +125,7 @@ def test_index_and_cover_sheet_count_cases_and_convictions(built: Path):
     rows = read_csv(built / INDEX_CSV)
     assert rows[0] == list(INDEX_HEADER)
     assert rows[1:] == [
-        ["F05-1", "=O'BRIEN, PAT", "A0000003", "1", "1", "0", "orders/order_F05-1.pdf"],
+        ["F05-1", OBRIEN_CSV, "A0000003", "1", "1", "0", "orders/order_F05-1.pdf"],
         ["F10-001", "DOE, JOHN", "A0000001", "1", "0", "1", "orders/order_F10-001.pdf"],
         ["F15-010; F15-011", 'ÑÚÑEZ, JOSÉ "JO"', "A0000002", "1", "1", "0",
          "orders/order_F15-010-F15-011.pdf"],
@@ -152,8 +154,8 @@ def test_worklist_holds_review_determinations_flags_and_missing_case_numbers(bui
         ("Not eligible: Occurred after 11/09/2016", "F17-5", 'ÑÚÑEZ, JOSÉ "JO"', NOT_ELIGIBLE,
          "", "fp-6", "extract.csv", "6"),
         ("Relief granted, but the DOJ record has no court case number: find the case", "",
-         "=O'BRIEN, PAT", "Eligible for Dismissal", "", "fp-7", "extract.csv", "7"),
-        ("Possible other Prop 64 charge in the comment text", "", "=O'BRIEN, PAT", "",
+         OBRIEN_CSV, "Eligible for Dismissal", "", "fp-7", "extract.csv", "7"),
+        ("Possible other Prop 64 charge in the comment text", "", OBRIEN_CSV, "",
          "11359 HS-POSSESS FOR SALE", "fp-8", "extract.csv", "8"),
     ]  # fmt: skip
     # S1's flagged Kern conviction belongs to Kern's worklist, not Fresno's.

@@ -39,7 +39,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.outputs import private_file
+from jobs.outputs import CsvStyle, csv_fields, csv_lines, private_file, write_csv_lines
 from jobs.warehouse.snapshots import CountySnapshot
 from transforms.columns import (
     CASE_NUMBERS,
@@ -225,40 +225,19 @@ def gogen_eligibility_columns(table: pa.Table, compute_at: dt.date) -> dict[str,
     return result
 
 
-# Go's encoding/csv quotes a field that holds a comma, a quote, CR or LF, that starts with
-# a white-space rune (unicode.IsSpace), or that is exactly \. ; empty fields are not quoted.
-_GO_NEEDS_QUOTES = r'[,"\r\n]|^[\t\n\x{0B}\f\r \x{85}\x{A0}\p{Z}]|^\\\.$'
-
-
-def go_csv_field(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Each value as Go's encoding/csv writes it."""
-    needs = pc.match_substring_regex(values, _GO_NEEDS_QUOTES)
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
-    return pc.if_else(needs, quoted, values)
+def go_csv_field(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each value as the reference's writer (Go's encoding/csv) writes it, formula-safe
+    (jobs/outputs.py: ``-`` placeholders and plain numbers stay as they are)."""
+    return csv_fields(values, CsvStyle.GO)
 
 
 def go_csv_lines(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.ChunkedArray:
-    """One CSV line (without the LF) per row."""
-    # One contiguous array per column: element-wise kernels over many small chunks are slow.
-    fields = [
-        go_csv_field(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c) for c in columns
-    ]
-    joined = pc.binary_join_element_wise(*fields, ",")
-    return joined if isinstance(joined, pa.ChunkedArray) else pa.chunked_array([joined])
-
-
-def _go_header(names: Sequence[str]) -> str:
-    return go_csv_lines([pa.array([n]) for n in names])[0].as_py()
+    """One CSV line (without the LF) per row, as the reference writes it."""
+    return csv_lines(columns, CsvStyle.GO)
 
 
 def _write_go_csv(path: Path, header: Sequence[str], lines: pa.ChunkedArray) -> None:
-    with private_file(path) as temporary, temporary.open("w", encoding="utf-8", newline="") as out:
-        out.write(_go_header(header) + "\n")
-        for chunk in lines.chunks:
-            values = chunk.to_pylist()
-            if values:
-                out.write("\n".join(values))
-                out.write("\n")
+    write_csv_lines(path, header, lines, CsvStyle.GO)
 
 
 def go_json(value: Any) -> str:
@@ -467,8 +446,27 @@ def gogen_summary(
     }
 
 
-def write_gogen(snapshot: CountySnapshot, out: Path) -> list[Path]:
-    """All_Results.csv, All_Results_Condensed.csv, Prop64_Results.csv and summary.json."""
+SUFFIX_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+
+def gogen_file_name(name: str, suffix: str = "") -> str:
+    """``name`` with the run suffix before its extension, as the reference's hidden
+    ``--file-name-suffix`` names files (utilities.GenerateFileName): ``All_Results.csv`` with
+    suffix ``2026-11-22`` is ``All_Results_2026-11-22.csv``; no suffix, no change."""
+    if not suffix:
+        return name
+    if not re.fullmatch(SUFFIX_PATTERN, suffix):
+        raise ValueError(
+            f"file name suffix {suffix!r}: use letters, digits, '.', '_' or '-' "
+            "(at most 64, starting with a letter or digit)"
+        )
+    stem, dot, extension = name.rpartition(".")
+    return f"{stem}_{suffix}{dot}{extension}"
+
+
+def write_gogen(snapshot: CountySnapshot, out: Path, suffix: str = "") -> list[Path]:
+    """All_Results.csv, All_Results_Condensed.csv, Prop64_Results.csv and summary.json
+    (each named with ``_<suffix>`` before the extension when a suffix is given)."""
     table = snapshot.table
     compute_at = snapshot.require_compute_at()
     doj = gogen_doj_columns(table)
@@ -483,10 +481,12 @@ def write_gogen(snapshot: CountySnapshot, out: Path) -> list[Path]:
         (ALL_RESULTS_CONDENSED, [*GOGEN_CONDENSED_COLUMNS, *GOGEN_ELIGIBILITY_HEADERS], condensed),
         (PROP64_RESULTS, full_header, full.filter(decided)),
     ):
-        _write_go_csv(out / name, header, lines)
-        written.append(out / name)
+        path = out / gogen_file_name(name, suffix)
+        _write_go_csv(path, header, lines)
+        written.append(path)
     summary = gogen_summary(table, snapshot.county.name, compute_at)
-    with private_file(out / SUMMARY_JSON) as temporary:
+    summary_path = out / gogen_file_name(SUMMARY_JSON, suffix)
+    with private_file(summary_path) as temporary:
         temporary.write_text(go_json(summary), encoding="utf-8")
-    written.append(out / SUMMARY_JSON)
+    written.append(summary_path)
     return written

@@ -43,7 +43,6 @@ accented names correctly.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -54,7 +53,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.outputs import owner_only, private_dir, private_file
+from jobs.outputs import CsvStyle, owner_only, private_dir, private_file, rows_table, write_csv
 from jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
 from transforms.columns import (
     CASE_NUMBERS,
@@ -622,13 +621,7 @@ def cover_pdf(result: PacketResult, source: Provenance,
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    with (
-        private_file(path) as temporary,
-        temporary.open("w", encoding="utf-8-sig", newline="") as out,
-    ):
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(rows)
+    write_csv(path, rows_table(header, rows), CsvStyle.SPREADSHEET)
 
 
 def order_file_name(case: str, taken: set[str]) -> str:

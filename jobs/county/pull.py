@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from jobs.county.gogen import bool_column, write_gogen
-from jobs.outputs import owner_only, private_dir, private_file
+from jobs.outputs import CsvStyle, owner_only, private_dir, private_file
+from jobs.outputs import write_csv as write_table_csv
 from jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
 from transforms.columns import (
     INPUT_INDEX,
@@ -101,12 +101,9 @@ def pull_table(snapshot: CountySnapshot) -> pa.Table:
 
 
 def write_csv(table: pa.Table, path: Path) -> None:
-    with private_file(path) as temporary:
-        pacsv.write_csv(
-            nested_as_json(table),
-            str(temporary),
-            write_options=pacsv.WriteOptions(quoting_style="needed"),
-        )
+    """The pull as a spreadsheet CSV (jobs/outputs.py): UTF-8 with a byte-order mark,
+    formula-safe, a null an empty field and an empty string ``""``."""
+    write_table_csv(path, nested_as_json(table), CsvStyle.SPREADSHEET)
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
