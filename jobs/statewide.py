@@ -68,7 +68,7 @@ from transforms.history import fan_out_to_counties, prop64_subject_rows, subject
 from transforms.normalize import normalize
 from transforms.offenses import Offenses
 from transforms.summary import county_summary
-from transforms.vocabulary import Counties
+from transforms.vocabulary import Counties, UnknownCounty
 
 
 class UsageError(Exception):
@@ -116,11 +116,10 @@ def prepare(options: RunOptions) -> Prepared:
         if options.counties:
             targets = []
             for name in options.counties:
-                county = counties.resolve(name)
-                if county is None:
-                    valid = ", ".join(c.name.title() for c in counties.counties)
-                    raise UsageError(f"--counties: unknown county {name!r}. Valid: {valid}")
-                targets.append(county.slug)
+                try:
+                    targets.append(counties.require(name).slug)
+                except UnknownCounty as exc:
+                    raise UsageError(f"--counties: {exc}") from None
         policies = load_policy_set(
             counties, policy_dir=options.policy_dir, options_file=options.eligibility_options
         )

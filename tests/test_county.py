@@ -33,14 +33,13 @@ from jobs.county.gogen import (
     gogen_summary,
 )
 from jobs.county.pull import (
-    ALL_ROWS_SHEET,
-    CANDIDATE_SHEET,
     PullError,
     PullFormat,
     nested_as_json,
     pull,
     pull_column_order,
 )
+from jobs.county.xlsx import ALL_ROWS_SHEET, CANDIDATE_SHEET, CONDENSED_SHEET
 from transforms.columns import (
     CASE_NUMBERS,
     CNT_ORDER,
@@ -381,36 +380,56 @@ def test_csv_pull_round_trips_every_row_with_nulls_and_empty_strings_apart(
     assert json.loads(inputs[1]) == {"not_felony": False}
 
 
-def test_xlsx_pull_has_prop64_sheet_and_all_rows_sheet_with_frozen_headers(
+def test_xlsx_pull_has_decisions_first_filters_and_a_condensed_sheet(
     warehouse: Path, tmp_path: Path
 ):
     from openpyxl import load_workbook
 
     result = pull(warehouse, "fresno", tmp_path / "out", PullFormat.XLSX)
     book = load_workbook(result.files[0])
-    assert book.sheetnames == [CANDIDATE_SHEET, ALL_ROWS_SHEET]
+    assert book.sheetnames == [CANDIDATE_SHEET, CONDENSED_SHEET, ALL_ROWS_SHEET]
     want = nested_as_json(expected(fresno_rows()))
+    names = [DETERMINATION, REASON, RULE_ID]
+    names += [c for c in want.column_names if c not in names]
 
-    def cells(value: Any) -> Any:
+    def cell(name: str, value: Any) -> Any:
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return dt.datetime(value.year, value.month, value.day)
+        if name == "PRI_DOB" and value not in ("", "19800000"):  # whole YYYYMMDD: a date
+            return dt.datetime.strptime(value, "%Y%m%d")
         return None if value == "" else value
 
-    for title, rows in (
-        (ALL_ROWS_SHEET, want.to_pylist()),
-        (CANDIDATE_SHEET, [r for r in want.to_pylist() if r[IS_CANDIDATE]]),
+    candidates = [r for r in want.to_pylist() if r[IS_CANDIDATE]]
+    condensed = [DETERMINATION, REASON, RULE_ID, *GOGEN_CONDENSED_COLUMNS]
+    for title, columns, rows in (
+        (ALL_ROWS_SHEET, names, want.to_pylist()),
+        (CANDIDATE_SHEET, names, candidates),
+        (CONDENSED_SHEET, condensed, candidates),
     ):
         sheet = book[title]
         assert sheet.freeze_panes == "A2"
         got = [[c.value for c in r] for r in sheet.iter_rows()]
-        assert got[0] == want.column_names
-        assert got[1:] == [[cells(r[c]) for c in want.column_names] for r in rows]
-    # A name starting with '=' stays text, never a formula.
-    name_column = want.column_names.index("PRI_NAME") + 1
-    s3 = next(r for r in book[ALL_ROWS_SHEET].iter_rows(min_row=2) if r[0].value == "fp-7")
-    assert s3[name_column - 1].value == "=O'BRIEN, PAT"
-    assert s3[name_column - 1].data_type == "s"
-    assert len(list(book[CANDIDATE_SHEET].iter_rows())) == 1 + 7
+        assert got[0] == columns, title
+        assert got[1:] == [[cell(c, r[c]) for c in columns] for r in rows], title
+        assert all(c.font.b for c in sheet[1])
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(columns)).column_letter}" + str(
+            len(rows) + 1
+        )
+    assert len(candidates) == 7
+    # Widths come from the data: the longest reason, not the header "reason".
+    widths = book[CANDIDATE_SHEET].column_dimensions
+    assert widths["B"].width == len("Dismiss all HS 11358 convictions") + 2
+    assert widths["A"].width == len(D) + 2
+    # A partial DOJ date stays text; a name starting with '=' stays text, never a formula.
+    sheet = book[ALL_ROWS_SHEET]
+    dob = names.index("PRI_DOB")
+    name_column = names.index("PRI_NAME")
+    s2 = next(r for r in sheet.iter_rows(min_row=2) if r[names.index(RECORD_ID)].value == "fp-5")
+    assert s2[dob].value == "19800000" and s2[dob].data_type == "s"
+    s3 = next(r for r in sheet.iter_rows(min_row=2) if r[names.index(RECORD_ID)].value == "fp-7")
+    assert s3[name_column].value == "=O'BRIEN, PAT"
+    assert s3[name_column].data_type == "s"
+    assert s3[dob].is_date and s3[dob].value == dt.datetime(1950, 7, 4)
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -450,11 +469,12 @@ def test_unknown_version_and_unknown_run_are_usage_errors(warehouse: Path, tmp_p
         pull(warehouse, "fresno", tmp_path / "o", version=0, run_id="run-1")
 
 
-def test_unknown_county_lists_valid_names_and_missing_table_says_so(
+def test_unknown_county_suggests_the_close_name_and_missing_table_says_so(
     warehouse: Path, tmp_path: Path
 ):
-    with pytest.raises(PullError, match=r"unknown county 'Fresnoo'.*Alameda, Alpine") as exc:
+    with pytest.raises(PullError) as exc:
         pull(warehouse, "Fresnoo", tmp_path / "o")
+    assert str(exc.value) == "unknown county 'Fresnoo': did you mean Fresno?"
     assert exc.value.exit_code == 2
     with pytest.raises(PullError, match="Alpine has no county table at") as exc:
         pull(warehouse, "alpine", tmp_path / "o")
@@ -543,7 +563,7 @@ def test_gogen_csv_quotes_like_go_encoding_csv(warehouse: Path, tmp_path: Path):
     assert "\r" not in text and text.endswith("\n")
     assert ',"DOE, JOHN",' in text
     assert ',"ÑÚÑEZ, JOSÉ ""JO""",' in text
-    assert ',"\'=O\'BRIEN, PAT",' in text  # formula-safe, then quoted as Go quotes
+    assert ",\"'=O'BRIEN, PAT\"," in text  # formula-safe, then quoted as Go quotes
     assert '," LEE, ANN",' in text  # leading white space is quoted by Go
 
 
@@ -675,12 +695,17 @@ def test_pull_command_runs_without_java(warehouse: Path, tmp_path: Path):
     assert len(read_csv_rows(tmp_path / "o" / ALL_RESULTS)) == 4
 
 
-def test_pull_command_exits_2_on_unknown_county_with_valid_names(warehouse: Path, tmp_path: Path):
+def test_pull_command_exits_2_on_unknown_county_with_a_did_you_mean(
+    warehouse: Path, tmp_path: Path
+):
+    done = run_cli("pull", "--warehouse", str(warehouse), "--county", "Fresnoo",
+                   "--out", str(tmp_path / "o"))  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "relief: unknown county 'Fresnoo': did you mean Fresno?\n"
     done = run_cli("pull", "--warehouse", str(warehouse), "--county", "Atlantis",
                    "--out", str(tmp_path / "o"))  # fmt: skip
     assert done.returncode == 2
-    assert "unknown county 'Atlantis'" in done.stderr and "San Joaquin" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "unknown county 'Atlantis'" in done.stderr and "San Joaquin" not in done.stderr
 
 
 def test_pull_command_says_plainly_when_the_county_has_no_table(warehouse: Path, tmp_path: Path):

@@ -79,6 +79,8 @@ def county_named(name: str) -> County:
 
 
 def table_path(warehouse: Path, county: County) -> Path:
+    if not Path(warehouse).is_dir():
+        raise AuditError(f"{warehouse}: no such warehouse directory", exit_code=2)
     path = Warehouse(warehouse).county(county.slug)
     if not (path / "_delta_log").is_dir():
         raise AuditError(

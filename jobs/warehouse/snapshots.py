@@ -21,7 +21,7 @@ from transforms.columns import (
     RECORD_ID,
     SOURCE_LINE,
 )
-from transforms.vocabulary import Counties, County
+from transforms.vocabulary import Counties, County, UnknownCounty
 
 
 class PullError(Exception):
@@ -36,13 +36,13 @@ class PullError(Exception):
 
 
 def resolve_county(name: str, counties: Counties | None = None) -> County:
-    """The county a person named (any case, name or slug); unknown: PullError exit 2."""
+    """The county a person named (Counties.resolve: name, slug or DOJ code, any case, with or
+    without "County"); unknown: PullError exit 2 with a did-you-mean."""
     counties = counties or load_counties()
-    county = counties.resolve(name)
-    if county is None:
-        valid = ", ".join(c.name.title() for c in counties.counties)
-        raise PullError(f"unknown county {name!r}. Valid counties: {valid}", exit_code=2)
-    return county
+    try:
+        return counties.require(name)
+    except UnknownCounty as exc:
+        raise PullError(str(exc), exit_code=2) from None
 
 
 def county_table_path(warehouse: Path, county: County) -> Path:
@@ -114,6 +114,8 @@ def open_snapshot(
     """Read ``<warehouse>/counties/<slug>`` (latest, a version, or a run's version)."""
     if version is not None and run_id is not None:
         raise PullError("give --version or --run, not both", exit_code=2)
+    if not warehouse.is_dir():
+        raise PullError(f"{warehouse}: no such warehouse directory", exit_code=2)
     path = county_table_path(warehouse, county)
     label = county.name.title()
     if not (path / "_delta_log").is_dir():
