@@ -719,3 +719,29 @@ def test_header_helper_reads_back_with_python_csv():
     # Sanity check of the reader used above on a quoted multi-line field.
     line = go_csv_lines([pa.array(["a\nb"]), pa.array(["c"])]).to_pylist()[0]
     assert list(csv.reader(io.StringIO(line + "\n"))) == [["a\nb", "c"]]
+
+
+def test_gogen_files_carry_a_run_suffix_as_the_reference_names_them(
+    warehouse: Path, tmp_path: Path
+):
+    plain = pull(warehouse, "fresno", tmp_path / "plain", PullFormat.GOGEN)
+    done = run_cli("pull", "--warehouse", str(warehouse), "--county", "fresno", "--out",
+                   str(tmp_path / "s"), "--format", "gogen",
+                   "--suffix", "2026-11-22_r2")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in (tmp_path / "s").iterdir())
+    assert names == ["All_Results_2026-11-22_r2.csv", "All_Results_Condensed_2026-11-22_r2.csv",
+                     "Prop64_Results_2026-11-22_r2.csv", "summary_2026-11-22_r2.json"]  # fmt: skip
+    for path in plain.files:
+        stem, _, ext = path.name.rpartition(".")
+        assert (tmp_path / "s" / f"{stem}_2026-11-22_r2.{ext}").read_bytes() == path.read_bytes()
+
+
+def test_a_suffix_is_for_gogen_files_and_must_be_file_safe(warehouse: Path, tmp_path: Path):
+    with pytest.raises(PullError, match="--suffix names the gogen files") as exc:
+        pull(warehouse, "fresno", tmp_path / "o", PullFormat.CSV, suffix="x")
+    assert exc.value.exit_code == 2
+    with pytest.raises(PullError, match=r"--suffix file name suffix '\.\./x'") as exc:
+        pull(warehouse, "fresno", tmp_path / "o", PullFormat.GOGEN, suffix="../x")
+    assert exc.value.exit_code == 2
+    assert not (tmp_path / "o").exists()
