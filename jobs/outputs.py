@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from jobs.warehouse.snapshots import PullError
 
@@ -74,36 +75,32 @@ FORMULA_PREFIX = "'"
 
 def formula_safe(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Text values a spreadsheet would evaluate, prefixed with ``'``; the rest unchanged."""
-    risky = pc.and_not(
-        pc.match_substring_regex(values, _FORMULA_START),
-        pc.match_substring_regex(values, _HARMLESS),
-    )
-    return pc.if_else(
-        pc.fill_null(risky, False), pc.binary_join_element_wise(FORMULA_PREFIX, values, ""), values
-    )
+    starts = pc.fill_null(pc.match_substring_regex(values, _FORMULA_START), False)
+    if not pc.any(starts).as_py():  # the usual column: nothing to look at twice
+        return values
+    risky = pc.and_not(starts, pc.fill_null(pc.match_substring_regex(values, _HARMLESS), False))
+    return pc.if_else(risky, pc.binary_join_element_wise(FORMULA_PREFIX, values, ""), values)
 
 
 class CsvStyle(Enum):
-    """How a CSV file is laid out; every style is formula-safe, UTF-8 and ends lines in LF.
+    """How a CSV file is laid out; every style is formula-safe (:func:`formula_safe`), UTF-8,
+    and ends lines in LF.
 
-    - ``SPREADSHEET`` (county pulls, packets): RFC 4180 quoting (a field holding a comma,
-      a quote, CR or LF is quoted), a null is an empty field and an empty string ``""``, and
-      a UTF-8 byte-order mark so Excel reads accented names as UTF-8.
-    - ``PLAIN``: as SPREADSHEET without the byte-order mark (files read by scripts).
-    - ``GO``: the reference tool's writer, Go's encoding/csv: a field is quoted when it holds
-      a comma, a quote, CR or LF, starts with white space or is exactly ``\\.``; no BOM.
+    - ``SPREADSHEET`` (county pulls, packets): Arrow's CSV writer, every text field quoted,
+      numbers, dates and booleans bare, a null an empty field (so an empty string ``""`` and
+      a null stay apart), and a UTF-8 byte-order mark so Excel reads accented names as UTF-8.
+    - ``PLAIN`` (the audit diff, read by scripts): as SPREADSHEET without the byte-order mark.
+    - ``GO`` (the reference tool's files): Go's encoding/csv, which the reference writes with:
+      a field is quoted when it holds a comma, a quote, CR or LF, starts with white space or
+      is exactly ``\\.``; no byte-order mark.
     """
 
     SPREADSHEET = "spreadsheet"
     PLAIN = "plain"
     GO = "go"
 
-    @property
-    def bom(self) -> bool:
-        return self is CsvStyle.SPREADSHEET
 
-
-_RFC4180_NEEDS_QUOTES = r'[,"\r\n]'
+UTF8_BOM = b"\xef\xbb\xbf"
 # Go's encoding/csv (fieldNeedsQuotes): a comma, quote, CR or LF anywhere, a leading
 # white-space rune (unicode.IsSpace), or the field \. alone; an empty field is not quoted.
 _GO_NEEDS_QUOTES = r'[,"\r\n]|^[\t\n\x{0B}\f\r \x{85}\x{A0}\p{Z}]|^\\\.$'
@@ -111,42 +108,31 @@ _GO_NEEDS_QUOTES = r'[,"\r\n]|^[\t\n\x{0B}\f\r \x{85}\x{A0}\p{Z}]|^\\\.$'
 
 def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    if pa.types.is_large_string(array.type) or pa.types.is_string_view(array.type):
-        return pc.cast(array, pa.string())
     return array if pa.types.is_string(array.type) else pc.cast(array, pa.string())
 
 
-def csv_fields(values: pa.Array | pa.ChunkedArray, style: CsvStyle) -> pa.Array:
-    """Each value as one CSV field in ``style``: text, formula-safe, quoted where needed."""
+def go_fields(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each value as Go's encoding/csv writes it, formula-safe; a null is an empty field."""
     text = formula_safe(_as_text(values))
-    pattern = _GO_NEEDS_QUOTES if style is CsvStyle.GO else _RFC4180_NEEDS_QUOTES
-    needs = pc.match_substring_regex(text, pattern)
-    if style is not CsvStyle.GO:
-        # "" stays apart from a null (an empty field) so a pull reads back what was stored.
-        needs = pc.or_(needs, pc.equal(text, ""))
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-    return pc.fill_null(pc.if_else(needs, quoted, text), "")
+    needs = pc.match_substring_regex(text, _GO_NEEDS_QUOTES)
+    if pc.any(needs).as_py():
+        quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+        text = pc.if_else(needs, quoted, text)
+    return pc.fill_null(text, "") if text.null_count else text
 
 
-def csv_lines(columns: Sequence[pa.Array | pa.ChunkedArray], style: CsvStyle) -> pa.ChunkedArray:
-    """One CSV line (without its LF) per row of ``columns``."""
+def go_lines(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.ChunkedArray:
+    """One Go-style CSV line (without its LF) per row of ``columns``."""
     # One contiguous array per column: element-wise kernels over many small chunks are slow.
-    fields = [csv_fields(c, style) for c in columns]
+    fields = [go_fields(c) for c in columns]
     return pa.chunked_array([pc.binary_join_element_wise(*fields, ",")], pa.string())
 
 
-def csv_header(names: Sequence[str], style: CsvStyle) -> str:
-    line = csv_lines([pa.array([n], pa.string()) for n in names], style)[0].as_py()
-    return str(line)
-
-
-def write_csv_lines(
-    path: Path, header: Sequence[str], lines: pa.ChunkedArray, style: CsvStyle
-) -> Path:
-    """``header`` and ``lines`` (from :func:`csv_lines`) as one owner-only file."""
-    encoding = "utf-8-sig" if style.bom else "utf-8"
-    with private_file(path) as temporary, temporary.open("w", encoding=encoding, newline="") as out:
-        out.write(csv_header(header, style) + "\n")
+def write_go_lines(path: Path, header: Sequence[str], lines: pa.ChunkedArray) -> Path:
+    """``header`` and ``lines`` (from :func:`go_lines`) as one owner-only file."""
+    head = go_lines([pa.array([n], pa.string()) for n in header])[0].as_py()
+    with private_file(path) as temporary, temporary.open("w", encoding="utf-8", newline="") as out:
+        out.write(f"{head}\n")
         for chunk in lines.chunks:
             for start in range(0, len(chunk), _WRITE_ROWS):
                 values = chunk.slice(start, _WRITE_ROWS).to_pylist()
@@ -159,14 +145,29 @@ def write_csv_lines(
 _WRITE_ROWS = 20_000
 
 
+def formula_safe_table(table: pa.Table) -> pa.Table:
+    """Every text column through :func:`formula_safe` (numbers, dates and booleans cannot be
+    formulas: a negative number is data)."""
+    for index, column in enumerate(table.columns):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            safe = formula_safe(column)
+            if safe is not column:
+                table = table.set_column(index, table.field(index), safe)
+    return table
+
+
 def write_csv(path: Path, table: pa.Table, style: CsvStyle = CsvStyle.SPREADSHEET) -> Path:
-    """Every row of ``table`` (flat columns: text, numbers, dates, booleans) as CSV."""
-    lines = (
-        csv_lines(table.columns, style)
-        if table.num_columns
-        else pa.chunked_array([pa.array([""] * table.num_rows, pa.string())])
-    )
-    return write_csv_lines(path, table.column_names, lines, style)
+    """Every row of ``table`` (flat columns: text, numbers, dates, booleans) as an owner-only
+    CSV file in ``style``; the one way relief writes CSV."""
+    if style is CsvStyle.GO:
+        return write_go_lines(path, table.column_names, go_lines(table.columns))
+    with private_file(path) as temporary, temporary.open("wb") as out:
+        if style is CsvStyle.SPREADSHEET:
+            out.write(UTF8_BOM)
+        pacsv.write_csv(
+            formula_safe_table(table), out, write_options=pacsv.WriteOptions(quoting_style="needed")
+        )
+    return path
 
 
 def rows_table(header: Sequence[str], rows: Iterable[Sequence[str | None]]) -> pa.Table:

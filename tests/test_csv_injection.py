@@ -16,7 +16,7 @@ from jobs.audit.diff import diff_versions, write_diff_csv
 from jobs.county.gogen import ALL_RESULTS, ALL_RESULTS_CONDENSED, PROP64_RESULTS
 from jobs.county.packet import BULK_MOTION, INDEX_CSV, WORKLIST, packet
 from jobs.county.pull import PullFormat, pull
-from jobs.outputs import CsvStyle, csv_fields, formula_safe
+from jobs.outputs import CsvStyle, formula_safe, go_fields, write_csv
 from tests.test_county import SUBJECTS, fresno_rows, write_county
 from transforms.columns import CODE_SECTION, POSSIBLE_OTHER_P64
 
@@ -117,7 +117,7 @@ def test_gogen_placeholders_and_negative_numbers_stay_as_the_reference_writes_th
         ("-A1", "'-A1"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t=1"),
-        ("\r=1", '"\'\r=1"'),
+        ("\r=1", "'\r=1"),
         ("  =1", "'  =1"),
         ("\u00a0=1", "'\u00a0=1"),
         ("-", "-"),
@@ -126,21 +126,23 @@ def test_gogen_placeholders_and_negative_numbers_stay_as_the_reference_writes_th
         ("+3", "+3"),
         ("-2.5e3", "-2.5e3"),
         ("11357-11360", "11357-11360"),
-        ("O'BRIEN, PAT", '"O\'BRIEN, PAT"'),
+        ("O'BRIEN, PAT", "O'BRIEN, PAT"),
         ("a=b", "a=b"),
     ],
 )
-def test_formula_safe_quotes_what_a_spreadsheet_evaluates_and_nothing_else(
-    value: str, written: str
-):
-    assert csv_fields(pa.array([value]), CsvStyle.SPREADSHEET).to_pylist() == [written]
+def test_formula_safe_marks_what_a_spreadsheet_evaluates_and_nothing_else(value: str, written: str):
+    assert formula_safe(pa.array([value])).to_pylist() == [written]
 
 
-def test_formula_safe_keeps_nulls_and_non_text_apart():
+def test_formula_safe_keeps_nulls_and_leaves_non_text_to_the_writer():
     assert formula_safe(pa.array(["=x", None, ""])).to_pylist() == ["'=x", None, ""]
-    assert csv_fields(pa.array([-3, None], pa.int64()), CsvStyle.SPREADSHEET).to_pylist() == [
-        "-3",
-        "",
-    ]
-    assert csv_fields(pa.array(["", None]), CsvStyle.SPREADSHEET).to_pylist() == ['""', ""]
-    assert csv_fields(pa.array(["", None]), CsvStyle.GO).to_pylist() == ["", ""]
+    assert go_fields(pa.array([-3, None], pa.int64())).to_pylist() == ["-3", ""]
+    assert go_fields(pa.array(["=a,b", "", None])).to_pylist() == ['"\'=a,b"', "", ""]
+
+
+def test_spreadsheet_csv_keeps_empty_text_and_nulls_apart_behind_a_bom(tmp_path: Path):
+    table = pa.table({"name": ["=x", "", None, "a,b"], "n": [-1, None, 2, 3]})
+    path = write_csv(tmp_path / "t.csv", table, CsvStyle.SPREADSHEET)
+    assert path.read_bytes() == (b'\xef\xbb\xbf"name","n"\n"\'=x",-1\n"",\n,2\n"a,b",3\n')
+    plain = write_csv(tmp_path / "p.csv", table, CsvStyle.PLAIN)
+    assert plain.read_bytes() == path.read_bytes()[3:]

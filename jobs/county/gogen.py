@@ -39,7 +39,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.outputs import CsvStyle, csv_fields, csv_lines, private_file, write_csv_lines
+from jobs.outputs import go_fields, go_lines, private_file, write_go_lines
 from jobs.warehouse.snapshots import CountySnapshot
 from transforms.columns import (
     CASE_NUMBERS,
@@ -228,16 +228,16 @@ def gogen_eligibility_columns(table: pa.Table, compute_at: dt.date) -> dict[str,
 def go_csv_field(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Each value as the reference's writer (Go's encoding/csv) writes it, formula-safe
     (jobs/outputs.py: ``-`` placeholders and plain numbers stay as they are)."""
-    return csv_fields(values, CsvStyle.GO)
+    return go_fields(values)
 
 
 def go_csv_lines(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.ChunkedArray:
     """One CSV line (without the LF) per row, as the reference writes it."""
-    return csv_lines(columns, CsvStyle.GO)
+    return go_lines(columns)
 
 
 def _write_go_csv(path: Path, header: Sequence[str], lines: pa.ChunkedArray) -> None:
-    write_csv_lines(path, header, lines, CsvStyle.GO)
+    write_go_lines(path, header, lines)
 
 
 def go_json(value: Any) -> str:
