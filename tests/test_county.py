@@ -745,3 +745,34 @@ def test_a_suffix_is_for_gogen_files_and_must_be_file_safe(warehouse: Path, tmp_
         pull(warehouse, "fresno", tmp_path / "o", PullFormat.GOGEN, suffix="../x")
     assert exc.value.exit_code == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_xlsx_cells_survive_xml_special_characters_and_odd_values(tmp_path: Path):
+    from openpyxl import load_workbook
+
+    from jobs.county.xlsx import XLSX_MAX_CELL, write_xlsx
+
+    table = pa.table(
+        {
+            DETERMINATION: ["A & B <c>", None, "x\x01y"],
+            "name": [" lead", "trail ", "=1+1"],
+            "long": ["z" * (XLSX_MAX_CELL + 10), "", None],
+            "day": pa.array([dt.date(1899, 12, 31), dt.date(2020, 2, 29), None], pa.date32()),
+            "stamp": pa.array(
+                [dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC), None, None],
+                pa.timestamp("us", "UTC"),
+            ),
+            "ratio": [1.5, float("inf"), None],
+            "flag": [True, False, None],
+            IS_CANDIDATE: [True, True, False],
+        }
+    )
+    write_xlsx(table, tmp_path / "odd.xlsx")
+    sheet = load_workbook(tmp_path / "odd.xlsx")[ALL_ROWS_SHEET]
+    got = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert got[0] == [DETERMINATION, "name", "long", "day", "stamp", "ratio", "flag", IS_CANDIDATE]
+    assert got[1] == ["A & B <c>", " lead", "z" * XLSX_MAX_CELL, "1899-12-31",
+                      dt.datetime(2024, 5, 6, 7, 8, 9), 1.5, True, True]  # fmt: skip
+    assert got[2] == [None, "trail ", None, dt.datetime(2020, 2, 29), None, None, False, True]
+    assert got[3] == ["xy", "=1+1", None, None, None, None, None, False]
+    assert sheet["B4"].data_type == "s"  # text, never a formula

@@ -112,20 +112,27 @@ def _any(mask: pa.Array) -> bool:
     return bool(pc.any(mask).as_py())
 
 
+# The same test on a column's raw UTF-8 bytes: one C-speed scan instead of a regex per value.
+_NEEDS_ESCAPE_BYTES = re.compile(rb"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
 def _text_xml(text: pa.Array) -> pa.Array:
     """Cell text escaped for XML, without characters XML cannot hold, at most 32,767 long."""
-    if _any(pc.match_substring_regex(text, _NEEDS_ESCAPE)):
+    if _NEEDS_ESCAPE_BYTES.search(_utf8_bytes(text)) and _any(
+        pc.match_substring_regex(text, _NEEDS_ESCAPE)
+    ):
         text = pc.replace_substring_regex(text, _ILLEGAL_XML, "")
         for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
             text = pc.replace_substring(text, char, entity)
-    if (pc.max(pc.utf8_length(text)).as_py() or 0) > XLSX_MAX_CELL:
+    if (pc.max(pc.binary_length(text)).as_py() or 0) > XLSX_MAX_CELL:  # bytes >= characters
         text = pc.utf8_slice_codeunits(text, 0, XLSX_MAX_CELL)
     return text
 
 
 def _inline_string(ref: str, numbers: pa.Array, text: pa.Array) -> pa.Array:
     """``<c>`` inline-string cells (a null text gives a null cell)."""
-    spaced = pc.match_substring_regex(text, r"^\s|\s$")
+    # Leading or trailing spaces (the usual case in DOJ fields, e.g. " LEE, ANN").
+    spaced = pc.fill_null(pc.or_(pc.starts_with(text, " "), pc.ends_with(text, " ")), False)
     opening: pa.Array | str = _STRING_OPEN
     if _any(spaced):  # leading or trailing spaces are kept only with xml:space="preserve"
         opening = pc.if_else(spaced, _STRING_OPEN_SPACED, _STRING_OPEN)
@@ -217,10 +224,13 @@ def column_cells(
 
 
 def _utf8_bytes(strings: pa.Array) -> memoryview:
-    """The UTF-8 bytes of a string array without nulls, concatenated (no copy)."""
-    offsets = memoryview(strings.buffers()[1]).cast("i")
+    """The UTF-8 bytes of a string array's values, concatenated (no copy)."""
+    _, offsets_buffer, data = strings.buffers()
+    if offsets_buffer is None or data is None:  # no values at all
+        return memoryview(b"")
+    offsets = memoryview(offsets_buffer).cast("i")
     start, end = offsets[strings.offset], offsets[strings.offset + len(strings)]
-    return memoryview(strings.buffers()[2])[start:end]
+    return memoryview(data)[start:end]
 
 
 def sheet_rows_xml(table: pa.Table, styles: _Styles, first_row: int = 2) -> Iterator[memoryview]:
@@ -234,8 +244,11 @@ def sheet_rows_xml(table: pa.Table, styles: _Styles, first_row: int = 2) -> Iter
         for letter, name, column in zip(letters, batch.column_names, batch.columns, strict=True):
             xml = column_cells(name, letter, numbers, column.combine_chunks(), styles)
             if xml is not None:
-                cells.append(pc.fill_null(xml, ""))
-        rows = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
+                cells.append(xml)
+        rows = pc.binary_join_element_wise(
+            '<row r="', numbers, '">', *cells, "</row>", "",
+            null_handling="replace", null_replacement="",
+        )  # fmt: skip
         yield _utf8_bytes(rows)
 
 
