@@ -101,10 +101,19 @@ def generate(
     trailing_empty_field: Annotated[
         bool, typer.Option(help="end every line with an extra empty field (96 fields)")
     ] = False,
+    disp_date_placeholder: Annotated[
+        float | None,
+        typer.Option(
+            help="share of steps (0-1) with the placeholder '  -  ' in DISP_DATE; 1 = every "
+            "line, as the reference tool's generator writes it (default 0.03)",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = None,
 ) -> None:
     """Write a fabricated statewide DOJ extract (95 columns, DOMAIN.md §1)."""
     from jobs.config import ConfigError
-    from jobs.generate import generate_extract
+    from jobs.generate import DISP_DATE_PLACEHOLDER_SHARE, generate_extract
 
     progress = Progress()
     try:
@@ -115,6 +124,11 @@ def generate(
                 seed=seed,
                 counties=_split(counties),
                 trailing_empty_field=trailing_empty_field,
+                disp_date_placeholder=(
+                    DISP_DATE_PLACEHOLDER_SHARE
+                    if disp_date_placeholder is None
+                    else disp_date_placeholder
+                ),
             )
     except (ConfigError, ValueError) as exc:
         raise _fail(str(exc), 2) from None

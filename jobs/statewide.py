@@ -357,8 +357,11 @@ def _execute(
             remove_orphans(table, keep_run=run_id)
             policy_hash = prepared.policies.hash_for(slug)
             metadata = _commit_metadata(
-                record, prepared, {"county": slug, "policy_hash": policy_hash}
-            )
+                record,
+                prepared,
+                {"county": slug, "policy_hash": policy_hash,
+                 "policy": prepared.policies.for_county(slug).canonical_json()},
+            )  # fmt: skip
             rows_in_table = _parquet_rows(files)
             version = commit_files(table, files, run_id, metadata)
             record.county_versions.append(
@@ -435,6 +438,7 @@ def _commit_metadata(
         "input_fingerprints": json.dumps({f.path: f.fingerprint for f in prepared.files}),
         "relief_version": __version__,
         "validation": record.validation or "",
+        "rows_read": str(record.rows_read),  # the gogen export's lineCount (DOMAIN.md §5)
         **extra,
     }
 

@@ -81,6 +81,7 @@ from transforms.columns import (
     date_partial,
     section_count,
 )
+from transforms.policy import parse_eligibility_options, section_list_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPUTE_AT = dt.date(2024, 6, 30)
@@ -632,10 +633,38 @@ def test_gogen_summary_json_has_the_reference_keys_and_figures(warehouse: Path, 
 
 def test_summary_lists_policy_sections_with_zero_when_given():
     table = as_table(fresno_rows())
-    summary = gogen_summary(table, "FRESNO", COMPUTE_AT, dismiss_sections=["11357", "11358"],
-                            reduce_sections=["11359", "11360"])  # fmt: skip
+    policy = parse_eligibility_options(
+        {"baselineEligibility": {"dismiss": ["11357", "11358"], "reduce": ["11359", "11360"]}}
+    )
+    summary = gogen_summary(table, "FRESNO", COMPUTE_AT, entries=section_list_entries(policy))
     assert summary["convictionDismissalCountByCodeSection"] == {"11357": 0, "11358": 1}
     assert summary["convictionReductionCountByCodeSection"] == {"11359": 1, "11360": 0}
+
+
+def test_gogen_pull_reports_the_runs_input_lines_and_every_listed_entry(tmp_path: Path):
+    """lineCount = the run's input data lines; one key per list entry, spelled as in the
+    options, 0 when none (DOMAIN.md §5), from the version's commit metadata."""
+    policy = parse_eligibility_options(
+        {"baselineEligibility": {"dismiss": ["11357(a)", "11357(b)", "11358"],
+                                 "reduce": ["11357(no-sub-section)", "11359", "11360"]}}
+    )  # fmt: skip
+    rows = fresno_rows()
+    rows[10].update({REASON: "Dismiss all HS 11357(a) convictions", RULE_ID: "x"})
+    table = storable(as_table(rows))
+    metadata = {"run_id": "run-9", "compute_at": COMPUTE_AT.isoformat(), "county": "fresno",
+                "rows_read": "2500", "policy": policy.canonical_json()}  # fmt: skip
+    write_deltalake(str(tmp_path / "wh" / "counties" / "fresno"), table, mode="overwrite",
+                    commit_properties=CommitProperties(custom_metadata=metadata))  # fmt: skip
+    pull(tmp_path / "wh", "fresno", tmp_path / "g", PullFormat.GOGEN)
+    summary = json.loads((tmp_path / "g" / SUMMARY_JSON).read_text(encoding="utf-8"))
+    assert summary["lineCount"] == 2500
+    assert summary["convictionDismissalCountByCodeSection"] == {
+        "11357(a)": 1, "11357(b)": 0, "11358": 1
+    }  # fmt: skip
+    assert summary["convictionReductionCountByCodeSection"] == {
+        "11357(no-sub-section)": 0, "11359": 1, "11360": 0
+    }  # fmt: skip
+    assert summary["convictionDismissalCountByAdditionalRelief"] == {"Individual is deceased": 1}
 
 
 def test_seven_year_window_is_measured_at_compute_at_not_today():

@@ -46,7 +46,17 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-@app.command()
+PULL_HELP = (
+    "Write the county's rows: csv, parquet, xlsx, or the reference tool's (gogen) files."
+    "\n\n"
+    "--format gogen writes the files of the reference tool counties know "
+    "(codeforamerica/gogen): All_Results.csv, All_Results_Condensed.csv, Prop64_Results.csv "
+    "and summary.json. Where relief decides differently on purpose, because the reference is "
+    "wrong or looser, is listed with examples in docs/reference-differences.md."
+)
+
+
+@app.command(help=PULL_HELP)
 def pull(
     warehouse: WarehouseOption,
     county: CountyOption,

@@ -17,13 +17,22 @@ No Spark: pyarrow only. Where relief had to choose:
   blank. A blank conviction date is written ``-`` (the reference would print 01/01/0001).
   "Occurred after 11/9/2016" is ``Y`` when the conviction is after 2016-11-09 on every
   possible day, ``N`` when on none, ``-`` when a blank or partial date leaves it open.
-- Code sections in "Superstrike/PC290 Code Section(s)" are joined with ``;`` as the
-  reference joins them; ``-`` when none.
+- "Superstrike/PC290 Code Section(s)": the code-section text of each such conviction of
+  the subject, input order, repeats kept, joined with ``;`` (transforms/history.py builds
+  it as the reference does); ``-`` when none. "Case Number": the cycle+step's OFNs in
+  first-seen order, joined with ``; ``.
 - ``summary.json``: the reference's keys and value shapes (Go ``json.Marshal``: compact,
   map keys sorted, ``<``/``>``/``&`` escaped), figures from :func:`gogen_summary`.
-  ``processingTimeInSeconds`` is left out: it would make the same pull differ. When no Prop
-  64 conviction of the county has a known date, ``earliestConviction`` is ``null`` (the
-  reference would print the wall clock).
+  ``lineCount`` is the run's input data lines (``rows_read`` in the version's commit
+  metadata), as the reference counts the lines of its input; a version committed without
+  it falls back to the table's rows. The by-code-section maps have one key for every entry
+  of the policy's dismiss and reduce lists, 0 when none (the policy is in the commit
+  metadata; without it, the sections whose reasons occur). ``processingTimeInSeconds`` is
+  left out: it would make the same pull differ. When no Prop 64 conviction of the county
+  has a known date, ``earliestConviction`` is ``null`` (the reference would print the wall
+  clock).
+
+Where relief deliberately differs from the reference tool: docs/reference-differences.md.
 """
 
 from __future__ import annotations
@@ -73,7 +82,11 @@ from transforms.policy import (
     REASON_MISDEMEANOR,
     REASON_REDUCE_SECTION,
     Determination,
+    PolicyValidationError,
+    SectionListEntry,
     add_years,
+    parse_policy,
+    section_list_entries,
 )
 
 DISMISSAL = Determination.DISMISSAL.value
@@ -380,17 +393,28 @@ def counts_by_section_reason(
     reasons: Counter[tuple[str, str]],
     determination: str,
     template: str,
-    sections: Sequence[str] = (),
+    entries: Sequence[SectionListEntry] | None = None,
 ) -> dict[str, int]:
-    """Convictions whose reason is ``template`` for each section: the sections in reasons
-    the table holds, plus ``sections`` (a policy's list, reported 0 when none)."""
+    """Convictions by list entry, as the reference's summary counts them (DOMAIN.md §5).
+
+    With the policy's list ``entries``: one key per entry of ``determination``'s list, the
+    convictions whose reason is exactly the entry's (0 when none). Without them: the
+    sections whose ``template`` reason (``Dismiss all HS {section} convictions``) occurs.
+    """
+    if entries is not None:
+        found = {
+            e.key: reasons.get((determination, e.reason), 0)
+            for e in entries
+            if e.determination.value == determination
+        }
+        return {k: found[k] for k in sorted(found)}
     pattern = _template_regex(template)
-    found: dict[str, int] = {s: 0 for s in sections}
+    counted: dict[str, int] = {}
     for (det, reason), n in reasons.items():
         match = pattern.fullmatch(reason)
         if det == determination and match:
-            found[match.group(1)] = found.get(match.group(1), 0) + n
-    return {k: found[k] for k in sorted(found)}
+            counted[match.group(1)] = counted.get(match.group(1), 0) + n
+    return {k: counted[k] for k in sorted(counted)}
 
 
 def dismissals_by_additional_relief(reasons: Counter[tuple[str, str]]) -> dict[str, int]:
@@ -414,21 +438,21 @@ def gogen_summary(
     table: pa.Table,
     county_name: str,
     compute_at: dt.date,
-    dismiss_sections: Sequence[str] = (),
-    reduce_sections: Sequence[str] = (),
+    line_count: int | None = None,
+    entries: Sequence[SectionListEntry] | None = None,
 ) -> dict[str, Any]:
     """The reference tool's summary.json figures from one county table (DOMAIN.md §5).
 
-    ``dismiss_sections`` / ``reduce_sections``: a policy's baseline lists, when the caller
-    knows them, so their sections appear with 0; the table alone shows only the sections
-    whose reasons occur (``Dismiss all HS {section} convictions`` ...).
+    ``line_count``: the data lines of the run's input (default: the table's rows).
+    ``entries``: the policy's dismiss/reduce list entries (policy.section_list_entries), so
+    every listed section has a key; None: the sections whose reasons occur in the table.
     """
     reasons = reasons_by_determination(table)
     felonies, non_felonies = prop64_felony_counts(table)
     return {
         "county": county_name,
         "earliestConviction": gogen_timestamp(earliest_prop64_conviction(table)),
-        "lineCount": table.num_rows,
+        "lineCount": table.num_rows if line_count is None else line_count,
         "reliefWithCurrentEligibilityChoices": subjects_relieved(table, DETERMINATION, compute_at),
         "reliefWithDismissAllProp64": subjects_relieved(table, DISMISS_ALL_P64, compute_at),
         "prop64ConvictionsCountInCountyByCodeSection": prop64_convictions_by_section(table),
@@ -437,13 +461,39 @@ def gogen_summary(
         "prop64NonFelonyConvictionsCountInCounty": non_felonies,
         "subjectsWithSomeReliefCount": subjects_with_some_relief(table),
         "convictionDismissalCountByCodeSection": counts_by_section_reason(
-            reasons, DISMISSAL, REASON_DISMISS_SECTION, dismiss_sections
+            reasons, DISMISSAL, REASON_DISMISS_SECTION, entries
         ),
         "convictionReductionCountByCodeSection": counts_by_section_reason(
-            reasons, REDUCTION, REASON_REDUCE_SECTION, reduce_sections
+            reasons, REDUCTION, REASON_REDUCE_SECTION, entries
         ),
         "convictionDismissalCountByAdditionalRelief": dismissals_by_additional_relief(reasons),
     }
+
+
+# Commit metadata the statewide job writes on a county table version (jobs/statewide.py).
+ROWS_READ_KEY = "rows_read"
+POLICY_KEY = "policy"
+
+
+def committed_line_count(commit: Mapping[str, Any]) -> int | None:
+    """The run's input data lines, from a version's commit metadata (None: not recorded)."""
+    value = commit.get(ROWS_READ_KEY)
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def committed_list_entries(commit: Mapping[str, Any]) -> list[SectionListEntry] | None:
+    """The dismiss/reduce list entries of the policy a version was decided by (None: the
+    version records no policy, or one this relief cannot read)."""
+    text = commit.get(POLICY_KEY)
+    if not text:
+        return None
+    try:
+        return section_list_entries(parse_policy(json.loads(str(text))))
+    except (ValueError, PolicyValidationError):
+        return None
 
 
 SUFFIX_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
@@ -484,7 +534,13 @@ def write_gogen(snapshot: CountySnapshot, out: Path, suffix: str = "") -> list[P
         path = out / gogen_file_name(name, suffix)
         _write_go_csv(path, header, lines)
         written.append(path)
-    summary = gogen_summary(table, snapshot.county.name, compute_at)
+    summary = gogen_summary(
+        table,
+        snapshot.county.name,
+        compute_at,
+        line_count=committed_line_count(snapshot.commit),
+        entries=committed_list_entries(snapshot.commit),
+    )
     summary_path = out / gogen_file_name(SUMMARY_JSON, suffix)
     with private_file(summary_path) as temporary:
         temporary.write_text(go_json(summary), encoding="utf-8")
