@@ -5,8 +5,15 @@ like code. Every expectation carries in its ``meta``:
 
 - ``name``: a stable short name (``raw_cnt_order_12_digits``) used in messages and tests;
 - ``severity``: ``critical`` (a failure stops the run before any county table is committed)
-  or ``warning`` (reported and recorded). The runner also sets GX's own ``severity`` field
-  from it, so GX tooling sees the same severity;
+  or ``warning`` (reported and recorded with the run). The runner also sets GX's own
+  ``severity`` field from it, so GX tooling sees the same severity. Only what decides a
+  determination is critical;
+- ``checks`` (optional): ``data`` (the default: a property of the extract) or ``invariant``
+  (a guarantee of relief's own code that no input can break: a failure is a bug). A
+  critical row expectation on the data must hold for a share of rows, ``kwargs.mostly``
+  below 1: one bad value in a statewide extract never stops the state's run (DOMAIN.md
+  §1; the suite file is rejected otherwise). Invariants and table-level expectations (the
+  column set) need no share;
 - ``offending`` (optional): a Spark SQL predicate selecting the rows to name in a failure
   message. Without it the runner derives the predicate from the expectation (null where
   not-null was expected, a value outside the set or not matching the regex, duplicates) and
@@ -71,6 +78,9 @@ SUITE_NAMES: tuple[str, ...] = ("raw", "normalized", "annotated")
 CRITICAL = "critical"
 WARNING = "warning"
 SEVERITIES: tuple[str, ...] = (CRITICAL, WARNING)
+DATA = "data"
+INVARIANT = "invariant"
+CHECKS: tuple[str, ...] = (DATA, INVARIANT)
 
 PASSED = "passed"
 WARNED = "warned"
@@ -153,6 +163,11 @@ class ExpectationSpec:
     @property
     def severity(self) -> str:
         return str(self.meta["severity"])
+
+    @property
+    def checks(self) -> str:
+        """``data`` (a property of the extract) or ``invariant`` (of relief's own output)."""
+        return str(self.meta.get("checks", DATA))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -264,6 +279,23 @@ def load_suite(name: str, directory: Path | None = None) -> SuiteSpec:
         short = meta.get("name")
         if not isinstance(short, str) or not short:
             raise SuiteError(f"{where} ({kind}): meta.name (a short stable name) is missing")
+        checks = meta.get("checks", DATA)
+        if checks not in CHECKS:
+            raise SuiteError(
+                f"{where} ({short}): meta.checks is {checks!r}; use one of {', '.join(CHECKS)}"
+            )
+        mostly = kwargs.get("mostly")
+        if (
+            severity == CRITICAL
+            and checks == DATA
+            and kind not in SCHEMA_EXPECTATIONS
+            and not (isinstance(mostly, int | float) and 0 < mostly < 1)
+        ):
+            raise SuiteError(
+                f"{where} ({short}): a critical expectation on the data needs a threshold, "
+                "kwargs.mostly between 0 and 1 (one bad value must not stop the state's run); "
+                "make it a warning, or meta.checks 'invariant' if no input can break it"
+            )
         if short in seen:
             raise SuiteError(f"{where}: meta.name {short!r} is used twice")
         seen.add(short)
@@ -821,7 +853,10 @@ def validate_together(
 
 
 __all__ = [
+    "CHECKS",
     "CRITICAL",
+    "DATA",
+    "INVARIANT",
     "SUITE_NAMES",
     "WARNING",
     "ExpectationOutcome",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import logging
 import sys
 from pathlib import Path
@@ -24,6 +25,44 @@ app = typer.Typer(
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"relief: {message}", err=True)
     return typer.Exit(code)
+
+
+# What `pip install 'relief[job]'` adds to the county install (pyproject.toml).
+JOB_EXTRA = "pip install 'relief[job]'"
+
+
+def _require_extra(command: str, modules: tuple[str, ...]) -> None:
+    """Exit 2 naming the extra to install when ``command`` needs what the base lacks."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise _fail(
+            f"`relief {command}` needs the statewide job's dependencies ({', '.join(missing)} "
+            f"not installed); the base install only pulls, packets and audits: {JOB_EXTRA}",
+            2,
+        )
+
+
+_SPARK_JOB = ("pyspark", "great_expectations")
+
+
+@app.callback()
+def _options(
+    conf_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--conf-dir",
+            help="configuration folder (default: $RELIEF_CONF, else the conf/ shipped with relief)",
+        ),
+    ] = None,
+) -> None:
+    """Statewide Prop 64 record clearance: DOJ extract -> one Delta table per county."""
+    if conf_dir is not None:
+        from jobs.config import ConfigError, use_conf_dir
+
+        try:
+            use_conf_dir(conf_dir)
+        except ConfigError as exc:
+            raise _fail(str(exc), 2) from None
 
 
 def _parse_date(value: str | None, option: str) -> dt.date:
@@ -62,10 +101,19 @@ def generate(
     trailing_empty_field: Annotated[
         bool, typer.Option(help="end every line with an extra empty field (96 fields)")
     ] = False,
+    disp_date_placeholder: Annotated[
+        float | None,
+        typer.Option(
+            help="share of steps (0-1) with the placeholder '  -  ' in DISP_DATE; 1 = every "
+            "line, as the reference tool's generator writes it (default 0.03)",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = None,
 ) -> None:
     """Write a fabricated statewide DOJ extract (95 columns, DOMAIN.md §1)."""
     from jobs.config import ConfigError
-    from jobs.generate import generate_extract
+    from jobs.generate import DISP_DATE_PLACEHOLDER_SHARE, generate_extract
 
     progress = Progress()
     try:
@@ -76,6 +124,11 @@ def generate(
                 seed=seed,
                 counties=_split(counties),
                 trailing_empty_field=trailing_empty_field,
+                disp_date_placeholder=(
+                    DISP_DATE_PLACEHOLDER_SHARE
+                    if disp_date_placeholder is None
+                    else disp_date_placeholder
+                ),
             )
     except (ConfigError, ValueError) as exc:
         raise _fail(str(exc), 2) from None
@@ -106,6 +159,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the statewide job: ingest, normalize, history, eligibility, commit per county."""
+    _require_extra("run", _SPARK_JOB)
     from jobs.statewide import RunFailed, RunOptions, UsageError
     from jobs.statewide import run as run_job
 
@@ -183,6 +237,7 @@ def validate(
     ] = None,
 ) -> None:
     """Run the raw and normalized expectation suites on an extract; write no table."""
+    _require_extra("validate", _SPARK_JOB)
     from expectations.runner import critical_failure_message, summarize
     from jobs.config import ConfigError, load_counties
     from jobs.config.offenses import load_offenses
@@ -231,6 +286,7 @@ def report(
     run_id: Annotated[str | None, typer.Option("--run", help="default: latest run")] = None,
 ) -> None:
     """Static HTML report with charts (opens offline, prints)."""
+    _require_extra("report", ("matplotlib",))
     from jobs.audit.report import ReportError, report_command
     from jobs.warehouse.publication import publication
     from jobs.warehouse.storage import Warehouse

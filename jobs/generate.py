@@ -7,7 +7,11 @@ parts, registrations, deaths, in all 58 counties weighted by population and a fe
 out-of-state agencies. About 15% of subjects have a Prop 64 conviction (HS 11357-11360), and
 every messy variant of DOMAIN.md §1-2 occurs: charge only in COMMENT_TEXT, a different
 Prop 64 section in COMMENT_TEXT, spacing/spelling/case variants of code sections, attempts
-(``664/11359 HS``), partial and blank dates, blank CONV_STAT_DESCR with OFFENSE_TOC F/M/I.
+(``664/11359 HS``), subsections without parentheses (``11357A HS``, ``11357B2 HS``,
+``11360A2 HS``), a description after the section with no dash and no code (``11360(B)
+GIVE/TRANSPORT ...``), partial and blank dates, blank CONV_STAT_DESCR with OFFENSE_TOC
+F/M/I, and the placeholder ``  -  `` in DISP_DATE (as the reference tool's own generator
+writes it on every line: ``disp_date_placeholder`` sets the share of steps that get it).
 
 Every name and number is fabricated. The identifiers that must never reach the warehouse
 (DOMAIN.md §1: dropped at ingest) have patterns no other field can match, so a test can
@@ -55,6 +59,11 @@ PROGRESS_EVERY = 50_000
 
 # Share of subjects given at least one Prop 64 conviction (the issue asks for 10-20%).
 PROP64_SUBJECT_SHARE = 0.15
+# DOMAIN.md §1: a field of only spaces and dashes is blank. Written quoted, as Go's
+# encoding/csv (the reference tool's writer) quotes a field that starts with a space.
+PLACEHOLDER = '"  -  "'
+# Share of steps whose lines carry the placeholder in DISP_DATE by default.
+DISP_DATE_PLACEHOLDER_SHARE = 0.03
 
 T = TypeVar("T")
 
@@ -387,7 +396,8 @@ _P64_AFTER = {
     "11357": _Weighted(
         [
             (_p64("11357", "(A)", "POSSESS CANNABIS|POSS CANNABIS", "I"), 0.3),
-            (_p64("11357", "(B)", "POSSESS OVER 28.5 GRAMS CANNABIS|POSS CANNABIS", "M"), 0.5),
+            (_p64("11357", "(B)", "POSSESS OVER 28.5 GRAMS CANNABIS|POSS CANNABIS", "M"), 0.42),
+            (_p64("11357", "(B)(2)", "POSSESS OVER 28.5 GRAMS CANNABIS UNDER 21", "M"), 0.08),
             (_p64("11357", "(C)", "POSSESS CANNABIS ON SCHOOL GROUNDS", "M"), 0.2),
         ]
     ),
@@ -406,7 +416,8 @@ _P64_AFTER = {
     ),
     "11360": _Weighted(
         [
-            (_p64("11360", "(A)", "SELL/TRANSPORT/ETC CANNABIS", "M"), 0.7),
+            (_p64("11360", "(A)", "SELL/TRANSPORT/ETC CANNABIS", "M"), 0.6),
+            (_p64("11360", "(A)(2)", "SELL/TRANSPORT/ETC CANNABIS UNDER 21", "M"), 0.1),
             (_p64("11360", "(B)", "GIVE/TRANSPORT 28.5 GRAMS OR LESS CANNABIS", "I"), 0.3),
         ]
     ),
@@ -421,8 +432,17 @@ _P64_ATTEMPTS = _Weighted(
 _P64_SECTIONS = _Weighted(list(_P64_SECTION_WEIGHTS.items()))
 
 
+def _bare_subsection(sub: str) -> str:
+    """'(B)(2)' -> 'B2': a subsection written without parentheses (DOMAIN.md §2)."""
+    return sub.replace("(", "").replace(")", "")
+
+
 def _render_p64(o: _Offense, descr: str, style: int) -> str:
     """One of the spellings DOMAIN.md §2 says occur for a Prop 64 code section."""
+    if style == 7:  # subsection without parentheses: 11357A HS, 11357B2 HS, 11360A2 HS
+        return f"{o.section}{_bare_subsection(o.sub)} HS-{descr}"
+    if style == 8:  # the description right after the section: no dash, no code
+        return f"{o.section}{o.sub} {descr}"
     if style == 0:
         return f"{o.section}{o.sub} HS-{descr}"
     if style == 1:  # missing space before the code
@@ -439,9 +459,11 @@ def _render_p64(o: _Offense, descr: str, style: int) -> str:
     return f" {o.section}{o.sub}  HS -{descr}"
 
 
+# Spellings of a Prop 64 code section and their shares (styles of _render_p64).
 _P64_STYLE = _Weighted(
-    [(0, 0.50), (1, 0.25), (2, 0.06), (3, 0.06), (4, 0.04), (5, 0.03), (6, 0.06)]
-)
+    [(0, 0.44), (1, 0.22), (2, 0.05), (3, 0.05), (4, 0.04), (5, 0.03), (6, 0.05), (7, 0.09),
+     (8, 0.03)]
+)  # fmt: skip
 
 # Where the charge is written on a Prop 64 count line (DOMAIN.md §2):
 _IN_OFFENSE, _COMMENT_BLANK, _COMMENT_SEE, _COMMENT_SPACES, _OTHER_P64_IN_COMMENT = range(5)
@@ -750,8 +772,11 @@ _LINE, _CONVICTION, _P64_CONV, _DEATH_LINE = 0, 1, 2, 3
 
 
 class _Generator:
-    def __init__(self, seed: int, places: list[_Place], restricted: bool) -> None:
+    def __init__(
+        self, seed: int, places: list[_Place], restricted: bool, disp_date_placeholder: float
+    ) -> None:
         self.rng = random.Random(seed)
+        self.disp_date_placeholder = disp_date_placeholder
         self.home = _Weighted([(p, float(max(p.population, 1))) for p in places])
         self.out_of_state = [_out_of_state_place(*entry) for entry in _OUT_OF_STATE]
         allowed = {p.county_name for p in places}
@@ -968,7 +993,16 @@ class _Generator:
         s[_I_CNTY_CODE] = place.county_code
         s[_I_CNTY] = place.county_name
         s[_I_CYC_AGE] = str(int((day - dob) / _YEAR))
+        share = self.disp_date_placeholder
+        if share >= 1.0 or (share > 0.0 and self.rng.random() < share):
+            s[_I_DISP_DATE] = PLACEHOLDER  # the step's lines keep it (_set_disp_date)
         return s
+
+    @staticmethod
+    def _set_disp_date(step: list[str], text: str) -> None:
+        """DISP_DATE of a step, unless the step carries the placeholder there."""
+        if step[_I_DISP_DATE] != PLACEHOLDER:
+            step[_I_DISP_DATE] = text
 
     def _charge(self, row: list[str], offense: _Offense, p64_comments: bool) -> None:
         """OFFENSE_DESCR / COMMENT_TEXT / OFFENSE_TOC of a count, with DOMAIN.md §2's variants.
@@ -1081,7 +1115,7 @@ class _Generator:
             if not has_court:
                 s[_I_DISP_CODE], s[_I_DISP] = _ARREST_ONLY.pick(rng)
                 if s[_I_DISP]:
-                    s[_I_DISP_DATE] = self._date(arrest_day + rng.randrange(0, 20))
+                    self._set_disp_date(s, self._date(arrest_day + rng.randrange(0, 20)))
             if rng.random() < 0.5:
                 s[_I_OFN] = str(rng.randrange(10**5, 10**8))
             s[_I_FE_ORDER] = "001"
@@ -1116,7 +1150,7 @@ class _Generator:
             ofn = ""
         disp_day = court_day if rng.random() < 0.85 else court_day + rng.randrange(1, 60)
         disp_date = self._date(disp_day, blank=0.02)
-        s[_I_DISP_DATE] = disp_date
+        self._set_disp_date(s, disp_date)
         s[_I_FE_ORDER] = "001"
         s[_I_FE_CRT_CASE] = ofn
         if rng.random() < 0.2:
@@ -1333,6 +1367,7 @@ def generate_extract(
     progress: Callable[[int], None] | None = None,
     trailing_empty_field: bool | None = None,
     header: bool = True,
+    disp_date_placeholder: float = DISP_DATE_PLACEHOLDER_SHARE,
 ) -> GenerateStats:
     """Write a synthetic DOJ extract of exactly `rows` data lines to `out` (gzip if `.gz`).
 
@@ -1340,11 +1375,17 @@ def generate_extract(
     by population; out-of-state agencies still appear, never with a Prop 64 charge.
     `trailing_empty_field` ends every line, header included, with one extra empty field
     (96 fields). `progress` is called with the number of data lines written every
-    PROGRESS_EVERY lines and once at the end. The same arguments give the same bytes.
-    Raises ValueError for a negative row count or an unknown county.
+    PROGRESS_EVERY lines and once at the end. `disp_date_placeholder` is the share of steps
+    (0 to 1) whose lines hold the placeholder ``  -  `` in DISP_DATE; 1 puts it on every
+    line, as the reference tool's generator does. The same arguments give the same bytes.
+    Raises ValueError for a negative row count, a share outside 0-1 or an unknown county.
     """
     if rows < 0:
         raise ValueError(f"rows must be 0 or more, not {rows}")
+    if not 0.0 <= disp_date_placeholder <= 1.0:
+        raise ValueError(
+            f"disp_date_placeholder is a share of steps from 0 to 1, not {disp_date_placeholder}"
+        )
     places, restricted = _places(counties)
     trailing = bool(trailing_empty_field)
     end = ",\n" if trailing else "\n"
@@ -1352,7 +1393,7 @@ def generate_extract(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    generator = _Generator(seed, places, restricted)
+    generator = _Generator(seed, places, restricted, disp_date_placeholder)
     written = subjects = p64_subjects = p64_convictions = convictions = deceased = 0
     next_progress = PROGRESS_EVERY
     sink = _Sink(partial, gz=out.name.endswith(".gz"))

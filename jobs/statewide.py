@@ -73,7 +73,7 @@ from transforms.identity import with_row_key
 from transforms.normalize import normalize
 from transforms.offenses import Offenses
 from transforms.summary import county_summary
-from transforms.vocabulary import Counties
+from transforms.vocabulary import Counties, UnknownCounty
 
 
 class UsageError(Exception):
@@ -136,11 +136,10 @@ def prepare(options: RunOptions) -> Prepared:
         if options.counties:
             targets = []
             for name in options.counties:
-                county = counties.resolve(name)
-                if county is None:
-                    valid = ", ".join(c.name.title() for c in counties.counties)
-                    raise UsageError(f"--counties: unknown county {name!r}. Valid: {valid}")
-                targets.append(county.slug)
+                try:
+                    targets.append(counties.require(name).slug)
+                except UnknownCounty as exc:
+                    raise UsageError(f"--counties: {exc}") from None
         policies = load_policy_set(
             counties, policy_dir=options.policy_dir, options_file=options.eligibility_options
         )
@@ -507,7 +506,14 @@ def _execute(
         for slug in sorted(slugs):
             files = staged.get(slug, [])
             policy_hash = prepared.policies.hash_for(slug)
-            metadata = _commit_metadata(record, {"county": slug, "policy_hash": policy_hash})
+            metadata = _commit_metadata(
+                record,
+                {
+                    "county": slug,
+                    "policy_hash": policy_hash,
+                    "policy": prepared.policies.for_county(slug).canonical_json(),
+                },
+            )
             rows_in_table = parquet_rows(files)
             version = commit_files(warehouse.county(slug), files, run_id, metadata, schema=schema)
             record.county_versions.append(
@@ -669,6 +675,7 @@ def _commit_metadata(record: ledger.RunRecord, extra: Mapping[str, Any]) -> dict
         ),
         "relief_version": __version__,
         "validation": record.validation or "",
+        "rows_read": str(record.rows_read),  # the gogen export's lineCount (DOMAIN.md §5)
         **extra,
     }
 

@@ -20,8 +20,11 @@ def publish(
     versions: dict[str, int],
     compute_at: dt.date = dt.date(2026, 11, 22),
     started: dt.datetime | None = None,
+    partial: bool = False,
 ) -> None:
-    """Record a succeeded run naming ``versions`` ({county slug: table version})."""
+    """Record a succeeded run naming ``versions`` ({county slug: table version}): a statewide
+    run, or with ``partial`` a --counties run of those counties (the others keep what earlier
+    runs published)."""
     started = started or dt.datetime.now(dt.UTC)
     ledger.record(
         Warehouse(root),
@@ -30,7 +33,7 @@ def publish(
             started_at=started,
             compute_at=compute_at,
             inputs=[InputFile(0, "/data/extract.csv", FINGERPRINT, 1234)],
-            counties_requested=None,
+            counties_requested=sorted(versions) if partial else None,
             status=ledger.STATUS_SUCCEEDED,
             finished_at=started + dt.timedelta(minutes=1),
             county_versions=[

@@ -59,7 +59,6 @@ from transforms.columns import (
     date_partial,
 )
 from transforms.policy import (
-    INCOMPLETE_DATE_REASON,
     AgeAtLeast,
     AgeAtMost,
     AllOf,
@@ -73,6 +72,7 @@ from transforms.policy import (
     Determination,
     Felony,
     NoConvictionInPastYears,
+    NoSubsection,
     Not,
     NotFelony,
     OnlyProp64,
@@ -85,6 +85,7 @@ from transforms.policy import (
     SuperstrikeBeforeConviction,
     UnderAgeAtConviction,
     leaves,
+    open_reason,
 )
 
 Truth = bool | None
@@ -268,18 +269,24 @@ def _sections_present(text: Any) -> bool:
     return isinstance(text, str) and text.strip() != ""
 
 
+def _equal(value: Any, expected: Any) -> Truth:
+    return None if value is None else value == expected
+
+
 def _code_section_in(row: Mapping[str, Any], predicate: CodeSectionIn) -> Truth:
-    patterns = predicate.patterns()
+    """Kleene: an unread part (null) leaves a pattern open only if the rest matches."""
     section, subsection, code = row.get(SECTION), row.get(SUBSECTION), row.get(CODE)
-    if section is None or subsection is None:
-        return None
-    if code is None and any(p.code for p in patterns):
-        return None
-    return any(
-        section == p.section
-        and subsection.startswith(p.subsection)
-        and (p.code is None or code == p.code)
-        for p in patterns
+    return k_or(
+        [
+            k_and(
+                [
+                    _equal(section, p.section),
+                    None if subsection is None else subsection.startswith(p.subsection),
+                    True if p.code is None else _equal(code, p.code),
+                ]
+            )
+            for p in predicate.patterns()
+        ]
     )
 
 
@@ -311,6 +318,8 @@ def predicate_value(row: Mapping[str, Any], predicate: Any, compute_at: dt.date)
         return None if section is None else section in predicate.sections
     if isinstance(predicate, CodeSectionIn):
         return _code_section_in(row, predicate)
+    if isinstance(predicate, NoSubsection):
+        return _equal(row.get(SUBSECTION), "")
     if isinstance(predicate, ConvictedOnOrAfter):
         cutoff = _ordinal(predicate.date)
         return at_every_day(row, [CONVICTION_DATE], lambda c: c >= cutoff)
@@ -319,9 +328,13 @@ def predicate_value(row: Mapping[str, Any], predicate: Any, compute_at: dt.date)
         return at_every_day(row, [CONVICTION_DATE, DOB], lambda c, b: c < _plus_years(b, n))
     if isinstance(predicate, AgeAtLeast):
         n = predicate.years
+        if predicate.age_as == "fractional_years":
+            return at_every_day(row, [DOB], lambda b: (today - b) / 365.25 >= n)
         return at_every_day(row, [DOB], lambda b: _plus_years(b, n) <= today)
     if isinstance(predicate, AgeAtMost):
         n = predicate.years
+        if predicate.age_as == "fractional_years":
+            return at_every_day(row, [DOB], lambda b: (today - b) / 365.25 <= n)
         return at_every_day(row, [DOB], lambda b: today < _plus_years(b, n + 1))
     if isinstance(predicate, ConvictedYearsAgo):
         cutoff = _plus_years(today, -predicate.years)
@@ -397,7 +410,10 @@ def decide(
     for rule in policy.rules:
         value = condition_value(row, rule.when, compute_at)
         if value is None:
-            return (Determination.HAND_REVIEW.value, INCOMPLETE_DATE_REASON, rule.id)
+            values = {
+                leaf.key(): predicate_value(row, leaf, compute_at) for leaf in leaves(rule.when)
+            }
+            return (Determination.HAND_REVIEW.value, open_reason(rule.when, values), rule.id)
         if value:
             return (rule.then.value, rule.render_reason(row.get(SECTION)), rule.id)
     raise AssertionError("a validated policy ends with an `always` rule")

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from deltalake import CommitProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from jobs.county.gogen import (
     ALL_RESULTS,
@@ -33,14 +33,13 @@ from jobs.county.gogen import (
     gogen_summary,
 )
 from jobs.county.pull import (
-    ALL_ROWS_SHEET,
-    CANDIDATE_SHEET,
     PullError,
     PullFormat,
     nested_as_json,
     pull,
     pull_column_order,
 )
+from jobs.county.xlsx import ALL_ROWS_SHEET, CANDIDATE_SHEET, CONDENSED_SHEET
 from tests.ledger_rows import publish
 from transforms.columns import (
     CASE_NUMBERS,
@@ -83,6 +82,7 @@ from transforms.columns import (
     date_partial,
     section_count,
 )
+from transforms.policy import parse_eligibility_options, section_list_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPUTE_AT = dt.date(2024, 6, 30)
@@ -318,8 +318,11 @@ def write_county(warehouse: Path, slug: str, rows: list[dict[str, Any]], run_id:
     table = storable(as_table(rows))
     # Stored out of input order on purpose: a pull must sort.
     table = table.take(list(reversed(range(table.num_rows))))
-    write_deltalake(str(warehouse / "counties" / slug), table, mode="overwrite",
+    path = warehouse / "counties" / slug
+    write_deltalake(str(path), table, mode="overwrite",
                     commit_properties=commit(run_id, slug))  # fmt: skip
+    # Readers serve what the runs ledger publishes: publish it as a run of this county.
+    publish(warehouse, run_id, {slug: DeltaTable(str(path)).version()}, partial=True)
 
 
 @pytest.fixture
@@ -372,42 +375,67 @@ def test_csv_pull_round_trips_every_row_with_nulls_and_empty_strings_apart(
         ),
     )
     assert read.column_names == want.column_names
+    # A name a spreadsheet would evaluate is written as text (jobs/outputs.py formula_safe).
+    names = want.column_names.index("PRI_NAME")
+    safe = ["'" + n if n.startswith("=") else n for n in want.column(names).to_pylist()]
+    want = want.set_column(names, "PRI_NAME", pa.array(safe, pa.string()))
     assert read.equals(want)
+    assert result.files[0].read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
     # The decision inputs map is JSON text.
     inputs = read.column(DECISION_INPUTS).to_pylist()
     assert json.loads(inputs[1]) == {"not_felony": False}
 
 
-def test_xlsx_pull_has_prop64_sheet_and_all_rows_sheet_with_frozen_headers(
+def test_xlsx_pull_has_decisions_first_filters_and_a_condensed_sheet(
     warehouse: Path, tmp_path: Path
 ):
     from openpyxl import load_workbook
 
     result = pull(warehouse, "fresno", tmp_path / "out", PullFormat.XLSX)
     book = load_workbook(result.files[0])
-    assert book.sheetnames == [CANDIDATE_SHEET, ALL_ROWS_SHEET]
+    assert book.sheetnames == [CANDIDATE_SHEET, CONDENSED_SHEET, ALL_ROWS_SHEET]
     want = nested_as_json(expected(fresno_rows()))
+    names = [DETERMINATION, REASON, RULE_ID]
+    names += [c for c in want.column_names if c not in names]
 
-    def cells(value: Any) -> Any:
+    def cell(name: str, value: Any) -> Any:
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return dt.datetime(value.year, value.month, value.day)
+        if name == "PRI_DOB" and value not in ("", "19800000"):  # whole YYYYMMDD: a date
+            return dt.datetime.strptime(value, "%Y%m%d")
         return None if value == "" else value
 
-    for title, rows in (
-        (ALL_ROWS_SHEET, want.to_pylist()),
-        (CANDIDATE_SHEET, [r for r in want.to_pylist() if r[IS_CANDIDATE]]),
+    candidates = [r for r in want.to_pylist() if r[IS_CANDIDATE]]
+    condensed = [DETERMINATION, REASON, RULE_ID, *GOGEN_CONDENSED_COLUMNS]
+    for title, columns, rows in (
+        (ALL_ROWS_SHEET, names, want.to_pylist()),
+        (CANDIDATE_SHEET, names, candidates),
+        (CONDENSED_SHEET, condensed, candidates),
     ):
         sheet = book[title]
         assert sheet.freeze_panes == "A2"
         got = [[c.value for c in r] for r in sheet.iter_rows()]
-        assert got[0] == want.column_names
-        assert got[1:] == [[cells(r[c]) for c in want.column_names] for r in rows]
-    # A name starting with '=' stays text, never a formula.
-    name_column = want.column_names.index("PRI_NAME") + 1
-    s3 = next(r for r in book[ALL_ROWS_SHEET].iter_rows(min_row=2) if r[0].value == "fp-7")
-    assert s3[name_column - 1].value == "=O'BRIEN, PAT"
-    assert s3[name_column - 1].data_type == "s"
-    assert len(list(book[CANDIDATE_SHEET].iter_rows())) == 1 + 7
+        assert got[0] == columns, title
+        assert got[1:] == [[cell(c, r[c]) for c in columns] for r in rows], title
+        assert all(c.font.b for c in sheet[1])
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(columns)).column_letter}" + str(
+            len(rows) + 1
+        )
+    assert len(candidates) == 7
+    # Widths come from the data: the longest reason, not the header "reason".
+    widths = book[CANDIDATE_SHEET].column_dimensions
+    assert widths["B"].width == len("Dismiss all HS 11358 convictions") + 2
+    assert widths["A"].width == len(D) + 2
+    # A partial DOJ date stays text; a name starting with '=' stays text, never a formula.
+    sheet = book[ALL_ROWS_SHEET]
+    dob = names.index("PRI_DOB")
+    name_column = names.index("PRI_NAME")
+    s2 = next(r for r in sheet.iter_rows(min_row=2) if r[names.index(RECORD_ID)].value == "fp-5")
+    assert s2[dob].value == "19800000" and s2[dob].data_type == "s"
+    s3 = next(r for r in sheet.iter_rows(min_row=2) if r[names.index(RECORD_ID)].value == "fp-7")
+    assert s3[name_column].value == "=O'BRIEN, PAT"
+    assert s3[name_column].data_type == "s"
+    assert s3[dob].is_date and s3[dob].value == dt.datetime(1950, 7, 4)
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -447,11 +475,12 @@ def test_unknown_version_and_unknown_run_are_usage_errors(warehouse: Path, tmp_p
         pull(warehouse, "fresno", tmp_path / "o", version=0, run_id="run-1")
 
 
-def test_unknown_county_lists_valid_names_and_missing_table_says_so(
+def test_unknown_county_suggests_the_close_name_and_missing_table_says_so(
     warehouse: Path, tmp_path: Path
 ):
-    with pytest.raises(PullError, match=r"unknown county 'Fresnoo'.*Alameda, Alpine") as exc:
+    with pytest.raises(PullError) as exc:
         pull(warehouse, "Fresnoo", tmp_path / "o")
+    assert str(exc.value) == "unknown county 'Fresnoo': did you mean Fresno?"
     assert exc.value.exit_code == 2
     with pytest.raises(PullError, match="Alpine has no county table at") as exc:
         pull(warehouse, "alpine", tmp_path / "o")
@@ -540,7 +569,7 @@ def test_gogen_csv_quotes_like_go_encoding_csv(warehouse: Path, tmp_path: Path):
     assert "\r" not in text and text.endswith("\n")
     assert ',"DOE, JOHN",' in text
     assert ',"ÑÚÑEZ, JOSÉ ""JO""",' in text
-    assert ',"=O\'BRIEN, PAT",' in text
+    assert ",\"'=O'BRIEN, PAT\"," in text  # formula-safe, then quoted as Go quotes
     assert '," LEE, ANN",' in text  # leading white space is quoted by Go
 
 
@@ -548,7 +577,7 @@ def test_go_csv_lines_quote_only_what_go_quotes():
     values = pa.array(["plain", "", "a,b", 'say "hi"', " lead", "\tx", "\u00a0nbsp", "trail ",
                        "line\nbreak", "\\.", "\\.x"])  # fmt: skip
     lines = go_csv_lines([values]).to_pylist()
-    assert lines == ["plain", "", '"a,b"', '"say ""hi"""', '" lead"', '"\tx"', '"\u00a0nbsp"',
+    assert lines == ["plain", "", '"a,b"', '"say ""hi"""', '" lead"', "'\tx", '"\u00a0nbsp"',
                      "trail ", '"line\nbreak"', '"\\."', "\\.x"]  # fmt: skip
 
 
@@ -609,10 +638,39 @@ def test_gogen_summary_json_has_the_reference_keys_and_figures(warehouse: Path, 
 
 def test_summary_lists_policy_sections_with_zero_when_given():
     table = as_table(fresno_rows())
-    summary = gogen_summary(table, "FRESNO", COMPUTE_AT, dismiss_sections=["11357", "11358"],
-                            reduce_sections=["11359", "11360"])  # fmt: skip
+    policy = parse_eligibility_options(
+        {"baselineEligibility": {"dismiss": ["11357", "11358"], "reduce": ["11359", "11360"]}}
+    )
+    summary = gogen_summary(table, "FRESNO", COMPUTE_AT, entries=section_list_entries(policy))
     assert summary["convictionDismissalCountByCodeSection"] == {"11357": 0, "11358": 1}
     assert summary["convictionReductionCountByCodeSection"] == {"11359": 1, "11360": 0}
+
+
+def test_gogen_pull_reports_the_runs_input_lines_and_every_listed_entry(tmp_path: Path):
+    """lineCount = the run's input data lines; one key per list entry, spelled as in the
+    options, 0 when none (DOMAIN.md §5), from the version's commit metadata."""
+    policy = parse_eligibility_options(
+        {"baselineEligibility": {"dismiss": ["11357(a)", "11357(b)", "11358"],
+                                 "reduce": ["11357(no-sub-section)", "11359", "11360"]}}
+    )  # fmt: skip
+    rows = fresno_rows()
+    rows[10].update({REASON: "Dismiss all HS 11357(a) convictions", RULE_ID: "x"})
+    table = storable(as_table(rows))
+    metadata = {"run_id": "run-9", "compute_at": COMPUTE_AT.isoformat(), "county": "fresno",
+                "rows_read": "2500", "policy": policy.canonical_json()}  # fmt: skip
+    write_deltalake(str(tmp_path / "wh" / "counties" / "fresno"), table, mode="overwrite",
+                    commit_properties=CommitProperties(custom_metadata=metadata))  # fmt: skip
+    publish(tmp_path / "wh", "run-9", {"fresno": 0})
+    pull(tmp_path / "wh", "fresno", tmp_path / "g", PullFormat.GOGEN)
+    summary = json.loads((tmp_path / "g" / SUMMARY_JSON).read_text(encoding="utf-8"))
+    assert summary["lineCount"] == 2500
+    assert summary["convictionDismissalCountByCodeSection"] == {
+        "11357(a)": 1, "11357(b)": 0, "11358": 1
+    }  # fmt: skip
+    assert summary["convictionReductionCountByCodeSection"] == {
+        "11357(no-sub-section)": 0, "11359": 1, "11360": 0
+    }  # fmt: skip
+    assert summary["convictionDismissalCountByAdditionalRelief"] == {"Individual is deceased": 1}
 
 
 def test_seven_year_window_is_measured_at_compute_at_not_today():
@@ -675,12 +733,17 @@ def test_pull_command_runs_without_java(warehouse: Path, tmp_path: Path):
     assert len(read_csv_rows(tmp_path / "o" / ALL_RESULTS)) == 4
 
 
-def test_pull_command_exits_2_on_unknown_county_with_valid_names(warehouse: Path, tmp_path: Path):
+def test_pull_command_exits_2_on_unknown_county_with_a_did_you_mean(
+    warehouse: Path, tmp_path: Path
+):
+    done = run_cli("pull", "--warehouse", str(warehouse), "--county", "Fresnoo",
+                   "--out", str(tmp_path / "o"))  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "relief: unknown county 'Fresnoo': did you mean Fresno?\n"
     done = run_cli("pull", "--warehouse", str(warehouse), "--county", "Atlantis",
                    "--out", str(tmp_path / "o"))  # fmt: skip
     assert done.returncode == 2
-    assert "unknown county 'Atlantis'" in done.stderr and "San Joaquin" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "unknown county 'Atlantis'" in done.stderr and "San Joaquin" not in done.stderr
 
 
 def test_pull_command_says_plainly_when_the_county_has_no_table(warehouse: Path, tmp_path: Path):
@@ -694,3 +757,60 @@ def test_header_helper_reads_back_with_python_csv():
     # Sanity check of the reader used above on a quoted multi-line field.
     line = go_csv_lines([pa.array(["a\nb"]), pa.array(["c"])]).to_pylist()[0]
     assert list(csv.reader(io.StringIO(line + "\n"))) == [["a\nb", "c"]]
+
+
+def test_gogen_files_carry_a_run_suffix_as_the_reference_names_them(
+    warehouse: Path, tmp_path: Path
+):
+    plain = pull(warehouse, "fresno", tmp_path / "plain", PullFormat.GOGEN)
+    done = run_cli("pull", "--warehouse", str(warehouse), "--county", "fresno", "--out",
+                   str(tmp_path / "s"), "--format", "gogen",
+                   "--suffix", "2026-11-22_r2")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in (tmp_path / "s").iterdir())
+    assert names == ["All_Results_2026-11-22_r2.csv", "All_Results_Condensed_2026-11-22_r2.csv",
+                     "Prop64_Results_2026-11-22_r2.csv", "summary_2026-11-22_r2.json"]  # fmt: skip
+    for path in plain.files:
+        stem, _, ext = path.name.rpartition(".")
+        assert (tmp_path / "s" / f"{stem}_2026-11-22_r2.{ext}").read_bytes() == path.read_bytes()
+
+
+def test_a_suffix_is_for_gogen_files_and_must_be_file_safe(warehouse: Path, tmp_path: Path):
+    with pytest.raises(PullError, match="--suffix names the gogen files") as exc:
+        pull(warehouse, "fresno", tmp_path / "o", PullFormat.CSV, suffix="x")
+    assert exc.value.exit_code == 2
+    with pytest.raises(PullError, match=r"--suffix file name suffix '\.\./x'") as exc:
+        pull(warehouse, "fresno", tmp_path / "o", PullFormat.GOGEN, suffix="../x")
+    assert exc.value.exit_code == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_xlsx_cells_survive_xml_special_characters_and_odd_values(tmp_path: Path):
+    from openpyxl import load_workbook
+
+    from jobs.county.xlsx import XLSX_MAX_CELL, write_xlsx
+
+    table = pa.table(
+        {
+            DETERMINATION: ["A & B <c>", None, "x\x01y"],
+            "name": [" lead", "trail ", "=1+1"],
+            "long": ["z" * (XLSX_MAX_CELL + 10), "", None],
+            "day": pa.array([dt.date(1899, 12, 31), dt.date(2020, 2, 29), None], pa.date32()),
+            "stamp": pa.array(
+                [dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC), None, None],
+                pa.timestamp("us", "UTC"),
+            ),
+            "ratio": [1.5, float("inf"), None],
+            "flag": [True, False, None],
+            IS_CANDIDATE: [True, True, False],
+        }
+    )
+    write_xlsx(table, tmp_path / "odd.xlsx")
+    sheet = load_workbook(tmp_path / "odd.xlsx")[ALL_ROWS_SHEET]
+    got = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert got[0] == [DETERMINATION, "name", "long", "day", "stamp", "ratio", "flag", IS_CANDIDATE]
+    assert got[1] == ["A & B <c>", " lead", "z" * XLSX_MAX_CELL, "1899-12-31",
+                      dt.datetime(2024, 5, 6, 7, 8, 9), 1.5, True, True]  # fmt: skip
+    assert got[2] == [None, "trail ", None, dt.datetime(2020, 2, 29), None, None, False, True]
+    assert got[3] == ["xy", "=1+1", None, None, None, None, None, False]
+    assert sheet["B4"].data_type == "s"  # text, never a formula

@@ -33,6 +33,7 @@ from tests.reference_evaluator import (
     year_only,
 )
 from transforms.columns import (
+    CODE,
     CONVICTION_DATE,
     COUNTY_SLUG,
     DECEASED,
@@ -428,20 +429,28 @@ def test_la_partial_birth_date_decides_only_when_every_day_agrees(
 given(
     "los-angeles",
     LA,
-    make_row("21-today", **{DOB: full(birthday(21))}),
-    make_row("22-tomorrow", **{DOB: full(birthday(22) + dt.timedelta(days=1))}),
-    make_row("22-today", **{DOB: full(birthday(22))}),
+    make_row("7670-days-old", **{DOB: full(COMPUTE_AT - dt.timedelta(days=7670))}),
+    make_row("7671-days-old", **{DOB: full(COMPUTE_AT - dt.timedelta(days=7671))}),
+    make_row("21st-birthday-today", **{DOB: full(birthday(21))}),
+    make_row("20-today", **{DOB: full(birthday(20))}),
+    make_row("born-2003", **{DOB: year_only(2003)}),
 )
 
 
-def test_la_21_or_younger_at_compute_at_is_dismissed_until_the_22nd_birthday(
+def test_la_21_or_younger_is_age_in_days_over_365_25_at_most_21(
     decided: dict[str, Row],
 ) -> None:
-    assert la(decided, "21-today", "22-tomorrow", "22-today") == {
-        "21-today": (DISMISSAL, "21 years or younger", "age-21-or-younger"),
-        "22-tomorrow": (DISMISSAL, "21 years or younger", "age-21-or-younger"),
-        "22-today": (HAND_REVIEW, NO_CRITERIA, "otherwise"),
-    }
+    # The pilot flow's reading (DOMAIN.md §4): (compute-at - DOB) days / 365.25 <= 21, so
+    # 7,670 days (20.9993) is in and 7,671 (21.0021) out. Born 2003-07-01, the 21st
+    # birthday on 2024-07-01 is 7,671 days: six Feb 29s in between.
+    assert la(decided, "7670-days-old", "7671-days-old", "21st-birthday-today", "20-today",
+              "born-2003") == {
+        "7670-days-old": (DISMISSAL, "21 years or younger", "age-21-or-younger"),
+        "7671-days-old": (HAND_REVIEW, NO_CRITERIA, "otherwise"),
+        "21st-birthday-today": (HAND_REVIEW, NO_CRITERIA, "otherwise"),
+        "20-today": (DISMISSAL, "21 years or younger", "age-21-or-younger"),
+        "born-2003": (HAND_REVIEW, INCOMPLETE, "age-21-or-younger"),
+    }  # fmt: skip
 
 
 given(
@@ -454,7 +463,7 @@ given(
 
 def test_la_only_prop64_with_completed_sentences_is_dismissed(decided: dict[str, Row]) -> None:
     assert la(decided, "only-p64-ended-today", "other-convictions") == {
-        "only-p64-ended-today": (DISMISSAL, "Only has 11357-60 charges",
+        "only-p64-ended-today": (DISMISSAL, "Only has 11357-60 charges and completed sentence",
                                  "only-prop64-sentences-completed"),
         "other-convictions": (HAND_REVIEW, NO_CRITERIA, "otherwise"),
     }  # fmt: skip
@@ -475,7 +484,7 @@ def test_la_no_conviction_after_compute_at_minus_10_years_is_dismissed(
     decided: dict[str, Row],
 ) -> None:
     assert la(decided, "last-exactly-10", "last-inside-10") == {
-        "last-exactly-10": (DISMISSAL, "No convictions in the past 10 years",
+        "last-exactly-10": (DISMISSAL, "No convictions in past 10 years",
                             "no-conviction-10-years"),
         "last-inside-10": (HAND_REVIEW, NO_CRITERIA, "otherwise"),
     }  # fmt: skip
@@ -521,9 +530,7 @@ given("los-angeles", LA, make_row("deceased", **{DECEASED: True}))
 
 
 def test_la_deceased_is_dismissed(decided: dict[str, Row]) -> None:
-    assert la(decided, "deceased") == {
-        "deceased": (DISMISSAL, "Individual is deceased", "deceased")
-    }
+    assert la(decided, "deceased") == {"deceased": (DISMISSAL, "Deceased", "deceased")}
 
 
 OLD_WITH_PRIORS = {DOB: full("1950-01-01"), DECEASED: True}
@@ -542,7 +549,7 @@ def test_decision_inputs_record_every_predicate_value(decided: dict[str, Row]) -
     assert inputs["not_felony"] is False
     assert inputs["convicted_on_or_after(date=2016-11-09)"] is False
     assert inputs["age_at_least(years=50)"] is None
-    assert inputs["age_at_most(years=21)"] is False
+    assert inputs["age_at_most(years=21, age_as=fractional_years)"] is False
     assert inputs["no_conviction_in_past_years(years=10, form=none_after)"] is False
     assert inputs["always"] is True
     assert set(inputs) == {p.key() for p in LA.predicates()}
@@ -554,7 +561,7 @@ def test_compiled_policy_columns_can_be_selected_directly(spark: SparkSession) -
     df = spark.createDataFrame([as_tuple(make_row("d", **{DECEASED: True}))], INPUT_SCHEMA)
     row = df.select(compiled.determination, compiled.reason, compiled.rule_id).first()
     assert row is not None
-    assert tuple(row) == (DISMISSAL, "Individual is deceased", "deceased")
+    assert tuple(row) == (DISMISSAL, "Deceased", "deceased")
 
 
 QUOTING = parse_policy(
@@ -761,4 +768,72 @@ def test_options_rules_fire_in_table_order(decided: dict[str, Row]) -> None:
         "dismiss-before-age": (DISMISSAL, "Dismiss all HS 11357 convictions", "baseline-dismiss"),
         "under-21-before-years": (DISMISSAL, "21 years or younger", "under-21-at-conviction"),
         "reduce-last": (REDUCTION, "Reduce all HS 11360 convictions", "baseline-reduce"),
+    }
+
+
+# --- BEAR's final-release options and code sections the text did not give ------------------
+
+FINAL_RELEASE = parse_eligibility_options(
+    {
+        "baselineEligibility": {
+            "dismiss": ["11357(a)", "11357(b)", "11358"],
+            "reduce": ["11357(c)", "11357(d)", "11357(no-sub-section)", "11359", "11360"],
+        },
+        "additionalRelief": {"dismissYearsSinceConvictionThreshold": False,
+                             "yearsSinceConvictionThreshold": 5},
+    }
+)  # fmt: skip
+P11357 = {SECTION: "11357"}
+given(
+    "opt-final",
+    FINAL_RELEASE,
+    make_row("11357(a)", **P11357, **{SUBSECTION: "(a)"}),
+    make_row("11357(b)(2)", **P11357, **{SUBSECTION: "(b)(2)"}),
+    make_row("11357(c)", **P11357, **{SUBSECTION: "(c)"}),
+    make_row("11357(d)", **P11357, **{SUBSECTION: "(d)"}),
+    make_row("11357", **P11357, **{SUBSECTION: ""}),
+    make_row("11357(e)", **P11357, **{SUBSECTION: "(e)"}),
+    make_row("11357-unread", **P11357, **{SUBSECTION: None, CODE: None}),
+    make_row("11358", **{SECTION: "11358", SUBSECTION: "(c)"}),
+    make_row("11359-unread", **{SECTION: "11359", SUBSECTION: None, CODE: None}),
+    # the years-since rule is toggled off: a 2015 conviction is not dismissed for its age
+    make_row("11360-old", **{SECTION: "11360", CONVICTION_DATE: full("1999-01-01")}),
+)
+
+
+def test_final_release_options_decide_each_11357_subsection_by_its_own_entry(
+    decided: dict[str, Row],
+) -> None:
+    assert decisions(decided, "opt-final") == {
+        "11357(a)": (DISMISSAL, "Dismiss all HS 11357(a) convictions", "baseline-dismiss-11357-a"),
+        "11357(b)(2)": (DISMISSAL, "Dismiss all HS 11357(b) convictions",
+                        "baseline-dismiss-11357-b"),
+        "11357(c)": (REDUCTION, "Reduce all HS 11357(c) convictions", "baseline-reduce-11357-c"),
+        "11357(d)": (REDUCTION, "Reduce all HS 11357(d) convictions", "baseline-reduce-11357-d"),
+        "11357": (REDUCTION, "Reduce all HS 11357 convictions (when no sub-section is specified)",
+                  "baseline-reduce-11357-no-sub-section"),
+        "11357(e)": (HAND_REVIEW, NO_CRITERIA, "otherwise"),
+        "11357-unread": (HAND_REVIEW, "Incomplete code section", "baseline-dismiss-11357-a"),
+        "11358": (DISMISSAL, "Dismiss all HS 11358 convictions", "baseline-dismiss"),
+        "11359-unread": (REDUCTION, "Reduce all HS 11359 convictions", "baseline-reduce"),
+        "11360-old": (REDUCTION, "Reduce all HS 11360 convictions", "baseline-reduce"),
+    }  # fmt: skip
+
+
+given(
+    "los-angeles",
+    LA,
+    make_row("11357-subsection-unread", **P11357, **{SUBSECTION: None, CODE: None}),
+    make_row("11359-subsection-unread", **{SECTION: "11359", SUBSECTION: None, CODE: None}),
+)
+
+
+def test_la_11357_whose_subsection_was_not_read_goes_to_hand_review_saying_so(
+    decided: dict[str, Row],
+) -> None:
+    # "211357 PC": an 11357 candidate with no readable subsection; another section's
+    # unread subsection does not matter to the 11357 rules.
+    assert la(decided, "11357-subsection-unread", "11359-subsection-unread") == {
+        "11357-subsection-unread": (HAND_REVIEW, "Incomplete code section", "11357-a-b"),
+        "11359-subsection-unread": (HAND_REVIEW, NO_CRITERIA, "otherwise"),
     }

@@ -69,6 +69,7 @@ from transforms.policy import (
     Determination,
     Felony,
     NoConvictionInPastYears,
+    NoSubsection,
     Not,
     NotFelony,
     OnlyProp64,
@@ -87,7 +88,7 @@ from transforms.policy import (
 COMPUTE_ATS = [dt.date(2024, 7, 1), dt.date(2024, 2, 29), dt.date(2023, 2, 28)]
 YEARS = st.sampled_from([1, 2, 5, 7, 10, 21, 40, 50, 57])
 SECTIONS = ("11357", "11358", "11359", "11360")
-SUBSECTIONS = ("", "(a)", "(b)", "(b)(1)", "(c)", "(d)")
+SUBSECTIONS = ("", "(a)", "(b)", "(b)(1)", "(c)", "(d)", None)  # None: not read
 
 # --- policies ----------------------------------------------------------------------------
 
@@ -109,6 +110,9 @@ _leaf: st.SearchStrategy[Condition] = st.one_of(
     YEARS.map(lambda n: UnderAgeAtConviction(years=n)),
     YEARS.map(lambda n: AgeAtLeast(years=n)),
     YEARS.map(lambda n: AgeAtMost(years=n)),
+    YEARS.map(lambda n: AgeAtLeast(years=n, age_as="fractional_years")),
+    YEARS.map(lambda n: AgeAtMost(years=n, age_as="fractional_years")),
+    st.just(NoSubsection()),
     YEARS.map(lambda n: ConvictedYearsAgo(years=n)),
     st.builds(
         lambda n, form: NoConvictionInPastYears(years=n, form=form),
@@ -226,7 +230,7 @@ def subjects(
                     IS_FELONY: _maybe_null(draw, draw(st.booleans())),
                     SECTION: _maybe_null(draw, draw(st.sampled_from(SECTIONS))),
                     SUBSECTION: draw(st.sampled_from(SUBSECTIONS)),
-                    CODE: draw(st.sampled_from(["HS", "HS", "PC"])),
+                    CODE: draw(st.sampled_from(["HS", "HS", "PC", None])),
                     CONVICTION_DATE: draw(spans(compute_at, (-1, 25))),
                     PRIOR_SAME_SECTION: _maybe_null(draw, definite),
                     PRIOR_SAME_SECTION_POSSIBLE: _maybe_null(

@@ -325,6 +325,17 @@ VARIANTS: dict[str, Callable[[Row], bool]] = {
     "lower case": lambda r: bool(re.match(r"(1135[789]|11360)(\([a-z]\))* ?hs-", r[OFFENSE])),
     "stray spaces": lambda r: r[OFFENSE].startswith(" ") and prop64_section(r[OFFENSE]) is not None,
     "attempt 664/": lambda r: bool(re.match(r"664/(1135[789]|11360)", r[OFFENSE])),
+    "subsection without parentheses (11357A HS)": lambda r: bool(
+        re.match(r"(1135[789]|11360)[A-D] HS-", r[OFFENSE])
+    ),
+    "two-level subsection without parentheses (11357B2 HS)": lambda r: bool(
+        re.match(r"(1135[789]|11360)[A-D]\d HS-", r[OFFENSE])
+    ),
+    "description after the section, no dash, no code": lambda r: bool(
+        re.fullmatch(r"(1135[789]|11360)(\([A-D]\))* [A-Z][^-]*", r[OFFENSE])
+        and not re.match(r"\S+ (HS|H&S)\b", r[OFFENSE])
+    ),
+    "DISP_DATE placeholder": lambda r: r[POS[c.DISP_DATE]] == "  -  ",
     "ordinary charge only in COMMENT_TEXT": lambda r: (
         r[OFFENSE] in ("", "SEE COMMENT FOR CHARGE")
         and bool(re.match(r"\d+\S* [A-Z]{2}-", r[COMMENT]))
@@ -347,7 +358,7 @@ def test_each_messy_variant_occurs(data: list[Row], variant: str) -> None:
 
 @pytest.mark.parametrize("column", [c.PRI_DOB, c.DISP_DATE, c.STP_EVENT_DATE, c.CYC_DATE])
 def test_dates_are_full_partial_or_blank(data: list[Row], column: str) -> None:
-    values = Counter(row[POS[column]] for row in data)
+    values = Counter(row[POS[column]] for row in data if row[POS[column]] != "  -  ")
     shapes = Counter(
         "blank" if v == "" else "year" if v.endswith("0000") else "month" if v.endswith("00")
         else "full"
@@ -359,6 +370,23 @@ def test_dates_are_full_partial_or_blank(data: list[Row], column: str) -> None:
 
 
 # --- structure ----------------------------------------------------------------------------
+def test_disp_date_placeholder_share_is_an_option(tmp_path: Path) -> None:
+    def placeholders(share: float) -> tuple[int, int]:
+        path = tmp_path / f"p{share}.csv"
+        generate_extract(path, 3_000, seed=4, disp_date_placeholder=share)
+        rows = read_rows(path)[1:]
+        return sum(r[POS[c.DISP_DATE]] == "  -  " for r in rows), len(rows)
+
+    assert placeholders(1.0) == (3_000, 3_000)  # as the reference tool's generator
+    assert placeholders(0.0) == (0, 3_000)
+    some, total = placeholders(0.03)  # the default share of steps
+    assert 0 < some < total * 0.1
+    raw = (tmp_path / "p1.0.csv").read_text(encoding="ascii").splitlines()[1]
+    assert ',"  -  ",' in raw  # quoted, as Go's encoding/csv writes a leading space
+    with pytest.raises(ValueError, match=r"share of steps from 0 to 1, not 1\.5"):
+        generate_extract(tmp_path / "x.csv", 10, seed=1, disp_date_placeholder=1.5)
+
+
 def test_cnt_order_is_cycle_step_count_and_000(data: list[Row]) -> None:
     for row in data:
         order = row[CNT_ORDER]

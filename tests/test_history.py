@@ -43,6 +43,7 @@ FIELDS: list[tuple[str, Any, Any]] = [
     (c.date_latest(c.EVENT_DATE), DateType(), None),
     (c.SECTION, StringType(), None),
     (c.CODE_SECTION, StringType(), None),
+    (c.CODE_SECTION_TEXT, StringType(), None),
     (c.IS_PROP64, BooleanType(), False),
     (c.IS_SUPERSTRIKE, BooleanType(), False),
     (c.IS_PC290_OFFENSE, BooleanType(), False),
@@ -80,6 +81,7 @@ def conviction(cnt: str, date: D | None, section: str = "11357", **extra: Any) -
         c.CONVICTION_DATE: date,
         c.SECTION: section,
         c.CODE_SECTION: extra.pop("code_section", f"{section} {'HS' if p64 else 'PC'}"),
+        c.CODE_SECTION_TEXT: extra.pop("text", f"{section} {'HS' if p64 else 'PC'}"),
         c.IS_PROP64: p64,
         **extra,
     }
@@ -122,7 +124,7 @@ def test_repeated_conviction_line_of_same_cnt_order_is_counted_once(spark):
     assert out[1][c.ONLY_PROP64] is True
 
 
-def test_case_numbers_are_distinct_ofns_of_court_actions_with_same_cycle_step(spark):
+def test_case_numbers_are_distinct_ofns_of_court_actions_with_same_cycle_step_first_seen(spark):
     df = rows(
         spark,
         {c.COUNT_ORDER: "001002001000", c.IS_COURT_ACTION: True, c.OFN: "LA123"},
@@ -130,9 +132,12 @@ def test_case_numbers_are_distinct_ofns_of_court_actions_with_same_cycle_step(sp
         {c.COUNT_ORDER: "001002003000", c.IS_COURT_ACTION: True, c.OFN: "LA077"},
         {c.COUNT_ORDER: "001001001000", c.IS_COURT_ACTION: False, c.OFN: "ARREST9"},
         conviction("003002001000", D(2011, 1, 1)),
+        {c.COUNT_ORDER: "001002004000", c.IS_COURT_ACTION: True, c.OFN: "  -  "},
+        {c.COUNT_ORDER: "001002005000", c.IS_COURT_ACTION: True, c.OFN: "LA100"},
     )
     out = by_line(subject_history(df))
-    assert out[2][c.CASE_NUMBERS] == "LA077; LA123"
+    # first-seen order, as the reference tool lists them; a placeholder is no case number
+    assert out[2][c.CASE_NUMBERS] == "LA123; LA077; LA100"
     assert out[5][c.CASE_NUMBERS] is None
 
 
@@ -145,6 +150,7 @@ def test_superstrike_and_pc290_sections_and_earliest_dates(spark):
             section="187",
             is_superstrike=True,
             code_section="187(a) PC",
+            text="187(A) PC",
         ),
         conviction(
             "002002001000",
@@ -153,16 +159,22 @@ def test_superstrike_and_pc290_sections_and_earliest_dates(spark):
             is_superstrike=True,
             is_pc290_offense=True,
             code_section="288(a) PC",
+            text="288(A) PC",
         ),
         {c.IS_PC290_REGISTRATION: True, c.EVENT_DATE: D(2001, 2, 2)},
         conviction("004002001000", D(2010, 1, 1)),
         {c.IS_DECEASED_STEP: True},
+        conviction("005002001000", D(1999, 1, 1), section="187", is_superstrike=True),
+        {c.COUNT_ORDER: "005002001000", c.IS_CONVICTION: True, c.IS_SUPERSTRIKE: True},
+        conviction("006002001000", D(2008, 1, 1), section="187", is_superstrike=True),
     )
     out = by_line(subject_history(df))
     row = out[4]
-    assert row[c.SUPERSTRIKE_SECTIONS] == "187(a) PC; 288(a) PC"
-    assert row[c.PC290_SECTIONS] == "288(a) PC"
-    assert row[c.EARLIEST_SUPERSTRIKE] == D(2003, 1, 1)
+    # The code-section text of each such conviction, input order, repeats kept, ";"
+    # (DOMAIN.md §6); a sentence-part line of the same CNT_ORDER is no second conviction.
+    assert row[c.SUPERSTRIKE_SECTIONS] == "187(A) PC;288(A) PC;187 PC;187 PC"
+    assert row[c.PC290_SECTIONS] == "288(A) PC"
+    assert row[c.EARLIEST_SUPERSTRIKE] == D(1999, 1, 1)
     assert row[c.EARLIEST_PC290] == D(2001, 2, 2)
     assert row[c.PC290_REGISTRATION] is True
     assert row[c.DECEASED] is True

@@ -177,14 +177,16 @@ def test_dob_event_and_disposition_dates_come_from_their_own_columns(spark):
     ]
 
 
-def test_conviction_date_is_disposition_date_else_event_date_on_convictions_only(spark):
+def test_conviction_date_is_event_date_else_disposition_date_on_convictions_only(spark):
     df = strings(
         spark,
         (C.DISP_DESCR, C.PRI_DOB, C.STP_EVENT_DATE, C.DISP_DATE),
         [
             ("CONVICTED-JAIL", None, "20150101", "20150301"),
-            ("CONVICTED-PROBATION", None, "20150100", "  "),
-            ("CONVICTED-PRISON", None, "20150101", "2015XX01"),
+            ("CONVICTED", None, "20150101", "  -  "),
+            ("CONVICTED-PROBATION", None, "  ", "20150300"),
+            ("CONVICTED-PROBATION", None, "  -  ", "20150300"),
+            ("CONVICTED-PRISON", None, "2015XX01", "20150301"),
             ("DISMISSED", None, "20150101", "20150301"),
         ],
     )
@@ -192,11 +194,54 @@ def test_conviction_date_is_disposition_date_else_event_date_on_convictions_only
         df.transform(N.with_is_conviction).transform(N.with_dates).transform(N.with_conviction_date)
     )
     assert values(result, *N.date_column_names(C.CONVICTION_DATE)) == [
-        (D(2015, 3, 1), D(2015, 3, 1), False),
-        (D(2015, 1, 1), D(2015, 1, 31), True),
+        (D(2015, 1, 1), D(2015, 1, 1), False),
+        (D(2015, 1, 1), D(2015, 1, 1), False),
+        (D(2015, 3, 1), D(2015, 3, 31), True),
+        (D(2015, 3, 1), D(2015, 3, 31), True),
         (None, None, None),
         (None, None, None),
     ]
+
+
+def test_placeholders_read_as_blank_in_every_field_and_the_doj_columns_keep_them(
+    spark, counties, offenses
+):
+    placeholder = {name: "  -  " for name in C.KEPT_DOJ_COLUMNS}
+    raw = ingested(
+        spark,
+        [
+            placeholder,
+            {**placeholder, "SUBJECT_ID": "7", "CNT_ORDER": "-", "DISP_DESCR": "CONVICTED",
+             "STP_EVENT_DATE": "20150101", "STP_ORI_CNTY_NAME": "LOS ANGELES",
+             "OFFENSE_DESCR": "-", "COMMENT_TEXT": "11359 HS-POSSESS FOR SALE",
+             "CONV_STAT_DESCR": "---", "OFFENSE_TOC": " - "},
+        ],
+    )  # fmt: skip
+    first, second = N.normalize(raw, counties, offenses).collect()
+    nulls = [
+        C.SUBJECT, C.COUNT_ORDER, C.CYCLE_STEP, C.STEP_TYPE, C.COUNTY_RAW, C.COUNTY, C.RACE,
+        C.DOB, C.EVENT_DATE, C.DISPOSITION_DATE, C.CODE_SECTION_TEXT, C.SECTION,
+        C.SENTENCE_MONTHS, C.SENTENCE_DAYS, C.POSSIBLE_OTHER_P64, C.IS_FELONY,
+    ]  # fmt: skip
+    assert {name: first[name] for name in nulls} == dict.fromkeys(nulls)
+    assert (first[C.IS_CONVICTION], first[C.IS_PROP64], first[C.CODE_SECTION_PARSED]) == (
+        False,
+        False,
+        False,
+    )
+    assert {name: first[name] for name in C.KEPT_DOJ_COLUMNS} == placeholder
+    # An offence placeholder sends the reader to COMMENT_TEXT, as a blank OFFENSE_DESCR does;
+    # a conviction dated by its event date; no felony status and no offence level: misdemeanor.
+    assert (
+        second[C.SUBJECT],
+        second[C.COUNT_ORDER],
+        second[C.CODE_SECTION_TEXT],
+        second[C.CODE_SECTION_SOURCE],
+        second[C.SECTION],
+        second[C.IS_PROP64],
+        second[C.CONVICTION_DATE],
+        second[C.IS_FELONY],
+    ) == ("7", None, "11359 HS", "COMMENT_TEXT", "11359", True, D(2015, 1, 1), False)
 
 
 # --- offence -----------------------------------------------------------------------------
@@ -232,41 +277,93 @@ def test_code_section_text_comes_from_offense_or_comment(spark):
     ]
 
 
-def test_code_section_variants_parse_to_section_subsection_code(spark, offenses):
-    cases = {
-        "11357(C)HS-POSSESS": ("11357", "(c)", "HS", "11357(c) HS", False),
-        "11357(c) hs": ("11357", "(c)", "HS", "11357(c) HS", False),
-        "11357 (c) HS": ("11357", "(c)", "HS", "11357(c) HS", False),
-        " 11360 ( a ) HS ": ("11360", "(a)", "HS", "11360(a) HS", False),
-        "11359 H&S": ("11359", "", "HS", "11359 HS", False),
-        "11358(A)(1) H & S": ("11358", "(a)(1)", "HS", "11358(a)(1) HS", False),
-        "11357HS": ("11357", "", "HS", "11357 HS", False),
-        "11357 HSC": ("11357", "", "HS", "11357 HS", False),
-        "664/11359 HS": ("11359", "", "HS", "664/11359 HS", True),
-        "664 / 187(A) PC": ("187", "(a)", "PC", "664/187(a) PC", True),
-        "182(A)(1)/11360(A) HS": ("11360", "(a)", "HS", "182/11360(a) HS", False),
-        "503 VC-TAKE CAR": ("503", "", "VC", "503 VC", False),
-        "288A(C)(1) PC": ("288a", "(c)(1)", "PC", "288a(c)(1) PC", False),
-        "667.61 PC": ("667.61", "", "PC", "667.61 PC", False),
-        "273AB PC": ("273ab", "", "PC", "273ab PC", False),
-        "148.9 PC": ("148.9", "", "PC", "148.9 PC", False),
-        "12022.55 PC": ("12022.55", "", "PC", "12022.55 PC", False),
-        "289(B)(2)(A) PC": ("289", "(b)(2)(a)", "PC", "289(b)(2)(a) PC", False),
-        "4060 B&P": ("4060", "", "BP", "4060 BP", False),
-        "1672(A) MV": ("1672", "(a)", "MV", "1672(a) MV", False),
-        "5150 WI": ("5150", "", "WI", "5150 WI", False),
-        "136.1(A) PC/186.22(B)(4) PC": ("136.1", "(a)", "PC", "136.1(a) PC", False),
-    }
-    unparseable = ["PROBATION VIOLATION", "11357", "SEE COMMENT FOR CHARGE", "(A) HS"]
-    df = parsed(spark, offenses, [*cases, *unparseable])
-    got = values(df, C.SECTION, C.SUBSECTION, C.CODE, C.CODE_SECTION, C.ATTEMPTED)
-    expected = [*cases.values(), *[(None, None, None, None, False)] * len(unparseable)]
-    assert dict(zip([*cases, *unparseable], got, strict=True)) == dict(
-        zip([*cases, *unparseable], expected, strict=True)
+# DOMAIN.md §2, every spelling: text -> (section, subsection, code, code_section,
+# code_section_parsed, is_prop64). The gogen generator's Prop 64 spellings are all here.
+OFFENSE_SPELLINGS: dict[str, tuple[str | None, str | None, str | None, str | None, bool, bool]] = {
+    # the standard form and the spellings DOMAIN.md §2 lists
+    "11357(C)HS-POSSESS MARIJUANA": ("11357", "(c)", "HS", "11357(c) HS", True, True),
+    "11357(C) HS-POSS MARIJUANA OVER 1 OZ": ("11357", "(c)", "HS", "11357(c) HS", True, True),
+    "11359 H&S": ("11359", "", "HS", "11359 HS", True, True),
+    "11358(A)(1) H & S": ("11358", "(a)(1)", "HS", "11358(a)(1) HS", True, True),
+    "11357(c) hs": ("11357", "(c)", "HS", "11357(c) HS", True, True),
+    "664/11359 HS": ("11359", "", "HS", "664/11359 HS", True, True),
+    "182(A)(1)/11360(A) HS": ("11360", "(a)", "HS", "182/11360(a) HS", True, True),
+    " 11360 ( a ) HS ": ("11360", "(a)", "HS", "11360(a) HS", True, True),
+    "11357 (c) HS": ("11357", "(c)", "HS", "11357(c) HS", True, True),
+    "11357A HS-POSSESSION OF MARIJUANA": ("11357", "(a)", "HS", "11357(a) HS", True, True),
+    "11357B2 HS-POSSESSION OF MARIJUANA": ("11357", "(b)(2)", "HS", "11357(b)(2) HS", True, True),
+    "11359B HS-MARIJUANA POSSESS FOR SALE": ("11359", "(b)", "HS", "11359(b) HS", True, True),
+    "11360A HS-SELL/FURNISH/ETC MARIJUANA/HASH": ("11360", "(a)", "HS", "11360(a) HS", True, True),
+    "11360A2 HS-SELL/FURNISH/ETC MARIJ": ("11360", "(a)(2)", "HS", "11360(a)(2) HS", True, True),
+    "11360A2HS": ("11360", "(a)(2)", "HS", "11360(a)(2) HS", True, True),
+    "11357b hs": ("11357", "(b)", "HS", "11357(b) HS", True, True),
+    "11360(B) SELL/FURNISH/ETC MARIJUANA/HASH": ("11360", "(b)", None, "11360(b)", False, True),
+    # the rest of the reference generator's Prop 64 spellings
+    "11357 HS-POSSESSION OF MARIJUANA": ("11357", "", "HS", "11357 HS", True, True),
+    "11357(A) HS-POSSESS CONCENTRATED CANNABIS": ("11357", "(a)", "HS", "11357(a) HS", True, True),
+    "11358 HS-PLANT/CULTIVATE/ETC MARIJUANA/HASH": ("11358", "", "HS", "11358 HS", True, True),
+    "11358(C) HS-CULTIVATE MARIJUANA 6+ PLANTS": ("11358", "(c)", "HS", "11358(c) HS", True, True),
+    "11359(A) HS-POSSESS MARIJ FOR SALE": ("11359", "(a)", "HS", "11359(a) HS", True, True),
+    "11360(A) HS-GIVE/ETC MARIJ OVER 1 OZ": ("11360", "(a)", "HS", "11360(a) HS", True, True),
+    # a Prop 64 number found where the rest does not read as it: a candidate, flagged
+    "211357 PC": ("11357", None, None, None, False, True),
+    "11357.5 HS": ("11357", None, None, None, False, True),
+    "113600 HS": ("11360", None, None, None, False, True),
+    "11357 PC": ("11357", "", "PC", "11357 PC", True, True),
+    "11357": ("11357", "", None, "11357", False, True),
+    "11359 POSS FOR SALE": ("11359", "", None, "11359", False, True),
+    # other codes
+    "503 VC-TAKE CAR": ("503", "", "VC", "503 VC", True, False),
+    "11357HS": ("11357", "", "HS", "11357 HS", True, True),
+    "11357 HSC": ("11357", "", "HS", "11357 HS", True, True),
+    "664 / 187(A) PC": ("187", "(a)", "PC", "664/187(a) PC", True, False),
+    "288A(C)(1) PC": ("288a", "(c)(1)", "PC", "288a(c)(1) PC", True, False),
+    "288A PC": ("288a", "", "PC", "288a PC", True, False),
+    "667.61 PC": ("667.61", "", "PC", "667.61 PC", True, False),
+    "273AB PC": ("273ab", "", "PC", "273ab PC", True, False),
+    "148.9 PC": ("148.9", "", "PC", "148.9 PC", True, False),
+    "12022.55 PC": ("12022.55", "", "PC", "12022.55 PC", True, False),
+    "289(B)(2)(A) PC": ("289", "(b)(2)(a)", "PC", "289(b)(2)(a) PC", True, False),
+    "4060 B&P": ("4060", "", "BP", "4060 BP", True, False),
+    "1672(A) MV": ("1672", "(a)", "MV", "1672(a) MV", True, False),
+    "5150 WI": ("5150", "", "WI", "5150 WI", True, False),
+    "136.1(A) PC/186.22(B)(4) PC": ("136.1", "(a)", "PC", "136.1(a) PC", True, False),
+    "459 BURGLARY": ("459", "", None, "459", False, False),
+    "PROBATION VIOLATION": (None, None, None, None, False, False),
+    "SEE COMMENT FOR CHARGE": (None, None, None, None, False, False),
+    "(A) HS": (None, None, None, None, False, False),
+    "11 357 HS": ("11", "", None, "11", False, False),
+}  # fmt: skip
+
+
+def test_every_offence_spelling_reads_as_section_subsection_code_and_prop64(spark, offenses):
+    df = parsed(spark, offenses, list(OFFENSE_SPELLINGS)).transform(N.with_offense_flags, offenses)
+    got = values(
+        df,
+        C.SECTION,
+        C.SUBSECTION,
+        C.CODE,
+        C.CODE_SECTION,
+        C.CODE_SECTION_PARSED,
+        C.IS_PROP64,
     )
+    assert dict(zip(OFFENSE_SPELLINGS, got, strict=True)) == OFFENSE_SPELLINGS
 
 
-def test_prop64_flag_any_subsection_and_attempts_count(spark, offenses):
+def test_attempt_prefix_sets_attempted_and_conspiracy_does_not(spark, offenses):
+    texts = ["664/11359 HS", "664 / 187(A) PC", "182(A)(1)/11360(A) HS", "11359 HS", "211357 PC"]
+    assert [a for (a,) in values(parsed(spark, offenses, texts), C.ATTEMPTED)] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+
+
+def test_prop64_flag_is_any_prop64_number_in_the_code_section_text(spark, offenses):
+    # As the reference tool finds a Prop 64 charge (DOMAIN.md §2); only the code-section
+    # text counts, not the description after the dash nor an unread comment.
     texts = [
         "11357(C) HS",
         "11358 HS",
@@ -276,13 +373,15 @@ def test_prop64_flag_any_subsection_and_attempts_count(spark, offenses):
         "11357 PC",
         "11350 HS",
         "NOT A CODE",
+        "11350 HS-POSSESS, PLEA FROM 11357",
     ]
     assert flags(spark, offenses, texts, C.IS_PROP64) == [
         True,
         True,
         True,
         True,
-        False,
+        True,
+        True,
         False,
         False,
         False,
@@ -491,10 +590,17 @@ def test_possible_other_p64_flags_comment_naming_another_charge(spark, offenses)
         ("11357(A) HS-POSSESS", "11357(C)", "11357(C)"),
         ("11357(D) HS-POSSESS", "11357 ( b )", "11357 ( b )"),
         ("664/11359 HS-ATTEMPT", "11360 HS", "11360 HS"),
+        # an 11357 charge without a subsection whose comment names one (DOMAIN.md §6)
+        ("11357 HS-POSSESS", "11357(C) HS", "11357(C) HS"),
+        ("11357 HS-POSSESS", "11357B HS", "11357B HS"),
+        ("11357A HS-POSSESS", "11357(D) HS", "11357(D) HS"),
         # not flagged
         ("11357(A) HS-POSSESS", "11357(B)", None),
+        ("11357A HS-POSSESS", "11357B2 HS", None),
         ("11357(D) HS-POSSESS", "11357(C)", None),
-        ("11357 HS-POSSESS", "11357(C) HS", None),
+        ("11357(C) HS-POSSESS", "11357 HS", None),
+        ("11357 HS-POSSESS", "11357 HS", None),
+        ("11357 HS-POSSESS", "11357(E) HS", None),
         ("11359 HS-SALE", "11359 HS", None),
         ("664/11359 HS-ATTEMPT", "11359 HS", None),
         ("11359 HS-SALE", "11357.5 HS SYNTHETIC", None),
@@ -652,8 +758,8 @@ def test_normalize_keeps_input_columns_and_adds_exactly_the_normalize_columns(
         C.DISPOSITION_DATE: D(2015, 3, 1),
         C.date_latest(C.DISPOSITION_DATE): D(2015, 3, 1),
         C.date_partial(C.DISPOSITION_DATE): False,
-        C.CONVICTION_DATE: D(2015, 3, 1),
-        C.date_latest(C.CONVICTION_DATE): D(2015, 3, 1),
+        C.CONVICTION_DATE: D(2015, 1, 2),
+        C.date_latest(C.CONVICTION_DATE): D(2015, 1, 2),
         C.date_partial(C.CONVICTION_DATE): False,
         C.CODE_SECTION_TEXT: "11359 H&S",
         C.CODE_SECTION_SOURCE: "OFFENSE_DESCR",
@@ -661,6 +767,7 @@ def test_normalize_keeps_input_columns_and_adds_exactly_the_normalize_columns(
         C.SUBSECTION: "",
         C.CODE: "HS",
         C.CODE_SECTION: "11359 HS",
+        C.CODE_SECTION_PARSED: True,
         C.ATTEMPTED: False,
         C.IS_PROP64: True,
         C.IS_RELATED: False,
@@ -729,7 +836,7 @@ def test_offenses_yaml_loads_with_domain_prop64_sections(offenses):
 )
 def test_offenses_yaml_errors_name_the_field(tmp_path: Path, rule: str, message: str):
     (tmp_path / "offenses.yaml").write_text(
-        "prop64:\n  - {code: HS, sections: ['11357']}\n"
+        "codes: [HS, PC]\nprop64:\n  - {code: HS, sections: ['11357']}\n"
         f"related: []\nsuperstrikes:\n  - {rule}\npc290: []\n",
         encoding="utf-8",
     )
@@ -737,6 +844,27 @@ def test_offenses_yaml_errors_name_the_field(tmp_path: Path, rule: str, message:
         load_offenses(tmp_path)
     assert message in str(info.value)
     assert str(tmp_path / "offenses.yaml") in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        ("codes: [HS]\ncode_aliases: {HSC: HX}\n", "code_aliases map to codes not listed"),
+        ("codes: [HS]\n", "rules use codes not listed in 'codes' (they could never match): ['PC']"),
+        ("codes: [HS, PC]\nsubsections_without_parentheses: ['288a']\n", "ends in a letter"),
+    ],
+)
+def test_offenses_yaml_codes_and_bare_subsection_sections_are_checked(
+    tmp_path: Path, head: str, message: str
+):
+    (tmp_path / "offenses.yaml").write_text(
+        head + "prop64:\n  - {code: HS, sections: ['11357']}\n"
+        "related: []\nsuperstrikes:\n  - {code: PC, sections: ['187']}\npc290: []\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_offenses(tmp_path)
+    assert message in str(info.value)
 
 
 # --- the screen on raw rows ------------------------------------------------------------------
@@ -755,6 +883,9 @@ SCREEN_TEXTS = [
     (None, "459 PC"),
     ("11350 HS-POSSESS", "11357 HS"),
     ("113570 HS", None),
+    ("11357B2 HS-POSSESSION OF MARIJUANA", None),
+    ("11360(B) SELL/FURNISH/ETC MARIJUANA/HASH", None),
+    ("  -  ", "11358 HS-CULTIVATE"),
 ]
 
 
@@ -793,7 +924,8 @@ def test_screen_is_true_on_every_prop64_conviction_in_a_county(
     if not (in_county and convicted):
         assert not any(screen.values())
     else:
-        assert sum(exact.values()) == 8
+        assert sum(exact.values()) == 12
         assert [screen[i + 1] for i in range(len(SCREEN_TEXTS))] == [
-            True, True, True, True, True, True, False, False, True, True, False, True, True
+            True, True, True, True, True, True, False, False, True, True, False, True, True,
+            True, True, True,
         ]  # fmt: skip

@@ -16,19 +16,23 @@ from jobs.config.cli import app
 from jobs.config.policies import load_policies, load_policy, load_policy_dir
 from transforms.policy import (
     AgeAtLeast,
+    AgeAtMost,
     AllOf,
     Always,
     CodeSectionIn,
+    ConditionError,
     Determination,
     NoConvictionInPastYears,
     Not,
     PolicyValidationError,
     SectionIn,
     add_years,
+    open_reason,
     parse_condition,
     parse_eligibility_options,
     parse_policy,
     policy_hash,
+    section_list_entries,
 )
 
 POLICIES = conf_dir() / "policies"
@@ -86,15 +90,19 @@ def test_los_angeles_policy_has_the_statute_shaped_rules_in_order() -> None:
         ("two-priors", "Not eligible", "Two priors"),
         ("age-50", "Eligible for Dismissal", "50 years or older"),
         ("age-21-or-younger", "Eligible for Dismissal", "21 years or younger"),
-        ("only-prop64-sentences-completed", "Eligible for Dismissal", "Only has 11357-60 charges"),
-        ("no-conviction-10-years", "Eligible for Dismissal", "No convictions in the past 10 years"),
+        ("only-prop64-sentences-completed", "Eligible for Dismissal",
+         "Only has 11357-60 charges and completed sentence"),
+        ("no-conviction-10-years", "Eligible for Dismissal", "No convictions in past 10 years"),
         ("serving-sentence", "Hand Review", "Currently serving sentence"),
-        ("deceased", "Eligible for Dismissal", "Individual is deceased"),
+        ("deceased", "Eligible for Dismissal", "Deceased"),
         ("otherwise", "Hand Review", "No applicable eligibility criteria"),
-    ]
+    ]  # fmt: skip
     by_id = {r.id: r.when for r in policy.rules}
     assert by_id["no-conviction-10-years"] == NoConvictionInPastYears(years=10, form="none_after")
     assert by_id["11357-a-b"] == CodeSectionIn(code_sections=("11357(a)", "11357(b)"))
+    # The pilot flow's age reading (DOMAIN.md §4): (compute-at - DOB) days / 365.25 <= 21.
+    assert by_id["age-21-or-younger"] == AgeAtMost(years=21, age_as="fractional_years")
+    assert by_id["age-50"] == AgeAtLeast(years=50)
 
 
 def test_policy_dir_gives_los_angeles_its_own_policy_and_others_the_default() -> None:
@@ -118,6 +126,21 @@ def test_scalar_shorthand_and_parameter_mapping_are_the_same_condition() -> None
     assert parse_condition({"no_conviction_in_past_years": 7}) == NoConvictionInPastYears(
         years=7, form="most_recent_before"
     )
+
+
+def test_age_reading_is_a_parameter_left_out_of_keys_while_it_is_the_default() -> None:
+    calendar = parse_condition({"age_at_most": 21})
+    fractional = parse_condition({"age_at_most": {"years": 21, "age_as": "fractional_years"}})
+    assert calendar == AgeAtMost(years=21, age_as="completed_years")
+    # Policies written before the parameter keep their predicate keys and hashes.
+    assert calendar.key() == "age_at_most(years=21)"
+    assert calendar.to_data() == {"age_at_most": {"years": 21}}
+    assert fractional.key() == "age_at_most(years=21, age_as=fractional_years)"
+    assert fractional.describe() == (
+        "age <= 21 at compute-at ((compute-at - DOB) in days / 365.25 <= 21)"
+    )
+    with pytest.raises(ConditionError, match="age_as"):
+        parse_condition({"age_at_least": {"years": 50, "age_as": "dog_years"}})
 
 
 def test_nested_conditions_parse_into_all_any_not() -> None:
@@ -285,6 +308,7 @@ def test_options_compile_to_the_domain_table_in_order() -> None:
 
 
 DISMISS = "Eligible for Dismissal"
+REDUCE = "Eligible for Reduction"
 
 
 def test_options_set_to_zero_or_false_leave_their_rules_out() -> None:
@@ -333,9 +357,21 @@ def test_options_reject_unknown_sections_fields_and_wrong_types() -> None:
         )  # fmt: skip
     assert info.value.errors == [
         "field baselineEligibility.dismiss: '11351' is not a Prop 64 section; use 11357, "
-        "11358, 11359, 11360",
+        "11358, 11359, 11360, 11357(a) ... 11357(d) or 11357(no-sub-section)",
         "field additionalRelief.subjectIsDeceased: Input should be a valid boolean (got 'yes')",
-        "field additionalRelief.subjectAgeTreshold: Extra inputs are not permitted",
+        "unknown key 'subjectAgeTreshold' in additionalRelief; known keys there: "
+        "subjectUnder21AtConviction, subjectAgeThreshold, yearsSinceConvictionThreshold, "
+        "yearsCrimeFreeThreshold, subjectHasOnlyProp64Charges, subjectIsDeceased, "
+        "dismissOlderThanAgeThreshold, dismissYearsSinceConvictionThreshold, "
+        "dismissYearsCrimeFreeThreshold",
+    ]
+
+
+def test_options_unknown_top_level_key_is_named() -> None:
+    with pytest.raises(PolicyValidationError) as info:
+        parse_eligibility_options({"baselineEligibility": {}, "additionalRelief": {}, "x": 1})
+    assert info.value.errors == [
+        "unknown key 'x' in the top level; known keys there: baselineEligibility, additionalRelief"
     ]
 
 
@@ -344,6 +380,160 @@ def test_options_section_in_both_lists_is_rejected() -> None:
         parse_eligibility_options(
             {"baselineEligibility": {"dismiss": ["11359"], "reduce": ["11359"]}}
         )
+
+
+# BEAR's final release (DOMAIN.md §4): 11357 subsections, no-sub-section and the toggles.
+FINAL_RELEASE_OPTIONS = {
+    "baselineEligibility": {
+        "dismiss": ["11357(a)", "11357(b)", "11358"],
+        "reduce": ["11357(c)", "11357(d)", "11357(no-sub-section)", "11359", "11360"],
+    },
+    "additionalRelief": {
+        "subjectUnder21AtConviction": False,
+        "dismissOlderThanAgeThreshold": False,
+        "subjectAgeThreshold": 50,
+        "dismissYearsSinceConvictionThreshold": True,
+        "yearsSinceConvictionThreshold": 5,
+        "dismissYearsCrimeFreeThreshold": False,
+        "yearsCrimeFreeThreshold": 5,
+        "subjectHasOnlyProp64Charges": True,
+        "subjectIsDeceased": False,
+    },
+}
+
+
+def test_final_release_options_compile_per_subsection_with_their_reasons() -> None:
+    policy = parse_eligibility_options(FINAL_RELEASE_OPTIONS)
+    assert [(r.id, r.when.describe(), r.then.value, r.render_reason("11357"))
+            for r in policy.rules] == [
+        ("misdemeanor", "not a felony (misdemeanor or infraction)", DISMISS,
+         "Misdemeanor or Infraction"),
+        ("baseline-dismiss", "section in 11358", DISMISS, "Dismiss all HS 11357 convictions"),
+        ("baseline-dismiss-11357-a", "code section 11357(a)", DISMISS,
+         "Dismiss all HS 11357(a) convictions"),
+        ("baseline-dismiss-11357-b", "code section 11357(b)", DISMISS,
+         "Dismiss all HS 11357(b) convictions"),
+        ("years-since-conviction",
+         "conviction 5 or more years before compute-at (conviction date <= compute-at - 5 years)",
+         DISMISS, "Conviction occurred 5 or more years ago"),
+        ("only-prop64", "only Prop 64 convictions on record", DISMISS,
+         "Only has 11357-60 charges"),
+        ("baseline-reduce", "section in 11359, 11360", REDUCE, "Reduce all HS 11357 convictions"),
+        ("baseline-reduce-11357-c", "code section 11357(c)", REDUCE,
+         "Reduce all HS 11357(c) convictions"),
+        ("baseline-reduce-11357-d", "code section 11357(d)", REDUCE,
+         "Reduce all HS 11357(d) convictions"),
+        ("baseline-reduce-11357-no-sub-section",
+         "all of (section in 11357; the code section names no subsection)", REDUCE,
+         "Reduce all HS 11357 convictions (when no sub-section is specified)"),
+        ("otherwise", "always", "Hand Review", "No applicable eligibility criteria"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("toggle", "number", "rule_id", "present"),
+    [
+        ("dismissOlderThanAgeThreshold", "subjectAgeThreshold", "age-threshold", False),
+        ("dismissYearsSinceConvictionThreshold", "yearsSinceConvictionThreshold",
+         "years-since-conviction", False),
+        ("dismissYearsCrimeFreeThreshold", "yearsCrimeFreeThreshold", "crime-free", False),
+    ],
+)  # fmt: skip
+def test_final_release_toggle_false_turns_its_rule_off_whatever_the_number(
+    toggle: str, number: str, rule_id: str, present: bool
+) -> None:
+    value = 50 if number == "subjectAgeThreshold" else 5
+    ids = {}
+    for setting in (False, True, None):
+        relief: dict[str, Any] = {number: value}
+        if setting is not None:
+            relief[toggle] = setting
+        policy = parse_eligibility_options({"baselineEligibility": {}, "additionalRelief": relief})
+        ids[setting] = rule_id in [r.id for r in policy.rules]
+    assert ids == {False: False, True: True, None: True}
+
+
+def test_plain_and_mixed_options_compile_as_the_plain_format_did() -> None:
+    plain = parse_eligibility_options(
+        {"baselineEligibility": {"dismiss": ["11357", "11358"], "reduce": ["11359", "11360"]}}
+    )
+    assert [(r.id, r.when.describe()) for r in plain.rules] == [
+        ("misdemeanor", "not a felony (misdemeanor or infraction)"),
+        ("baseline-dismiss", "section in 11357, 11358"),
+        ("baseline-reduce", "section in 11359, 11360"),
+        ("otherwise", "always"),
+    ]
+    # Mixed: whole sections beside subsection entries, booleans beside plain numbers.
+    mixed = parse_eligibility_options(
+        {"baselineEligibility": {"dismiss": ["11358", "11357(A)", "11359"],
+                                 "reduce": ["11357(no-sub-section)", "11360"]},
+         "additionalRelief": {"yearsSinceConvictionThreshold": 10,
+                              "dismissYearsCrimeFreeThreshold": True,
+                              "yearsCrimeFreeThreshold": 3}}
+    )  # fmt: skip
+    assert [(r.id, r.render_reason("11359")) for r in mixed.rules] == [
+        ("misdemeanor", "Misdemeanor or Infraction"),
+        ("baseline-dismiss", "Dismiss all HS 11359 convictions"),
+        ("baseline-dismiss-11357-a", "Dismiss all HS 11357(A) convictions"),
+        ("years-since-conviction", "Conviction occurred 10 or more years ago"),
+        ("crime-free", "No convictions in the past 3 years"),
+        ("baseline-reduce", "Reduce all HS 11359 convictions"),
+        ("baseline-reduce-11357-no-sub-section",
+         "Reduce all HS 11357 convictions (when no sub-section is specified)"),
+        ("otherwise", "No applicable eligibility criteria"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("baseline", "message"),
+    [
+        ({"dismiss": ["11357", "11357(a)"]},
+         "field baselineEligibility: 11357(a) is part of a section also listed whole; list "
+         "either the whole section or its subsections"),
+        ({"dismiss": ["11357(a)"], "reduce": ["11357(A)"]},
+         "field baselineEligibility: 11357(a) is in both dismiss and reduce; dismiss would "
+         "always win, so list it in one of them"),
+        ({"reduce": ["11357(b)", "11357(b)"]},
+         "field baselineEligibility.reduce: 11357(b) is listed twice"),
+        ({"dismiss": ["11357(e)"]},
+         "field baselineEligibility.dismiss: '11357(e)' is not a Prop 64 section; use 11357, "
+         "11358, 11359, 11360, 11357(a) ... 11357(d) or 11357(no-sub-section)"),
+    ],
+)  # fmt: skip
+def test_final_release_lists_reject_overlaps_and_unknown_entries(
+    baseline: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(PolicyValidationError) as info:
+        parse_eligibility_options({"baselineEligibility": baseline})
+    assert info.value.errors == [message]
+
+
+def test_section_list_entries_are_the_summary_keys_with_their_reasons() -> None:
+    entries = section_list_entries(parse_eligibility_options(FINAL_RELEASE_OPTIONS))
+    assert [(e.determination.value, e.key, e.reason) for e in entries] == [
+        (DISMISS, "11358", "Dismiss all HS 11358 convictions"),
+        (DISMISS, "11357(a)", "Dismiss all HS 11357(a) convictions"),
+        (DISMISS, "11357(b)", "Dismiss all HS 11357(b) convictions"),
+        (REDUCE, "11359", "Reduce all HS 11359 convictions"),
+        (REDUCE, "11360", "Reduce all HS 11360 convictions"),
+        (REDUCE, "11357(c)", "Reduce all HS 11357(c) convictions"),
+        (REDUCE, "11357(d)", "Reduce all HS 11357(d) convictions"),
+        (REDUCE, "11357(no-sub-section)",
+         "Reduce all HS 11357 convictions (when no sub-section is specified)"),
+    ]  # fmt: skip
+    assert section_list_entries(load_policy(POLICIES / "los-angeles.yaml")) == []
+    assert [e.key for e in section_list_entries(load_policy(POLICIES / "default.yaml"))] == [
+        "11357", "11358", "11359", "11360"
+    ]  # fmt: skip
+
+
+def test_open_reason_names_an_unread_code_section_before_a_date() -> None:
+    rule_ = parse_policy(
+        policy_data(rule("a", {"all": [{"code_section_in": ["11357(a)"]}, {"age_at_least": 50}]}))
+    ).rules[0]
+    section_key, age_key = "code_section_in(code_sections=11357(a))", "age_at_least(years=50)"
+    assert open_reason(rule_.when, {section_key: None, age_key: None}) == "Incomplete code section"
+    assert open_reason(rule_.when, {section_key: True, age_key: None}) == "Incomplete date"
 
 
 # --- files -------------------------------------------------------------------------------
@@ -387,6 +577,32 @@ def test_options_json_loads_as_policy_and_bad_json_is_reported(tmp_path: Path) -
         load_policy(out_of_bounds)
     assert "oob.json: invalid eligibility options" in str(info.value)
     assert "additionalRelief.subjectAgeThreshold: subjectAgeThreshold must be 0" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("deep.json", '{"baselineEligibility": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        ("deep.yaml", "name: x\nrules: " + "[" * 100_000 + "]" * 100_000 + "\n"),
+        ("deep-rules.yaml",
+         "name: x\nrules:\n  - id: a\n    when: " + "{not: " * 2_000 + "{always: true}"
+         + "}" * 2_000 + "\n"),
+    ],
+)  # fmt: skip
+def test_a_file_nested_far_too_deep_is_a_one_line_error_exit_2(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_policy(path)
+    assert str(info.value) == (
+        f"{path}: nested too deeply to read (lists or objects inside each other thousands of "
+        "levels deep); a policy or options file is a few levels deep, check the file"
+    )
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
 
 
 def test_policy_dir_rejects_unknown_county_file_and_requires_default(tmp_path: Path) -> None:

@@ -105,7 +105,10 @@ CODE_SECTION_SOURCE = "code_section_source"  # "OFFENSE_DESCR" | "COMMENT_TEXT" 
 SECTION = "section"  # "11357", "288a", "667.61" ...
 SUBSECTION = "subsection"  # "(c)", "(a)(1)", "" when none; lower case
 CODE = "code"  # "HS", "PC", "VC", "BP", "MV", ...
-CODE_SECTION = "code_section"  # canonical "11357(c) HS"
+CODE_SECTION = "code_section"  # canonical "11357(c) HS"; null when not fully read
+# Section, subsection and a known code all read from the text; false e.g. for "211357 PC"
+# (a Prop 64 section found, the rest unknown) or "11360(B) SELL/..." (no code given).
+CODE_SECTION_PARSED = "code_section_parsed"
 ATTEMPTED = "attempted"  # written as 664/<section>
 IS_PROP64 = "is_prop64"
 IS_RELATED = "is_related"
@@ -123,7 +126,8 @@ SENTENCE_DAYS = "sentence_days"  # D -> N
 # --- history (transforms/history.py), DOMAIN.md §3 ---------------------------------------
 # Per row:
 IS_COUNTED_CONVICTION = "is_counted_conviction"  # first conviction line of its CNT_ORDER
-CASE_NUMBERS = "case_numbers"  # "; "-joined distinct OFNs of the cycle+step's COURT ACTIONs
+# "; "-joined distinct OFNs of the cycle+step's COURT ACTIONs, in first-seen (file) order
+CASE_NUMBERS = "case_numbers"
 SENTENCE_END = "sentence_end_date"  # conviction + summed parts (+ _latest)
 # Earlier Prop 64 convictions of the subject with the same section: definitely earlier
 # (latest possible day before this one's earliest), and possibly earlier (upper bound when
@@ -139,7 +143,9 @@ SECTION_COUNT = "count_{section}"  # count_11357 ... count_11360
 LAST_CONVICTION = "last_conviction_date"  # (+ _latest, _partial)
 DECEASED = "deceased"
 PC290_REGISTRATION = "pc290_registration"
-PC290_SECTIONS = "pc290_sections"  # "; "-joined distinct code sections
+# The code-section text of each PC 290 offence / superstrike conviction, in file order,
+# repeats kept, joined with ";" (the reference tool's cells, DOMAIN.md §6); null when none.
+PC290_SECTIONS = "pc290_sections"
 SUPERSTRIKE_SECTIONS = "superstrike_sections"
 EARLIEST_PC290 = "earliest_pc290_date"  # offence conviction or registration (+ _latest)
 EARLIEST_SUPERSTRIKE = "earliest_superstrike_date"  # (+ _latest)

@@ -19,8 +19,11 @@ possible day, false when it holds for none, null otherwise. A null bound is an o
 can still be definite on the bound that is known. This is "evaluate at the earliest and
 the latest day and compare" made exact for predicates over two dates. SQL AND/OR/NOT are
 Kleene's, so ``all``/``any``/``not`` need nothing more. In the CASE each rule contributes
-``WHEN cond IS NULL THEN (Hand Review, Incomplete date, id) WHEN cond THEN (then, reason,
+``WHEN cond IS NULL THEN (Hand Review, <open reason>, id) WHEN cond THEN (then, reason,
 id)``: an open condition stops the list at that rule and sends the conviction to a person.
+The open reason is ``Incomplete code section`` when a code-section predicate of the rule
+is open (a subsection or code the text did not give), else ``Incomplete date``
+(transforms/policy.py ``open_reason``).
 
 Inputs beyond the per-row facts (transforms/history.py), and what null means there:
 - sentences_completed: every sentence ended on or before compute-at. A subject with an
@@ -40,6 +43,7 @@ partitioned like the rest of the job.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -80,6 +84,9 @@ from transforms.columns import (
     date_latest,
 )
 from transforms.policy import (
+    CODE_SECTION_PREDICATES,
+    DAYS_PER_FRACTIONAL_YEAR,
+    INCOMPLETE_CODE_SECTION_REASON,
     INCOMPLETE_DATE_DETERMINATION,
     INCOMPLETE_DATE_REASON,
     AgeAtLeast,
@@ -95,6 +102,7 @@ from transforms.policy import (
     Determination,
     Felony,
     NoConvictionInPastYears,
+    NoSubsection,
     Not,
     NotFelony,
     OnlyProp64,
@@ -109,11 +117,11 @@ from transforms.policy import (
     SuperstrikeBeforeConviction,
     UnderAgeAtConviction,
     add_years,
+    leaves,
 )
 
 # Temporary column holding the chosen rule's struct, split into three columns, then dropped.
 _OUTCOME = "_eligibility_outcome"
-_UNKNOWN = "CAST(NULL AS BOOLEAN)"
 
 # --- SQL text ----------------------------------------------------------------------------
 
@@ -182,19 +190,41 @@ def _sentences_completed(compute_at: dt.date) -> str:
 
 
 def _code_section_in(predicate: CodeSectionIn) -> str:
+    """Kleene AND/OR: a subsection or code the text did not give (null) leaves the answer
+    open only where it matters (another section is a definite no)."""
     section, subsection, code = _col(SECTION), _col(SUBSECTION), _col(CODE)
-    patterns = predicate.patterns()
     matches = []
-    for pattern in patterns:
+    for pattern in predicate.patterns():
         match = f"({section} = {_str(pattern.section)} AND startswith({subsection}, " \
             f"{_str(pattern.subsection)})"  # fmt: skip
         if pattern.code is not None:
             match += f" AND {code} = {_str(pattern.code)}"
         matches.append(match + ")")
-    missing = f"{section} IS NULL OR {subsection} IS NULL"
-    if any(p.code is not None for p in patterns):
-        missing += f" OR {code} IS NULL"
-    return f"(CASE WHEN {missing} THEN {_UNKNOWN} ELSE ({' OR '.join(matches)}) END)"
+    return f"({' OR '.join(matches)})"
+
+
+def _age_in_days(dob: str, compute_at: dt.date) -> str:
+    return f"datediff({_date(compute_at)}, {dob})"
+
+
+def _fractional_age_at_least(years: int, compute_at: dt.date) -> str:
+    """(compute-at - DOB) days / 365.25 >= years, for every possible DOB: true/false/null."""
+    limit = math.ceil(years * DAYS_PER_FRACTIONAL_YEAR)
+    youngest, oldest = (
+        _age_in_days(_col(date_latest(DOB)), compute_at),
+        _age_in_days(_col(DOB), compute_at),
+    )
+    return f"(CASE WHEN {youngest} >= {limit} THEN true WHEN {oldest} < {limit} THEN false END)"
+
+
+def _fractional_age_at_most(years: int, compute_at: dt.date) -> str:
+    """(compute-at - DOB) days / 365.25 <= years, for every possible DOB: true/false/null."""
+    limit = math.floor(years * DAYS_PER_FRACTIONAL_YEAR)
+    youngest, oldest = (
+        _age_in_days(_col(date_latest(DOB)), compute_at),
+        _age_in_days(_col(DOB), compute_at),
+    )
+    return f"(CASE WHEN {oldest} <= {limit} THEN true WHEN {youngest} > {limit} THEN false END)"
 
 
 def predicate_sql(predicate: Predicate, compute_at: dt.date) -> str:
@@ -211,12 +241,18 @@ def predicate_sql(predicate: Predicate, compute_at: dt.date) -> str:
             return f"({_col(SECTION)} IN ({', '.join(_str(s) for s in sections)}))"
         case CodeSectionIn():
             return _code_section_in(predicate)
+        case NoSubsection():
+            return f"({_col(SUBSECTION)} = '')"
         case ConvictedOnOrAfter(date=date):
             return _on_or_before(_day(date), _span(CONVICTION_DATE))
         case UnderAgeAtConviction(years=years):
             return _before(_span(CONVICTION_DATE), _span(DOB).plus_years(years))
+        case AgeAtLeast(years=years, age_as="fractional_years"):
+            return _fractional_age_at_least(years, compute_at)
         case AgeAtLeast(years=years):
             return _on_or_before(_span(DOB).plus_years(years), today)
+        case AgeAtMost(years=years, age_as="fractional_years"):
+            return _fractional_age_at_most(years, compute_at)
         case AgeAtMost(years=years):
             return _before(today, _span(DOB).plus_years(years + 1))
         case ConvictedYearsAgo(years=years):
@@ -282,6 +318,22 @@ def _reason_sql(rule: Rule) -> str:
     return parts[0] if len(parts) == 1 else f"concat({', '.join(parts)})"
 
 
+def _open_reason_sql(rule: Rule, compute_at: dt.date) -> str:
+    """policy.open_reason as SQL: which kind of unread input left the rule open."""
+    code_section = [
+        predicate_sql(leaf, compute_at)
+        for leaf in {leaf.key(): leaf for leaf in leaves(rule.when)}.values()
+        if isinstance(leaf, CODE_SECTION_PREDICATES)
+    ]
+    if not code_section:
+        return _str(INCOMPLETE_DATE_REASON)
+    unread = " OR ".join(f"({sql}) IS NULL" for sql in code_section)
+    return (
+        f"(CASE WHEN {unread} THEN {_str(INCOMPLETE_CODE_SECTION_REASON)} "
+        f"ELSE {_str(INCOMPLETE_DATE_REASON)} END)"
+    )
+
+
 def _outcome_sql(determination: str, reason: str, rule_id: str) -> str:
     return (
         f"named_struct({_str(DETERMINATION)}, {_str(determination)}, "
@@ -329,7 +381,7 @@ def compile_policy(policy: Policy, compute_at: dt.date) -> CompiledPolicy:
         condition = condition_sql(rule.when, compute_at)
         if not isinstance(rule.when, Always):
             open_ = _outcome_sql(
-                INCOMPLETE_DATE_DETERMINATION.value, _str(INCOMPLETE_DATE_REASON), rule.id
+                INCOMPLETE_DATE_DETERMINATION.value, _open_reason_sql(rule, compute_at), rule.id
             )
             branches.append(f"WHEN ({condition}) IS NULL THEN {open_}")
         fired = _outcome_sql(rule.then.value, _reason_sql(rule), rule.id)

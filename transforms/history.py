@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from transforms.columns import (
     CASE_NUMBERS,
-    CODE_SECTION,
+    CODE_SECTION_TEXT,
     CONVICTION_COUNT,
     CONVICTION_DATE,
     COUNT_ORDER,
@@ -65,7 +65,7 @@ from transforms.columns import (
     date_latest,
     date_partial,
 )
-from transforms.normalize import may_be_prop64_conviction
+from transforms.normalize import doj_field, may_be_prop64_conviction
 from transforms.offenses import Offenses
 from transforms.vocabulary import Counties
 
@@ -167,26 +167,36 @@ def with_counted_conviction(df: DataFrame) -> DataFrame:
 
 
 def _case_numbers(by_subject: WindowSpec) -> Column:
-    """Distinct OFNs of the subject's COURT ACTION lines with the same cycle+step."""
-    ofn = F.trim(F.col(OFN))
-    court_ofns = F.collect_set(
+    """Distinct OFNs of the subject's COURT ACTION lines with the same cycle+step, in the
+    order they first occur in the input, joined with "; " (DOMAIN.md §1, §6)."""
+    ofn = F.trim(doj_field(OFN))
+    court_ofns = F.collect_list(
         F.when(
-            F.col(IS_COURT_ACTION) & (ofn != ""),
-            F.struct(F.col(CYCLE_STEP).alias("step"), ofn.alias("ofn")),
+            F.col(IS_COURT_ACTION) & ofn.isNotNull(),
+            F.struct(
+                _file_order().alias("order"), F.col(CYCLE_STEP).alias("step"), ofn.alias("ofn")
+            ),
         )
     ).over(by_subject)
-    mine = F.transform(
-        F.filter(court_ofns, lambda x: x["step"] == F.col(CYCLE_STEP)), lambda x: x["ofn"]
-    )
-    numbers = F.array_sort(F.array_distinct(mine))
+    mine = F.array_sort(F.filter(court_ofns, lambda x: x["step"] == F.col(CYCLE_STEP)))
+    # array_distinct keeps the first occurrence of each value, in array order.
+    numbers = F.array_distinct(F.transform(mine, lambda x: x["ofn"]))
     return F.when(F.size(numbers) > 0, F.concat_ws("; ", numbers))
 
 
 def _sections_joined(flag: str, by_subject: WindowSpec) -> Column:
-    sections = F.array_sort(
-        F.collect_set(F.when(_counted() & F.col(flag), F.col(CODE_SECTION))).over(by_subject)
+    """The code-section text of each of the subject's convictions with ``flag``, in input
+    order, repeats kept, joined with ";": the reference tool's cell (DOMAIN.md §6)."""
+    convictions = F.array_sort(
+        F.collect_list(
+            F.when(
+                _counted() & F.col(flag),
+                F.struct(_file_order().alias("order"), F.col(CODE_SECTION_TEXT).alias("text")),
+            )
+        ).over(by_subject)
     )
-    return F.when(F.size(sections) > 0, F.concat_ws("; ", sections))
+    texts = F.transform(convictions, lambda x: x["text"])
+    return F.when(F.size(texts) > 0, F.concat_ws(";", texts))
 
 
 def _min_or_unknown(condition: Column, date_col: str, by_subject: WindowSpec) -> Column:

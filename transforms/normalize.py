@@ -9,6 +9,10 @@ names case-insensitively); :func:`normalize` checks that before adding anything.
 
 Conventions:
 
+- Placeholders are blank (DOMAIN.md §1): a field holding only spaces and dashes (``-``,
+  ``  -  ``, as the reference tool's generator writes in DISP_DATE and most other fields) is
+  read as blank, in every field. Every read of a DOJ column goes through :func:`doj_field`,
+  so this holds everywhere at once; the DOJ columns themselves are kept as sent.
 - Trimmed text columns are null when blank.
 - Dates (DOB, event, disposition, conviction): ``<d>`` is the earliest possible day,
   ``<d>_latest`` the latest possible day and ``<d>_partial`` whether the DOJ sent a partial
@@ -16,19 +20,31 @@ Conventions:
   ``YYYY0000`` 1 January / 31 December, both partial; blank or unparseable text (wrong
   length, month 13, 30 February, ``YYYY00DD``, year 0000) gives three nulls. A partial date
   is never treated as unknown.
-- The conviction date exists only on conviction rows: the disposition date, or the step's
-  event date when DISP_DATE is blank (a non-blank but unparseable DISP_DATE stays unknown).
+- The conviction date exists only on conviction rows: the step's event date
+  (STP_EVENT_DATE of the conviction's COURT ACTION line, as the reference tool reads it),
+  or the disposition date when STP_EVENT_DATE is blank (DOMAIN.md §1). A non-blank but
+  unparseable STP_EVENT_DATE stays unknown.
 - Offences: the code-section text is ``OFFENSE_DESCR`` before its first ``-``, or
   ``COMMENT_TEXT`` the same way when ``OFFENSE_DESCR`` is blank or ``SEE COMMENT FOR CHARGE``.
   It is parsed into section (``11357``, ``288a``, ``667.61``), subsection path (``(c)``,
   ``(a)(1)``, ``""``), code (``HS``; ``H&S``, ``H & S`` and conf/offenses.yaml aliases
-  normalised) and a canonical ``code_section`` (``11357(c) HS``). ``664/<section>``
-  (attempt) and ``182/<section>`` (conspiracy, DOMAIN §2) parse as the target section with
-  the prefix kept in ``code_section`` (``664/11359 HS``); ``attempted`` is true for 664 only.
-  Text that does not parse keeps its row, with section, subsection, code and code_section
-  null. The flags (Prop 64, related, superstrike, PC 290) are compiled from
-  conf/offenses.yaml by :func:`any_rule_condition`; every boolean added here is non-null
-  except ``is_felony``, which is null on rows that are not convictions.
+  normalised) and a canonical ``code_section`` (``11357(c) HS``). For the sections listed
+  in ``subsections_without_parentheses`` a subsection may be written without parentheses
+  (``11357B2 HS`` = ``11357(b)(2) HS``). A word after the section that is not one of the
+  vocabulary's codes starts a description: the code is unknown (null) and ``code_section``
+  has none (``11360(B) SELL/FURNISH/ETC`` -> ``11360(b)``). ``664/<section>`` (attempt) and
+  ``182/<section>`` (conspiracy, DOMAIN §2) parse as the target section with the prefix
+  kept in ``code_section`` (``664/11359 HS``); ``attempted`` is true for 664 only.
+- Prop 64 (DOMAIN.md §2): a Prop 64 section number anywhere in the code-section text makes
+  the row a Prop 64 charge, exactly where the reference tool finds one (an unanchored
+  search). When the text does not parse as that section (``211357 PC``, ``11357.5 HS``),
+  ``section`` is the number found and subsection, code and code_section are null: the row
+  stays a candidate, its reading flagged. ``code_section_parsed`` is true when section,
+  subsection and a known code were all read. Other text that does not parse keeps its
+  row, with section, subsection, code and code_section null.
+- The flags (related, superstrike, PC 290) are compiled from conf/offenses.yaml by
+  :func:`any_rule_condition`; every boolean added here is non-null except ``is_felony``,
+  which is null on rows that are not convictions.
 - Sentences: ``sentence_months`` and ``sentence_days`` hold one sentence part as calendar
   units. ``SENT_TIME_CODE`` Y gives (12*N months, 0 days), M gives (N, 0), D gives (0, N);
   a blank or unknown code, or a length that is not a whole number from 0 to 999999, gives
@@ -86,6 +102,7 @@ ADDED_COLUMNS: tuple[str, ...] = (
     C.SUBSECTION,
     C.CODE,
     C.CODE_SECTION,
+    C.CODE_SECTION_PARSED,
     C.ATTEMPTED,
     C.IS_PROP64,
     C.IS_RELATED,
@@ -112,17 +129,36 @@ CONSPIRACY_PREFIX = "182"
 
 # Code-section grammar, applied to the upper-cased text with the spaces around '(', ')',
 # '&' and '/' removed ("11360 ( a ) H & S" -> "11360(A)H&S"):
-#   [664/ | 182(..)/]  section  [subsection path]  [spaces]  code
+#   [664/ | 182(..)/]  section  [subsection path]  [spaces  code]
 # A section may end in one or two letters (273AB, 288A) only when a space, '(' or the end
-# follows them, so "11357HS" still reads as 11357 + HS. The code is 1-4 letters, '&' allowed
-# between them; what follows the code (a second section, a note) is ignored.
-CODE_SECTION_PATTERN = (
-    r"^(?:(" + ATTEMPT_PREFIX + "|" + CONSPIRACY_PREFIX + r")(?:\([0-9A-Z]+\))*/)?"
-    r"(\d+(?:\.\d+)?(?:[A-Z]{1,2}(?=[\s(]|$))?)"
-    r"((?:\([0-9A-Z]+\))*)"
-    r"\s*([A-Z](?:&?[A-Z]){0,3})(?![A-Z&])"
-)
-_PREFIX, _SECTION, _SUBSECTION, _CODE = 1, 2, 3, 4
+# follows them, so "11357HS" still reads as 11357 + HS. For the sections of
+# offenses.subsections_without_parentheses a letter (and digits) after the number is a
+# subsection instead: 11357B2 = 11357(b)(2). The code is 1-4 letters, '&' allowed between
+# them; whether it is a code at all is decided against the vocabulary's codes. What follows
+# the code (a second section, a note) is ignored.
+_PREFIX_PATTERN = r"^(?:(" + ATTEMPT_PREFIX + "|" + CONSPIRACY_PREFIX + r")(?:\([0-9A-Z]+\))*/)?"
+_SECTION_PATTERN = r"(\d+(?:\.\d+)?(?:[A-Z]{1,2}(?=[\s(]|$))?)"
+# A letter alone must end the word; with digits it may run into the code (11360A2HS).
+_BARE_SUBSECTION_PATTERN = r"([A-Z]\d*(?=[\s(]|$)|[A-Z]\d+)?"
+_TAIL_PATTERN = r"((?:\([0-9A-Z]+\))*)(?:\s*([A-Z](?:&?[A-Z]){0,3})(?![A-Z&]))?"
+_PREFIX, _BARE_SECTION, _BARE_SUBSECTION, _SECTION, _SUBSECTION, _CODE = 1, 2, 3, 4, 5, 6
+
+
+def code_section_pattern(offenses: Offenses) -> str:
+    """The grammar above as one Java regular expression (groups: see the _PREFIX ... names)."""
+    listed = "|".join(re.escape(s.upper()) for s in offenses.subsections_without_parentheses)
+    # With no listed section the first alternative can never match (group 2 stays empty).
+    bare = f"(?:({listed or '(?!)'})(?![0-9.]){_BARE_SUBSECTION_PATTERN}|{_SECTION_PATTERN})"
+    return _PREFIX_PATTERN + bare + _TAIL_PATTERN
+
+
+def prop64_search_pattern(offenses: Offenses) -> str:
+    """The reference tool's Prop 64 test: any Prop 64 section number, anywhere in the text."""
+    return "(" + "|".join(re.escape(s) for s in offenses.prop64_sections()) + ")"
+
+
+# Placeholders (DOMAIN.md §1): only spaces and dashes.
+PLACEHOLDER_CHARACTERS = " -"
 
 _MAX_SENTENCE_LENGTH = 999_999  # a longer SENT_LENGTH is a data error: unknown
 _DATE_FORMAT = "yyyyMMdd"
@@ -155,8 +191,22 @@ def _null_if_blank(column: Column) -> Column:
     return F.when(column != "", column)
 
 
+def is_placeholder(column: Column) -> Column:
+    """True when the text holds only spaces and dashes (blank included): a placeholder."""
+    return F.translate(column, PLACEHOLDER_CHARACTERS, "") == ""
+
+
+def doj_field(name: str) -> Column:
+    """A DOJ column as the rules read it: null when blank or a placeholder (DOMAIN.md §1).
+
+    The one place placeholders are recognised; every stage reads raw fields through it.
+    """
+    column = F.col(name)
+    return F.when(~is_placeholder(column), column)
+
+
 def _trimmed(name: str) -> Column:
-    return _null_if_blank(F.trim(F.col(name)))
+    return F.trim(doj_field(name))
 
 
 def _upper_trimmed(name: str) -> Column:
@@ -230,7 +280,7 @@ def with_subject(df: DataFrame) -> DataFrame:
 
 def with_count_order(df: DataFrame) -> DataFrame:
     """Trimmed CNT_ORDER and its first 6 digits, cycle + step (DOMAIN §1)."""
-    first_six = F.regexp_extract(F.trim(F.col(C.CNT_ORDER)), r"^(\d{6})", 1)
+    first_six = F.regexp_extract(_trimmed(C.CNT_ORDER), r"^(\d{6})", 1)
     return df.withColumns(
         {C.COUNT_ORDER: _trimmed(C.CNT_ORDER), C.CYCLE_STEP: _null_if_blank(first_six)}
     )
@@ -245,7 +295,7 @@ def with_race(df: DataFrame) -> DataFrame:
 
 
 def _county_sent() -> Column:
-    return F.regexp_replace(F.upper(F.trim(F.col(C.STP_ORI_CNTY_NAME))), r"\s+", " ")
+    return F.regexp_replace(F.upper(_trimmed(C.STP_ORI_CNTY_NAME)), r"\s+", " ")
 
 
 def with_county(df: DataFrame, counties: Counties) -> DataFrame:
@@ -277,7 +327,7 @@ _DATES: tuple[tuple[str, str], ...] = (
 
 
 def _date_parts(source: str) -> tuple[Column, Column, Column, Column]:
-    text = F.trim(F.col(source))
+    text = _trimmed(source)
     return text, F.substring(text, 1, 4), F.substring(text, 5, 2), F.substring(text, 7, 2)
 
 
@@ -319,16 +369,17 @@ def with_dates(df: DataFrame) -> DataFrame:
 
 
 def with_conviction_date(df: DataFrame) -> DataFrame:
-    """Disposition date of a conviction, or its event date when DISP_DATE is blank.
+    """Event date of a conviction (STP_EVENT_DATE), or its disposition date when the event
+    date is blank or a placeholder (DOMAIN.md §1).
 
     Needs is_conviction and the event and disposition dates (with _latest/_partial).
     """
     convicted = F.col(C.IS_CONVICTION)
-    disposition_blank = _trimmed(C.DISP_DATE).isNull()
+    event_blank = _trimmed(C.STP_EVENT_DATE).isNull()
     return df.withColumns(
         {
-            target: F.when(convicted & disposition_blank, F.col(event)).when(
-                convicted, F.col(disposition)
+            target: F.when(convicted & event_blank, F.col(disposition)).when(
+                convicted, F.col(event)
             )
             for target, event, disposition in zip(
                 date_column_names(C.CONVICTION_DATE),
@@ -344,12 +395,12 @@ def with_conviction_date(df: DataFrame) -> DataFrame:
 
 
 def _text_before_dash(name: str) -> Column:
-    return _null_if_blank(F.trim(F.substring_index(F.col(name), "-", 1)))
+    return _null_if_blank(F.trim(F.substring_index(doj_field(name), "-", 1)))
 
 
 def with_code_section_text(df: DataFrame) -> DataFrame:
     """OFFENSE_DESCR before the first '-', or COMMENT_TEXT when told to look there."""
-    offense = F.col(C.OFFENSE_DESCR)
+    offense = doj_field(C.OFFENSE_DESCR)
     see_comment = F.translate(F.upper(offense), " \t", "") == SEE_COMMENT
     use_comment = _not_null(_trimmed(C.OFFENSE_DESCR).isNull() | see_comment)
     text = F.when(use_comment, _text_before_dash(C.COMMENT_TEXT)).otherwise(
@@ -362,45 +413,82 @@ def with_code_section_text(df: DataFrame) -> DataFrame:
     )
 
 
-def _canonical_code(raw_code: Column, aliases: dict[str, str]) -> Column:
+def _canonical_code(raw_code: Column, offenses: Offenses) -> Column:
+    """The code in the vocabulary's spelling, or null when the word is not a known code."""
     code = F.replace(raw_code, F.lit("&"), F.lit(""))
     result = code
-    for alias, canonical in aliases.items():
+    for alias, canonical in offenses.code_aliases.items():
         result = F.when(code == alias, F.lit(canonical)).otherwise(result)
-    return result
+    return F.when(result.isin(offenses.codes), result)
+
+
+def _bare_subsection_path(bare: Column) -> Column:
+    """'B2' -> '(b)(2)', 'A' -> '(a)', '' -> '' (a subsection written without parentheses)."""
+    letter = F.lower(F.substring(bare, 1, 1))
+    digits = F.substring(bare, 2, 10)
+    return F.when(bare == "", F.lit("")).otherwise(
+        F.concat(
+            F.lit("("),
+            letter,
+            F.lit(")"),
+            F.when(digits != "", F.concat(F.lit("("), digits, F.lit(")"))).otherwise(F.lit("")),
+        )
+    )
 
 
 def with_code_section(df: DataFrame, offenses: Offenses) -> DataFrame:
-    """Parse the code-section text into section, subsection, code, canonical form, attempt."""
+    """Parse the code-section text into section, subsection, code, canonical form, attempt.
+
+    A Prop 64 section number found in the text (the reference tool's search) always gives
+    the row that section; see the module docstring.
+    """
     text = F.regexp_replace(F.upper(F.col(C.CODE_SECTION_TEXT)), r"\s*([()&/])\s*", "$1")
+    pattern = code_section_pattern(offenses)
     groups = {
-        _tmp(name): F.regexp_extract(F.col(_tmp("text")), CODE_SECTION_PATTERN, index)
+        _tmp(name): F.regexp_extract(F.col(_tmp("text")), pattern, index)
         for name, index in (
             ("prefix", _PREFIX),
-            ("section", _SECTION),
-            ("subsection", _SUBSECTION),
+            ("bare_section", _BARE_SECTION),
+            ("bare_subsection", _BARE_SUBSECTION),
+            ("other_section", _SECTION),
+            ("paren_subsection", _SUBSECTION),
             ("code", _CODE),
         )
     }
+    groups[_tmp("prop64")] = F.regexp_extract(
+        F.col(C.CODE_SECTION_TEXT), prop64_search_pattern(offenses), 1
+    )
     prefix = F.col(_tmp("prefix"))
-    section = F.lower(F.col(_tmp("section")))
-    subsection = F.lower(F.col(_tmp("subsection")))
-    code = _canonical_code(F.col(_tmp("code")), offenses.code_aliases)
-    # The section group is never empty on a match, and regexp_extract gives "" otherwise.
-    parsed = F.col(_tmp("section")) != ""
+    bare_section = F.col(_tmp("bare_section"))
+    raw_section = F.when(bare_section != "", bare_section).otherwise(F.col(_tmp("other_section")))
+    section = F.lower(raw_section)
+    subsection = F.concat(
+        _bare_subsection_path(F.col(_tmp("bare_subsection"))),
+        F.lower(F.col(_tmp("paren_subsection"))),
+    )
+    code = _canonical_code(F.col(_tmp("code")), offenses)
+    # regexp_extract gives "" when the text does not match; a match always has a section.
+    parsed = raw_section != ""
+    found = F.col(_tmp("prop64"))
+    # The reference's search found a Prop 64 section the grammar did not read as such
+    # (211357 PC, 11357.5 HS, 11357 at the end of a sentence): that section, the rest unknown.
+    found_only = (found != "") & ~(parsed & section.isin(offenses.prop64_sections()))
+    read = parsed & ~found_only
     written_prefix = F.when(prefix != "", F.concat(prefix, F.lit("/"))).otherwise(F.lit(""))
+    written_code = F.when(code.isNotNull(), F.concat(F.lit(" "), code)).otherwise(F.lit(""))
     return (
         df.withColumn(_tmp("text"), text)
         .withColumns(groups)
         .withColumns(
             {
-                C.SECTION: F.when(parsed, section),
-                C.SUBSECTION: F.when(parsed, subsection),
-                C.CODE: F.when(parsed, code),
+                C.SECTION: F.when(found_only, found).when(parsed, section),
+                C.SUBSECTION: F.when(read, subsection),
+                C.CODE: F.when(read, code),
                 C.CODE_SECTION: F.when(
-                    parsed, F.concat(written_prefix, section, subsection, F.lit(" "), code)
+                    read, F.concat(written_prefix, section, subsection, written_code)
                 ),
-                C.ATTEMPTED: _not_null(parsed & (prefix == ATTEMPT_PREFIX)),
+                C.CODE_SECTION_PARSED: _not_null(read & code.isNotNull()),
+                C.ATTEMPTED: _not_null(read & (prefix == ATTEMPT_PREFIX)),
             }
         )
         .transform(_drop_tmp)
@@ -411,7 +499,9 @@ def with_offense_flags(df: DataFrame, offenses: Offenses) -> DataFrame:
     """Prop 64, related, superstrike and PC 290 offence flags from conf/offenses.yaml."""
     return df.withColumns(
         {
-            C.IS_PROP64: any_rule_condition(offenses.prop64),
+            # Needs no code (HS by context): the section is a Prop 64 section exactly when
+            # the reference's search found one (with_code_section).
+            C.IS_PROP64: _not_null(F.col(C.SECTION).isin(offenses.prop64_sections())),
             C.IS_RELATED: any_rule_condition(offenses.related),
             C.IS_SUPERSTRIKE: any_rule_condition(offenses.superstrikes),
             C.IS_PC290_OFFENSE: any_rule_condition(offenses.pc290),
@@ -445,27 +535,39 @@ def with_possible_other_p64(df: DataFrame, offenses: Offenses) -> DataFrame:
     """COMMENT_TEXT when it names a Prop 64 charge other than the one OFFENSE_DESCR holds.
 
     "Other" means a different section, or for a section with subsection groups (11357)
-    first-level subsections from different groups ((a)/(b) vs (c)/(d)). When either side
-    has no subsection the groups are not compared. Needs is_prop64 and the parsed columns.
+    first-level subsections from different groups ((a)/(b) vs (c)/(d)), or an offence
+    written without a (readable) subsection while the comment names one of the groups'
+    subsections (DOMAIN.md §6, as the reference flags it). A comment without a subsection
+    is not compared. Needs is_prop64 and the parsed columns.
     """
     sections = "|".join(re.escape(s) for s in offenses.prop64_sections())
-    named = r"(?<![0-9.])(" + sections + r")(?![0-9.])\s*(?:\(\s*([0-9A-Z]+)\s*\))?"
-    comment = F.upper(F.col(C.COMMENT_TEXT))
-    letter = F.lower(F.regexp_extract(comment, named, 2))
+    # A subsection in parentheses (spaces allowed) or a letter written right after the
+    # number (11357B HS), as the offence itself may be written.
+    named = (
+        r"(?<![0-9.])(" + sections + r")(?![0-9.])"
+        r"(?:\s*\(\s*([0-9A-Z]+)\s*\)|([A-Z])(?![A-Z]))?"
+    )
+    comment = F.upper(doj_field(C.COMMENT_TEXT))
     comment_section, comment_first = F.col(_tmp("comment_section")), F.col(_tmp("comment_first"))
     offense_first = F.col(_tmp("offense_first"))
     offense_section = F.when(F.col(C.IS_PROP64), F.col(C.SECTION))
-    other_group = [
-        (offense_section == section)
-        & (comment_section == section)
-        & (_subsection_group(offense_first, groups) != _subsection_group(comment_first, groups))
-        for section, groups in offenses.prop64_subsection_groups.items()
-    ]
+    other_group = []
+    for section, groups in offenses.prop64_subsection_groups.items():
+        same_section = (offense_section == section) & (comment_section == section)
+        offense_group = _subsection_group(offense_first, groups)
+        comment_group = _subsection_group(comment_first, groups)
+        other_group.append(
+            same_section & comment_group.isNotNull() & (F.coalesce(offense_first, F.lit("")) == "")
+        )
+        other_group.append(same_section & (offense_group != comment_group))
     differs = offense_section.isNull() | (offense_section != comment_section) | _any(other_group)
     flagged = (
         (F.col(C.CODE_SECTION_SOURCE) == C.OFFENSE_DESCR)
         & comment_section.isNotNull()
         & _not_null(differs)
+    )
+    letter = F.lower(
+        F.concat(F.regexp_extract(comment, named, 2), F.regexp_extract(comment, named, 3))
     )
     return (
         df.withColumns(
@@ -504,7 +606,7 @@ def with_is_felony(df: DataFrame) -> DataFrame:
 
 def with_sentence(df: DataFrame) -> DataFrame:
     """One sentence part in calendar units; see the module docstring for the arithmetic."""
-    number = F.trim(F.col(C.SENT_LENGTH)).try_cast("int")
+    number = _trimmed(C.SENT_LENGTH).try_cast("int")
     length = F.when(number.between(0, _MAX_SENTENCE_LENGTH), number)
     unit = _upper_trimmed(C.SENT_TIME_CODE)
     known = length.isNotNull()
@@ -531,10 +633,10 @@ def may_be_prop64_conviction(counties: Counties, offenses: Offenses) -> Column:
     more.
 
     The statewide job uses it to pick the subjects worth normalizing before normalizing
-    anything. It is exact on conviction and county, and a superset on the charge: a parsed
-    section is a run of the code-section text, which is OFFENSE_DESCR or COMMENT_TEXT with
-    spaces removed only next to ( ) & / (never between two digits), so a Prop 64 section
-    (conf/offenses.yaml lists them exactly) appears literally in one of the two columns.
+    anything. It is exact on conviction and county, and a superset on the charge: a row is
+    a Prop 64 charge when a Prop 64 section number (conf/offenses.yaml) occurs in its
+    code-section text, which is a part of OFFENSE_DESCR or of COMMENT_TEXT, so the number
+    occurs literally in one of the two columns.
     """
     names = [county.name for county in counties.counties]
     texts = [F.upper(F.col(C.OFFENSE_DESCR)), F.upper(F.col(C.COMMENT_TEXT))]

@@ -194,9 +194,19 @@ class Offenses(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    codes: list[str] = Field(
+        min_length=1,
+        description="the codes a word after the section may name (HS, PC, VC ...); any other "
+        "word there starts a description and the code is unknown",
+    )
     code_aliases: dict[str, str] = Field(
         default_factory=dict,
         description="other spellings of a code, after '&' and spaces are removed: HSC -> HS",
+    )
+    subsections_without_parentheses: list[str] = Field(
+        default_factory=list,
+        description="sections whose subsections are also written without parentheses "
+        "(11357B2 = 11357(b)(2)); elsewhere a letter after the number is part of the section",
     )
     prop64: list[SectionRule] = Field(min_length=1)
     prop64_subsection_groups: dict[str, list[list[str]]] = Field(
@@ -211,10 +221,29 @@ class Offenses(BaseModel):
         default="290", description="a REGISTRATION step whose offence text starts with this"
     )
 
+    @field_validator("codes")
+    @classmethod
+    def _codes_shape(cls, value: list[str]) -> list[str]:
+        return [_check_code(v) for v in value]
+
     @field_validator("code_aliases")
     @classmethod
     def _aliases_shape(cls, value: dict[str, str]) -> dict[str, str]:
         return {_check_code(k): _check_code(v) for k, v in value.items()}
+
+    @field_validator("subsections_without_parentheses", mode="before")
+    @classmethod
+    def _bare_sections_shape(cls, value: object) -> object:
+        if isinstance(value, list):
+            sections = [_check_section(str(v)) for v in value]
+            for section in sections:
+                if not section.replace(".", "").isdigit():
+                    raise ValueError(
+                        f"section {section!r} ends in a letter: a letter after it could not "
+                        "be told from a subsection written without parentheses"
+                    )
+            return sections
+        return value
 
     @field_validator("prop64_subsection_groups")
     @classmethod
@@ -231,6 +260,22 @@ class Offenses(BaseModel):
                         )
             groups[_check_section(section)] = cleaned
         return groups
+
+    @model_validator(mode="after")
+    def _codes_known(self) -> Offenses:
+        known = set(self.codes)
+        unknown_targets = sorted({v for v in self.code_aliases.values() if v not in known})
+        if unknown_targets:
+            raise ValueError(f"code_aliases map to codes not listed in 'codes': {unknown_targets}")
+        rules = [*self.prop64, *self.related, *self.superstrikes, *self.pc290]
+        refs = [r.together_with for r in rules if r.together_with is not None]
+        used = {r.code for r in rules} | {r.code for r in refs}
+        unknown_codes = sorted(used - known)
+        if unknown_codes:
+            raise ValueError(
+                f"rules use codes not listed in 'codes' (they could never match): {unknown_codes}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _prop64_shape(self) -> Offenses:

@@ -42,10 +42,15 @@ year = Feb 28, i.e. Spark's add_months(d, 12*N)):
   these; a listed subsection matches itself and its children (``11357(a)`` matches
   11357(a) and 11357(a)(1)); an optional code (``11357(a) HS``) must match too
   (``code_sections``).
+- ``no_subsection: true``: the conviction's code section names no subsection (``11357 HS``).
 - ``convicted_on_or_after: 2016-11-09``: conviction date >= this date (``date``).
 - ``under_age_at_conviction: 21``: conviction date < DOB + N years (``years``).
 - ``age_at_least: 50``: DOB + N years <= compute-at; the Nth birthday counts (``years``).
 - ``age_at_most: 21``: compute-at < DOB + (N+1) years; still N or younger (``years``).
+  Both take ``age_as`` (default ``completed_years``, the calendar reading above) or
+  ``fractional_years``: age = (compute-at - DOB) in days / 365.25, compared with N itself,
+  so ``{age_at_most: {years: 21, age_as: fractional_years}}`` holds up to 21 x 365.25 days
+  after the date of birth (the reading of the reference tool's Los Angeles flow).
 - ``convicted_years_ago: 10``: conviction date <= compute-at - N years (``years``).
 - ``no_conviction_in_past_years: 10`` (``years``, ``form``): form ``most_recent_before``
   (the default, BEAR rule 6): most recent conviction < compute-at - N years; form
@@ -64,9 +69,12 @@ year = Feb 28, i.e. Spark's add_months(d, 12*N)):
 
 Three-valued logic. A date may be partial (an interval from its earliest to its latest
 possible day) or unknown. A date predicate is definite when it has the same value at
-every possible day; otherwise (or when a needed value is null) it is UNKNOWN. UNKNOWN
-propagates through ``all``/``any``/``not`` by Kleene logic. A rule whose condition is
-UNKNOWN fires as ``Hand Review`` with reason ``Incomplete date`` (and its own rule id); a
+every possible day; otherwise (or when a needed value is null) it is UNKNOWN. A code-section
+predicate is UNKNOWN when the part it needs was not read (a subsection or code the text
+did not give, normalize's ``code_section_parsed`` false). UNKNOWN propagates through
+``all``/``any``/``not`` by Kleene logic. A rule whose condition is UNKNOWN fires as
+``Hand Review`` (and its own rule id) with reason ``Incomplete code section`` when one of
+its code-section predicates is UNKNOWN, else ``Incomplete date`` (:func:`open_reason`); a
 rule whose condition is definitely false is skipped.
 
 Reasons are text with placeholders: ``{section}`` (the conviction's section) and the
@@ -74,7 +82,9 @@ names of the condition's parameters (``{years}``, ``{count}``, ``{date}``, ``{se
 ...), e.g. ``"{years} years or older"``.
 
 The BEAR/gogen eligibility-options JSON (DOMAIN.md §4 table) compiles to the same model:
-:class:`EligibilityOptions` ``.to_policy()``.
+:class:`EligibilityOptions` ``.to_policy()``, in the plain format and in the richer one
+BEAR's final release writes (11357 subsections and ``11357(no-sub-section)`` in the lists,
+the ``dismiss...`` toggles in additionalRelief).
 """
 
 from __future__ import annotations
@@ -86,6 +96,7 @@ import json
 import re
 import string
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, cast
 
@@ -128,6 +139,8 @@ DETERMINATION_ALIASES: dict[str, Determination] = {
 # silently treat a partial date as unknown, never guess).
 INCOMPLETE_DATE_REASON = "Incomplete date"
 INCOMPLETE_DATE_DETERMINATION = Determination.HAND_REVIEW
+# The same for a subsection or code the code-section text did not give (DOMAIN.md §2).
+INCOMPLETE_CODE_SECTION_REASON = "Incomplete code section"
 
 # Reasons of the BEAR/gogen configurable flow (DOMAIN.md §4 table), exact wording.
 REASON_MISDEMEANOR = "Misdemeanor or Infraction"
@@ -140,6 +153,13 @@ REASON_ONLY_PROP64 = "Only has 11357-60 charges"
 REASON_DECEASED = "Individual is deceased"
 REASON_REDUCE_SECTION = "Reduce all HS {section} convictions"
 REASON_OTHERWISE = "No applicable eligibility criteria"
+# BEAR's final-release lists (DOMAIN.md §4): a subsection entry's reason names the entry;
+# 11357(no-sub-section) has the reference's own wording.
+NO_SUBSECTION_ENTRY = "11357(no-sub-section)"
+REASON_DISMISS_ENTRY = "Dismiss all HS {entry} convictions"
+REASON_REDUCE_ENTRY = "Reduce all HS {entry} convictions"
+REASON_DISMISS_NO_SUBSECTION = "Dismiss all HS 11357 convictions (when no sub-section is specified)"
+REASON_REDUCE_NO_SUBSECTION = "Reduce all HS 11357 convictions (when no sub-section is specified)"
 
 SECTION_PLACEHOLDER = "section"
 
@@ -181,9 +201,17 @@ class Predicate(BaseModel):
     kind: ClassVar[str]
     # The parameter a scalar shorthand fills (``{age_at_least: 50}``); None: a flag.
     primary: ClassVar[str | None] = None
+    # Parameters left out of params() (so of keys, canonical JSON and reasons) while they
+    # have their default: a parameter added later keeps earlier policies' keys and hashes.
+    omit_when_default: ClassVar[tuple[str, ...]] = ()
 
     def params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in type(self).model_fields}
+        fields = type(self).model_fields
+        return {
+            name: getattr(self, name)
+            for name in fields
+            if not (name in self.omit_when_default and getattr(self, name) == fields[name].default)
+        }
 
     def key(self) -> str:
         """Stable, unique name of this predicate with its parameters (decision inputs)."""
@@ -314,6 +342,13 @@ class CodeSectionIn(Predicate):
         return "code section " + " or ".join(self.code_sections)
 
 
+class NoSubsection(Predicate):
+    kind: ClassVar[str] = "no_subsection"
+
+    def describe(self) -> str:
+        return "the code section names no subsection"
+
+
 def _date_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         raise ValueError("expected a date like 2016-11-09, not a date and time")
@@ -348,21 +383,41 @@ class UnderAgeAtConviction(Predicate):
         return f"under {self.years} at conviction (conviction date < DOB + {self.years} years)"
 
 
+# How an age is read: completed calendar years (birthdays), or (compute-at - DOB) in days
+# divided by 365.25.
+AgeAs = Literal["completed_years", "fractional_years"]
+DAYS_PER_FRACTIONAL_YEAR = 365.25
+
+
 class AgeAtLeast(Predicate):
     kind: ClassVar[str] = "age_at_least"
     primary: ClassVar[str | None] = "years"
+    omit_when_default: ClassVar[tuple[str, ...]] = ("age_as",)
     years: Years
+    age_as: AgeAs = "completed_years"
 
     def describe(self) -> str:
+        if self.age_as == "fractional_years":
+            return (
+                f"age >= {self.years} at compute-at ((compute-at - DOB) in days / 365.25 "
+                f">= {self.years})"
+            )
         return f"age >= {self.years} at compute-at (DOB + {self.years} years <= compute-at)"
 
 
 class AgeAtMost(Predicate):
     kind: ClassVar[str] = "age_at_most"
     primary: ClassVar[str | None] = "years"
+    omit_when_default: ClassVar[tuple[str, ...]] = ("age_as",)
     years: Years
+    age_as: AgeAs = "completed_years"
 
     def describe(self) -> str:
+        if self.age_as == "fractional_years":
+            return (
+                f"age <= {self.years} at compute-at ((compute-at - DOB) in days / 365.25 "
+                f"<= {self.years})"
+            )
         return f"age <= {self.years} at compute-at (compute-at < DOB + {self.years + 1} years)"
 
 
@@ -454,6 +509,7 @@ PREDICATES: dict[str, type[Predicate]] = {
         Felony,
         SectionIn,
         CodeSectionIn,
+        NoSubsection,
         ConvictedOnOrAfter,
         UnderAgeAtConviction,
         AgeAtLeast,
@@ -516,6 +572,7 @@ Condition = (
     | Felony
     | SectionIn
     | CodeSectionIn
+    | NoSubsection
     | ConvictedOnOrAfter
     | UnderAgeAtConviction
     | AgeAtLeast
@@ -549,6 +606,23 @@ def leaves(condition: Condition) -> Iterator[Predicate]:
         yield from leaves(condition.condition)
     else:
         yield condition
+
+
+# Predicates about the code section: UNKNOWN only when the text did not give what they read.
+CODE_SECTION_PREDICATES: tuple[type[Predicate], ...] = (SectionIn, CodeSectionIn, NoSubsection)
+
+
+def open_reason(condition: Condition, values: Mapping[str, bool | None]) -> str:
+    """Reason of a rule whose condition is UNKNOWN, given its predicates' values by key.
+
+    ``Incomplete code section`` when a code-section predicate is UNKNOWN (the text did not
+    give the subsection or code it reads), else ``Incomplete date``.
+    """
+    for leaf in leaves(condition):
+        key = leaf.key()
+        if isinstance(leaf, CODE_SECTION_PREDICATES) and key in values and values[key] is None:
+            return INCOMPLETE_CODE_SECTION_REASON
+    return INCOMPLETE_DATE_REASON
 
 
 class ConditionError(ValueError):
@@ -847,39 +921,82 @@ def parse_policy(data: Any) -> Policy:
 
 # --- the BEAR/gogen eligibility options (DOMAIN.md §4 table) ------------------------------
 
+# List entries: a whole Prop 64 section, or (BEAR's final release) an 11357 subsection or
+# 11357 written without one. Compared without regard to case and spaces.
+_WHOLE_SECTIONS = frozenset(PROP64_SECTIONS)
+_SUBSECTION_ENTRY = re.compile(r"^(11357)\(([a-d])\)$")
+_ENTRY_FORMS = f"{', '.join(PROP64_SECTIONS)}, 11357(a) ... 11357(d) or {NO_SUBSECTION_ENTRY}"
 
-def _prop64_sections(value: Any) -> Any:
+
+def _entry_form(entry: str) -> str:
+    return re.sub(r"\s+", "", entry).lower()
+
+
+def _entry_section(entry: str) -> str:
+    """The section an entry covers part or all of ("11357" for "11357(a)")."""
+    return _entry_form(entry)[:5]
+
+
+def _check_entries(value: Any) -> Any:
     value = _section_list(value)
-    if isinstance(value, list):
-        for section in value:
-            if section not in PROP64_SECTIONS:
-                raise ValueError(
-                    f"{section!r} is not a Prop 64 section; use {', '.join(PROP64_SECTIONS)}"
-                )
-        if len(set(value)) != len(value):
-            raise ValueError("a section is listed twice")
+    if not isinstance(value, list):
+        return value
+    for entry in value:
+        if not isinstance(entry, str):
+            continue  # pydantic reports the type
+        form = _entry_form(entry)
+        if (
+            form not in _WHOLE_SECTIONS
+            and form != NO_SUBSECTION_ENTRY
+            and not (_SUBSECTION_ENTRY.match(form))
+        ):
+            raise ValueError(f"{entry!r} is not a Prop 64 section; use {_ENTRY_FORMS}")
+    forms = [_entry_form(e) for e in value if isinstance(e, str)]
+    twice = sorted({f for f in forms if forms.count(f) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(twice)} is listed twice")
     return value
 
 
 class BaselineEligibility(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    dismiss: tuple[str, ...] = ()
-    reduce: tuple[str, ...] = ()
+    dismiss: tuple[Annotated[str, Strict()], ...] = ()
+    reduce: tuple[Annotated[str, Strict()], ...] = ()
 
     @field_validator("dismiss", "reduce", mode="before")
     @classmethod
     def _sections(cls, value: Any) -> Any:
-        return _prop64_sections(value)
+        return _check_entries(value)
 
     @model_validator(mode="after")
     def _disjoint(self) -> BaselineEligibility:
-        both = sorted(set(self.dismiss) & set(self.reduce))
+        both = sorted(
+            {_entry_form(e) for e in self.dismiss} & {_entry_form(e) for e in self.reduce}
+        )
         if both:
             raise ValueError(
-                f"section {', '.join(both)} is in both dismiss and reduce; dismiss would "
-                "always win, so list it in one of them"
+                f"{', '.join(both)} is in both dismiss and reduce; dismiss would always win, "
+                "so list it in one of them"
+            )
+        entries = [*self.dismiss, *self.reduce]
+        whole = {_entry_form(e) for e in entries if _entry_form(e) in _WHOLE_SECTIONS}
+        parts = sorted(
+            {
+                e
+                for e in entries
+                if _entry_form(e) not in _WHOLE_SECTIONS and _entry_section(e) in whole
+            }
+        )
+        if parts:
+            raise ValueError(
+                f"{', '.join(parts)} is part of a section also listed whole; list either the "
+                "whole section or its subsections"
             )
         return self
+
+    def entries(self, which: Literal["dismiss", "reduce"]) -> tuple[str, ...]:
+        """The list's entries as written, spaces removed (summary keys, DOMAIN.md §5)."""
+        return tuple(re.sub(r"\s+", "", e) for e in getattr(self, which))
 
 
 def _zero_or_between(value: int, low: int, high: int, field: str) -> int:
@@ -896,6 +1013,11 @@ class AdditionalRelief(BaseModel):
     yearsCrimeFreeThreshold: Annotated[int, Strict()] = 0
     subjectHasOnlyProp64Charges: Annotated[bool, Strict()] = False
     subjectIsDeceased: Annotated[bool, Strict()] = False
+    # BEAR's final release: false turns the matching threshold rule off whatever its number
+    # says; absent (the plain format) leaves the number alone.
+    dismissOlderThanAgeThreshold: Annotated[bool, Strict()] | None = None
+    dismissYearsSinceConvictionThreshold: Annotated[bool, Strict()] | None = None
+    dismissYearsCrimeFreeThreshold: Annotated[bool, Strict()] | None = None
 
     @field_validator("subjectAgeThreshold")
     @classmethod
@@ -906,6 +1028,45 @@ class AdditionalRelief(BaseModel):
     @classmethod
     def _years(cls, value: int, info: Any) -> int:
         return _zero_or_between(value, 1, 15, info.field_name)
+
+    def age_threshold(self) -> int:
+        return self.subjectAgeThreshold if self.dismissOlderThanAgeThreshold is not False else 0
+
+    def years_since_threshold(self) -> int:
+        on = self.dismissYearsSinceConvictionThreshold is not False
+        return self.yearsSinceConvictionThreshold if on else 0
+
+    def crime_free_threshold(self) -> int:
+        on = self.dismissYearsCrimeFreeThreshold is not False
+        return self.yearsCrimeFreeThreshold if on else 0
+
+
+def _list_rules(entries: Sequence[str], then: Determination, prefix: str) -> list[Rule]:
+    """The rules of one baseline list: whole sections in one rule, then one per other entry."""
+    dismiss = then == Determination.DISMISSAL
+    sections = tuple(_entry_form(e) for e in entries if _entry_form(e) in _WHOLE_SECTIONS)
+    rules: list[Rule] = []
+    if sections:
+        rules.append(
+            Rule(id=prefix, when=SectionIn(sections=sections), then=then,
+                 reason=REASON_DISMISS_SECTION if dismiss else REASON_REDUCE_SECTION)
+        )  # fmt: skip
+    for entry in entries:
+        form = _entry_form(entry)
+        if form in _WHOLE_SECTIONS:
+            continue
+        if form == NO_SUBSECTION_ENTRY:
+            when: Condition = AllOf(conditions=(SectionIn(sections=("11357",)), NoSubsection()))
+            reason = REASON_DISMISS_NO_SUBSECTION if dismiss else REASON_REDUCE_NO_SUBSECTION
+            rule_id = f"{prefix}-11357-no-sub-section"
+        else:
+            when = CodeSectionIn(code_sections=(form,))
+            written = re.sub(r"\s+", "", entry)
+            template = REASON_DISMISS_ENTRY if dismiss else REASON_REDUCE_ENTRY
+            reason = template.format(entry=written)
+            rule_id = f"{prefix}-{form.replace('(', '-').replace(')', '')}"
+        rules.append(Rule(id=rule_id, when=when, then=then, reason=reason))
+    return rules
 
 
 class EligibilityOptions(BaseModel):
@@ -922,31 +1083,27 @@ class EligibilityOptions(BaseModel):
             Rule(id="misdemeanor", when=NotFelony(), then=Determination.DISMISSAL,
                  reason=REASON_MISDEMEANOR),
         ]  # fmt: skip
-        if base.dismiss:
-            rules.append(
-                Rule(id="baseline-dismiss", when=SectionIn(sections=base.dismiss),
-                     then=Determination.DISMISSAL, reason=REASON_DISMISS_SECTION)
-            )  # fmt: skip
+        rules += _list_rules(base.dismiss, Determination.DISMISSAL, "baseline-dismiss")
         if extra.subjectUnder21AtConviction:
             rules.append(
                 Rule(id="under-21-at-conviction", when=UnderAgeAtConviction(years=21),
                      then=Determination.DISMISSAL, reason=REASON_UNDER_21)
             )  # fmt: skip
-        if extra.subjectAgeThreshold:
+        if extra.age_threshold():
             rules.append(
-                Rule(id="age-threshold", when=AgeAtLeast(years=extra.subjectAgeThreshold),
+                Rule(id="age-threshold", when=AgeAtLeast(years=extra.age_threshold()),
                      then=Determination.DISMISSAL, reason=REASON_AGE)
             )  # fmt: skip
-        if extra.yearsSinceConvictionThreshold:
+        if extra.years_since_threshold():
             rules.append(
                 Rule(id="years-since-conviction",
-                     when=ConvictedYearsAgo(years=extra.yearsSinceConvictionThreshold),
+                     when=ConvictedYearsAgo(years=extra.years_since_threshold()),
                      then=Determination.DISMISSAL, reason=REASON_YEARS_SINCE)
             )  # fmt: skip
-        if extra.yearsCrimeFreeThreshold:
+        if extra.crime_free_threshold():
             rules.append(
                 Rule(id="crime-free",
-                     when=NoConvictionInPastYears(years=extra.yearsCrimeFreeThreshold,
+                     when=NoConvictionInPastYears(years=extra.crime_free_threshold(),
                                                   form="most_recent_before"),
                      then=Determination.DISMISSAL, reason=REASON_CRIME_FREE)
             )  # fmt: skip
@@ -960,11 +1117,7 @@ class EligibilityOptions(BaseModel):
                 Rule(id="deceased", when=Deceased(), then=Determination.DISMISSAL,
                      reason=REASON_DECEASED)
             )  # fmt: skip
-        if base.reduce:
-            rules.append(
-                Rule(id="baseline-reduce", when=SectionIn(sections=base.reduce),
-                     then=Determination.REDUCTION, reason=REASON_REDUCE_SECTION)
-            )  # fmt: skip
+        rules += _list_rules(base.reduce, Determination.REDUCTION, "baseline-reduce")
         rules.append(
             Rule(id="otherwise", when=Always(), then=Determination.HAND_REVIEW,
                  reason=REASON_OTHERWISE)
@@ -972,10 +1125,27 @@ class EligibilityOptions(BaseModel):
         return Policy(name=name, description=description, rules=tuple(rules))
 
 
+def _known_keys(loc: Sequence[Any]) -> list[str] | None:
+    """The keys the options format allows where ``loc`` (an unknown key's path) points."""
+    model: type[BaseModel] = EligibilityOptions
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return list(model.model_fields)
+
+
 def parse_eligibility_options(
     data: Any, name: str = "eligibility-options", description: str = ""
 ) -> Policy:
-    """Validate an options document and compile it to a :class:`Policy`."""
+    """Validate an options document and compile it to a :class:`Policy`.
+
+    Both formats are read: the plain one (whole sections) and BEAR's final release
+    (11357 subsections, ``11357(no-sub-section)``, the ``dismiss...`` toggles). A key of
+    neither is an error naming it and the keys allowed there.
+    """
     if not isinstance(data, Mapping):
         raise PolicyValidationError(
             [f"eligibility options are a JSON object; got {type(data).__name__}"]
@@ -983,5 +1153,67 @@ def parse_eligibility_options(
     try:
         options = EligibilityOptions.model_validate(data)
     except ValidationError as exc:
-        raise PolicyValidationError(validation_errors(data, exc)) from None
+        unknown = [err for err in exc.errors() if err["type"] == "extra_forbidden"]
+        errors = [
+            line
+            for line in validation_errors(data, exc)
+            if not line.endswith("Extra inputs are not permitted")
+        ]
+        for err in unknown:
+            loc = list(err["loc"])
+            known = _known_keys(loc)
+            where = ".".join(str(p) for p in loc[:-1]) or "the top level"
+            line = f"unknown key {str(loc[-1])!r} in {where}"
+            if known:
+                line += f"; known keys there: {', '.join(known)}"
+            errors.append(line)
+        raise PolicyValidationError(errors) from None
     return options.to_policy(name=name, description=description)
+
+
+# --- summary keys (DOMAIN.md §5) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionListEntry:
+    """One entry of a policy's dismiss or reduce list: its summary key and exact reason."""
+
+    determination: Determination  # Eligible for Dismissal / Eligible for Reduction
+    key: str  # "11357", "11357(a)", "11357(no-sub-section)"
+    reason: str  # "Dismiss all HS 11357(a) convictions"
+
+
+_ENTRY_REASON = re.compile(r"^(?:Dismiss|Reduce) all HS (\S+) convictions$")
+
+
+def section_list_entries(policy: Policy) -> list[SectionListEntry]:
+    """The dismiss and reduce list entries of a policy, as the reference's summary keys them.
+
+    A rule with reason ``Dismiss all HS {section} convictions`` (or Reduce) gives one entry
+    per section of its ``section_in``; a rule whose reason names an entry literally (BEAR's
+    subsection entries) gives that entry; the no-sub-section wording gives
+    ``11357(no-sub-section)``. Rules with any other reason give none.
+    """
+    found: list[SectionListEntry] = []
+    templates = {
+        Determination.DISMISSAL: (REASON_DISMISS_SECTION, REASON_DISMISS_NO_SUBSECTION),
+        Determination.REDUCTION: (REASON_REDUCE_SECTION, REASON_REDUCE_NO_SUBSECTION),
+    }
+    for rule in policy.rules:
+        if rule.then not in templates:
+            continue
+        template, no_subsection = templates[rule.then]
+        if rule.reason == template:
+            for leaf in leaves(rule.when):
+                if isinstance(leaf, SectionIn):
+                    for section in leaf.sections:
+                        found.append(
+                            SectionListEntry(rule.then, section, rule.render_reason(section))
+                        )
+        elif rule.reason == no_subsection:
+            found.append(SectionListEntry(rule.then, NO_SUBSECTION_ENTRY, rule.reason))
+        elif (match := _ENTRY_REASON.match(rule.reason)) and "{" not in rule.reason:
+            verb = "Dismiss" if rule.then == Determination.DISMISSAL else "Reduce"
+            if rule.reason.startswith(verb):
+                found.append(SectionListEntry(rule.then, match.group(1), rule.reason))
+    return found

@@ -11,7 +11,6 @@ is matched on ``record_id`` (input fingerprint + line number), as before.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
@@ -33,7 +32,7 @@ from jobs.audit.common import (
     table_path,
     text_table,
 )
-from jobs.outputs import owner_only, private_file
+from jobs.outputs import CsvStyle, owner_only, rows_table, write_csv
 from transforms.columns import (
     CODE_SECTION,
     CONVICTION_DATE,
@@ -231,31 +230,26 @@ def diff_versions(
 
 
 def write_diff_csv(diff: VersionDiff, path: Path) -> Path:
-    """Every change, one line per record_id (CSV_HEADER); the file is owner-only (0600)."""
-    with (
-        owner_only(),
-        private_file(path) as temporary,
-        temporary.open("w", newline="", encoding="utf-8") as handle,
-    ):
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(CSV_HEADER)
-        for c in diff.changes:
-            writer.writerow(
-                [
-                    c.record_id,
-                    c.change,
-                    c.subject or "",
-                    c.code_section or "",
-                    c.conviction_date.isoformat() if c.conviction_date else "",
-                    c.from_determination or "",
-                    c.to_determination or "",
-                    c.from_reason or "",
-                    c.to_reason or "",
-                    c.from_rule or "",
-                    c.to_rule or "",
-                ]
-            )
-    return path
+    """Every change, one line per record_id (CSV_HEADER); owner-only (0600), formula-safe
+    (jobs/outputs.py write_csv)."""
+    rows = (
+        [
+            c.record_id,
+            c.change,
+            c.subject or "",
+            c.code_section or "",
+            c.conviction_date.isoformat() if c.conviction_date else "",
+            c.from_determination or "",
+            c.to_determination or "",
+            c.from_reason or "",
+            c.to_reason or "",
+            c.from_rule or "",
+            c.to_rule or "",
+        ]
+        for c in diff.changes
+    )
+    with owner_only():
+        return write_csv(path, rows_table(CSV_HEADER, rows), CsvStyle.PLAIN)
 
 
 _MATCHED_ON = {

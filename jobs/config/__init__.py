@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,15 +19,47 @@ class ConfigError(Exception):
     """A configuration file is missing or invalid; the message says which file and field."""
 
 
-def conf_dir() -> Path:
-    """conf/ of this checkout, or $RELIEF_CONF (spark-submit ships conf/ with --files)."""
-    env = os.environ.get("RELIEF_CONF")
+CONF_ENV = "RELIEF_CONF"
+CONF_PACKAGE = "relief_conf"  # conf/ as installed (pyproject.toml package-dir)
+_MARKER = "counties.yaml"
+
+
+def conf_location() -> tuple[Path, str]:
+    """The conf/ folder in use and where it came from, first found of:
+
+    1. ``$RELIEF_CONF`` (``relief --conf-dir DIR`` sets it; spark-submit sets it);
+    2. ``conf/`` beside ``jobs/`` in a checkout of the repository;
+    3. the installed package's copy (``relief_conf``, package data of the wheel);
+    4. ``./conf`` of the working directory (a driver given conf/ as an archive).
+    """
+    env = os.environ.get(CONF_ENV)
     if env:
-        return Path(env)
-    here = Path(__file__).resolve().parent.parent / "conf"
-    if here.is_dir():
-        return here
-    return Path.cwd() / "conf"
+        return Path(env), f"${CONF_ENV}"
+    checkout = Path(__file__).resolve().parents[2] / "conf"
+    if (checkout / _MARKER).is_file():
+        return checkout, "the checkout"
+    try:
+        packaged = Path(str(resources.files(CONF_PACKAGE) / _MARKER)).parent
+    except ModuleNotFoundError:
+        packaged = None
+    if packaged is not None and (packaged / _MARKER).is_file():
+        return packaged, "the installed package"
+    return Path.cwd() / "conf", "the working directory"
+
+
+def conf_dir() -> Path:
+    """The conf/ folder relief reads (:func:`conf_location`)."""
+    return conf_location()[0]
+
+
+def use_conf_dir(directory: Path) -> None:
+    """Read conf/ from ``directory`` from now on (``--conf-dir``); also for child processes."""
+    if not (directory / _MARKER).is_file():
+        raise ConfigError(
+            f"--conf-dir {directory}: no {_MARKER} there; give a folder laid out like the "
+            "repository's conf/ (counties.yaml, offenses.yaml, pipeline.yaml, policies/)"
+        )
+    os.environ[CONF_ENV] = str(directory.resolve())
 
 
 def read_yaml(path: Path) -> Any:
@@ -34,7 +67,15 @@ def read_yaml(path: Path) -> Any:
         with path.open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
     except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found") from exc
+        where, source = conf_location()
+        hint = ""
+        if path.parent == where or where in path.parents:
+            hint = (
+                f" (conf/ taken from {source}: {where}; point {CONF_ENV} or "
+                "relief --conf-dir at a folder holding counties.yaml, offenses.yaml, "
+                "pipeline.yaml and policies/)"
+            )
+        raise ConfigError(f"{path}: file not found{hint}") from exc
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. a date like 2016-13-01
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
 

@@ -22,6 +22,7 @@ from transforms.policy import (
     Policy,
     policy_hash,
 )
+from transforms.vocabulary import UnknownCounty
 
 app = typer.Typer(help="Validate and inspect eligibility policies (conf/policies/).")
 
@@ -72,31 +73,28 @@ def check(
 ) -> None:
     """Validate a policy and print its rules in the order they are tried."""
     if (file is None) == (county is None):
-        typer.echo("error: give either a policy FILE or --county NAME", err=True)
+        typer.echo("relief: give either a policy FILE or --county NAME", err=True)
         raise typer.Exit(2)
     try:
         if file is not None:
             if policy_dir is not None:
-                typer.echo("error: --policy-dir goes with --county, not with FILE", err=True)
+                typer.echo("relief: --policy-dir goes with --county, not with FILE", err=True)
                 raise typer.Exit(2)
             policy = load_policy(file)
             source = str(file)
         else:
             assert county is not None
-            found = load_counties().resolve(county)
-            if found is None:
-                typer.echo(
-                    f"error: unknown county {county!r}; use a name or slug of "
-                    "conf/counties.yaml (e.g. 'Los Angeles' or los-angeles)",
-                    err=True,
-                )
-                raise typer.Exit(2)
+            try:
+                found = load_counties().require(county)
+            except UnknownCounty as exc:
+                typer.echo(f"relief: {exc}", err=True)
+                raise typer.Exit(2) from None
             policies = load_policy_dir(policy_dir)
             policy = policies.for_county(found.slug)
             path = policies.source_for(found.slug)
             own = found.slug in policies.by_county
             source = f"{path} ({'own policy' if own else 'default policy'} of {found.name})"
     except ConfigError as exc:
-        typer.echo(str(exc), err=True)
+        typer.echo(f"relief: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(render_policy(policy, source))

@@ -66,12 +66,25 @@ def _read(path: Path) -> Any:
             raise ConfigError(
                 f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
+        except RecursionError:
+            raise _too_deep(path) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     except ValueError as exc:  # e.g. a date like 2016-13-01 fails in the YAML loader
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise _too_deep(path) from None
+
+
+def _too_deep(path: Path) -> ConfigError:
+    # Python's parsers and validators recurse once per level: a file nested thousands of
+    # levels deep (no real policy is) must still give a message, not a stack trace.
+    return ConfigError(
+        f"{path}: nested too deeply to read (lists or objects inside each other thousands "
+        "of levels deep); a policy or options file is a few levels deep, check the file"
+    )
 
 
 def _invalid(path: Path, what: str, exc: PolicyValidationError) -> ConfigError:
@@ -96,6 +109,8 @@ def load_eligibility_options(path: Path, name: str | None = None) -> Policy:
         )
     except PolicyValidationError as exc:
         raise _invalid(path, "eligibility options", exc) from None
+    except RecursionError:
+        raise _too_deep(path) from None
 
 
 def load_policy(path: Path) -> Policy:
@@ -107,6 +122,8 @@ def load_policy(path: Path) -> Policy:
         return parse_policy(data)
     except PolicyValidationError as exc:
         raise _invalid(path, "policy", exc) from None
+    except RecursionError:
+        raise _too_deep(path) from None
 
 
 @dataclass(frozen=True)

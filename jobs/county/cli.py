@@ -1,8 +1,13 @@
 """`relief county pull|packet`: what a county DA's office runs on a laptop (no Spark, no Java).
 
     relief county pull   --warehouse DIR --county NAME --out DIR
-                         [--format csv|parquet|xlsx|gogen] [--version N | --run RUN_ID]
-    relief county packet --warehouse DIR --county NAME --out DIR [--version N | --run RUN_ID]
+                         [--format csv|parquet|xlsx|gogen] [--suffix S]
+                         [--version N | --run RUN_ID]
+    relief county packet --warehouse DIR --county NAME --out DIR [--merged | --merged-only]
+                         [--version N | --run RUN_ID]
+
+NAME is a county's name or slug in any case, with or without "County", or its DOJ code
+(transforms/vocabulary.py Counties.resolve).
 
 Both read only ``<warehouse>/counties/<slug>`` (jobs/warehouse/snapshots.py), at the version
 the runs ledger publishes unless ``--version``/``--run`` asks for another, and say which
@@ -29,7 +34,9 @@ app = typer.Typer(
 )
 
 WarehouseOption = Annotated[Path, typer.Option(help="warehouse directory (holds counties/)")]
-CountyOption = Annotated[str, typer.Option(help="county name or slug, any case")]
+CountyOption = Annotated[
+    str, typer.Option(help='county name, slug or DOJ code, e.g. "Los Angeles", los-angeles, 19')
+]
 VersionOption = Annotated[
     int | None,
     typer.Option(help="table version to read (default: the published one)", min=0),
@@ -42,7 +49,17 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-@app.command()
+PULL_HELP = (
+    "Write the county's rows: csv, parquet, xlsx, or the reference tool's (gogen) files."
+    "\n\n"
+    "--format gogen writes the files of the reference tool counties know "
+    "(codeforamerica/gogen): All_Results.csv, All_Results_Condensed.csv, Prop64_Results.csv "
+    "and summary.json. Where relief decides differently on purpose, because the reference is "
+    "wrong or looser, is listed with examples in docs/reference-differences.md."
+)
+
+
+@app.command(help=PULL_HELP)
 def pull(
     warehouse: WarehouseOption,
     county: CountyOption,
@@ -52,12 +69,21 @@ def pull(
     ] = PullFormat.CSV,
     version: VersionOption = None,
     run: RunOption = None,
+    suffix: Annotated[
+        str,
+        typer.Option(
+            help="gogen: add _SUFFIX to the file names (All_Results_SUFFIX.csv ...), as the "
+            "reference's --file-name-suffix does"
+        ),
+    ] = "",
 ) -> None:
     """Write the county's rows: csv, parquet, xlsx, or the reference tool's (gogen) files."""
     from jobs.county.pull import pull as pull_county
 
     try:
-        result = pull_county(warehouse, county, out, format, version=version, run_id=run)
+        result = pull_county(
+            warehouse, county, out, format, version=version, run_id=run, suffix=suffix
+        )
     except PullError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     except ConfigError as exc:
@@ -74,12 +100,26 @@ def packet(
     out: Annotated[Path, typer.Option(help="packet directory (created 0700 if missing)")],
     version: VersionOption = None,
     run: RunOption = None,
+    merged: Annotated[
+        bool, typer.Option("--merged", help="also write every order into one PDF, a bookmark each")
+    ] = False,
+    merged_only: Annotated[
+        bool,
+        typer.Option("--merged-only", help="one PDF of every order instead of a file per case"),
+    ] = False,
 ) -> None:
     """Build the court filing packet: bulk motion, proposed orders, index, worklist."""
+    from jobs.county.packet import OrderFiles
     from jobs.county.packet import packet as build_packet
 
+    if merged and merged_only:
+        raise _fail("give --merged or --merged-only, not both", 2)
+    orders = OrderFiles.BOTH if merged else OrderFiles.MERGED if merged_only else None
     try:
-        result = build_packet(warehouse, county, out, version=version, run_id=run)
+        result = build_packet(
+            warehouse, county, out, version=version, run_id=run,
+            orders=orders or OrderFiles.PER_CASE,
+        )  # fmt: skip
     except PullError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     except ConfigError as exc:
@@ -91,6 +131,11 @@ def packet(
         f"cases; {result.worklist:,} worklist lines"
     )
     typer.echo(f"  wrote {len(result.files)} files into {out}")
+    if not result.office_configured:
+        typer.echo(
+            f"  DA office: placeholders; add {result.county.slug} to conf/offices.yaml "
+            "to print the office on every order"
+        )
 
 
 if __name__ == "__main__":

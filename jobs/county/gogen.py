@@ -17,13 +17,22 @@ No Spark: pyarrow only. Where relief had to choose:
   blank. A blank conviction date is written ``-`` (the reference would print 01/01/0001).
   "Occurred after 11/9/2016" is ``Y`` when the conviction is after 2016-11-09 on every
   possible day, ``N`` when on none, ``-`` when a blank or partial date leaves it open.
-- Code sections in "Superstrike/PC290 Code Section(s)" are joined with ``;`` as the
-  reference joins them; ``-`` when none.
+- "Superstrike/PC290 Code Section(s)": the code-section text of each such conviction of
+  the subject, input order, repeats kept, joined with ``;`` (transforms/history.py builds
+  it as the reference does); ``-`` when none. "Case Number": the cycle+step's OFNs in
+  first-seen order, joined with ``; ``.
 - ``summary.json``: the reference's keys and value shapes (Go ``json.Marshal``: compact,
   map keys sorted, ``<``/``>``/``&`` escaped), figures from :func:`gogen_summary`.
-  ``processingTimeInSeconds`` is left out: it would make the same pull differ. When no Prop
-  64 conviction of the county has a known date, ``earliestConviction`` is ``null`` (the
-  reference would print the wall clock).
+  ``lineCount`` is the run's input data lines (``rows_read`` in the version's commit
+  metadata), as the reference counts the lines of its input; a version committed without
+  it falls back to the table's rows. The by-code-section maps have one key for every entry
+  of the policy's dismiss and reduce lists, 0 when none (the policy is in the commit
+  metadata; without it, the sections whose reasons occur). ``processingTimeInSeconds`` is
+  left out: it would make the same pull differ. When no Prop 64 conviction of the county
+  has a known date, ``earliestConviction`` is ``null`` (the reference would print the wall
+  clock).
+
+Where relief deliberately differs from the reference tool: docs/reference-differences.md.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.outputs import private_file
+from jobs.outputs import go_fields, go_lines, private_file, write_go_lines
 from jobs.warehouse.snapshots import CountySnapshot
 from transforms.columns import (
     CASE_NUMBERS,
@@ -73,7 +82,11 @@ from transforms.policy import (
     REASON_MISDEMEANOR,
     REASON_REDUCE_SECTION,
     Determination,
+    PolicyValidationError,
+    SectionListEntry,
     add_years,
+    parse_policy,
+    section_list_entries,
 )
 
 DISMISSAL = Determination.DISMISSAL.value
@@ -225,40 +238,19 @@ def gogen_eligibility_columns(table: pa.Table, compute_at: dt.date) -> dict[str,
     return result
 
 
-# Go's encoding/csv quotes a field that holds a comma, a quote, CR or LF, that starts with
-# a white-space rune (unicode.IsSpace), or that is exactly \. ; empty fields are not quoted.
-_GO_NEEDS_QUOTES = r'[,"\r\n]|^[\t\n\x{0B}\f\r \x{85}\x{A0}\p{Z}]|^\\\.$'
-
-
-def go_csv_field(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Each value as Go's encoding/csv writes it."""
-    needs = pc.match_substring_regex(values, _GO_NEEDS_QUOTES)
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
-    return pc.if_else(needs, quoted, values)
+def go_csv_field(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each value as the reference's writer (Go's encoding/csv) writes it, formula-safe
+    (jobs/outputs.py: ``-`` placeholders and plain numbers stay as they are)."""
+    return go_fields(values)
 
 
 def go_csv_lines(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.ChunkedArray:
-    """One CSV line (without the LF) per row."""
-    # One contiguous array per column: element-wise kernels over many small chunks are slow.
-    fields = [
-        go_csv_field(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c) for c in columns
-    ]
-    joined = pc.binary_join_element_wise(*fields, ",")
-    return joined if isinstance(joined, pa.ChunkedArray) else pa.chunked_array([joined])
-
-
-def _go_header(names: Sequence[str]) -> str:
-    return go_csv_lines([pa.array([n]) for n in names])[0].as_py()
+    """One CSV line (without the LF) per row, as the reference writes it."""
+    return go_lines(columns)
 
 
 def _write_go_csv(path: Path, header: Sequence[str], lines: pa.ChunkedArray) -> None:
-    with private_file(path) as temporary, temporary.open("w", encoding="utf-8", newline="") as out:
-        out.write(_go_header(header) + "\n")
-        for chunk in lines.chunks:
-            values = chunk.to_pylist()
-            if values:
-                out.write("\n".join(values))
-                out.write("\n")
+    write_go_lines(path, header, lines)
 
 
 def go_json(value: Any) -> str:
@@ -401,17 +393,28 @@ def counts_by_section_reason(
     reasons: Counter[tuple[str, str]],
     determination: str,
     template: str,
-    sections: Sequence[str] = (),
+    entries: Sequence[SectionListEntry] | None = None,
 ) -> dict[str, int]:
-    """Convictions whose reason is ``template`` for each section: the sections in reasons
-    the table holds, plus ``sections`` (a policy's list, reported 0 when none)."""
+    """Convictions by list entry, as the reference's summary counts them (DOMAIN.md §5).
+
+    With the policy's list ``entries``: one key per entry of ``determination``'s list, the
+    convictions whose reason is exactly the entry's (0 when none). Without them: the
+    sections whose ``template`` reason (``Dismiss all HS {section} convictions``) occurs.
+    """
+    if entries is not None:
+        found = {
+            e.key: reasons.get((determination, e.reason), 0)
+            for e in entries
+            if e.determination.value == determination
+        }
+        return {k: found[k] for k in sorted(found)}
     pattern = _template_regex(template)
-    found: dict[str, int] = {s: 0 for s in sections}
+    counted: dict[str, int] = {}
     for (det, reason), n in reasons.items():
         match = pattern.fullmatch(reason)
         if det == determination and match:
-            found[match.group(1)] = found.get(match.group(1), 0) + n
-    return {k: found[k] for k in sorted(found)}
+            counted[match.group(1)] = counted.get(match.group(1), 0) + n
+    return {k: counted[k] for k in sorted(counted)}
 
 
 def dismissals_by_additional_relief(reasons: Counter[tuple[str, str]]) -> dict[str, int]:
@@ -435,21 +438,21 @@ def gogen_summary(
     table: pa.Table,
     county_name: str,
     compute_at: dt.date,
-    dismiss_sections: Sequence[str] = (),
-    reduce_sections: Sequence[str] = (),
+    line_count: int | None = None,
+    entries: Sequence[SectionListEntry] | None = None,
 ) -> dict[str, Any]:
     """The reference tool's summary.json figures from one county table (DOMAIN.md §5).
 
-    ``dismiss_sections`` / ``reduce_sections``: a policy's baseline lists, when the caller
-    knows them, so their sections appear with 0; the table alone shows only the sections
-    whose reasons occur (``Dismiss all HS {section} convictions`` ...).
+    ``line_count``: the data lines of the run's input (default: the table's rows).
+    ``entries``: the policy's dismiss/reduce list entries (policy.section_list_entries), so
+    every listed section has a key; None: the sections whose reasons occur in the table.
     """
     reasons = reasons_by_determination(table)
     felonies, non_felonies = prop64_felony_counts(table)
     return {
         "county": county_name,
         "earliestConviction": gogen_timestamp(earliest_prop64_conviction(table)),
-        "lineCount": table.num_rows,
+        "lineCount": table.num_rows if line_count is None else line_count,
         "reliefWithCurrentEligibilityChoices": subjects_relieved(table, DETERMINATION, compute_at),
         "reliefWithDismissAllProp64": subjects_relieved(table, DISMISS_ALL_P64, compute_at),
         "prop64ConvictionsCountInCountyByCodeSection": prop64_convictions_by_section(table),
@@ -458,17 +461,62 @@ def gogen_summary(
         "prop64NonFelonyConvictionsCountInCounty": non_felonies,
         "subjectsWithSomeReliefCount": subjects_with_some_relief(table),
         "convictionDismissalCountByCodeSection": counts_by_section_reason(
-            reasons, DISMISSAL, REASON_DISMISS_SECTION, dismiss_sections
+            reasons, DISMISSAL, REASON_DISMISS_SECTION, entries
         ),
         "convictionReductionCountByCodeSection": counts_by_section_reason(
-            reasons, REDUCTION, REASON_REDUCE_SECTION, reduce_sections
+            reasons, REDUCTION, REASON_REDUCE_SECTION, entries
         ),
         "convictionDismissalCountByAdditionalRelief": dismissals_by_additional_relief(reasons),
     }
 
 
-def write_gogen(snapshot: CountySnapshot, out: Path) -> list[Path]:
-    """All_Results.csv, All_Results_Condensed.csv, Prop64_Results.csv and summary.json."""
+# Commit metadata the statewide job writes on a county table version (jobs/statewide.py).
+ROWS_READ_KEY = "rows_read"
+POLICY_KEY = "policy"
+
+
+def committed_line_count(commit: Mapping[str, Any]) -> int | None:
+    """The run's input data lines, from a version's commit metadata (None: not recorded)."""
+    value = commit.get(ROWS_READ_KEY)
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def committed_list_entries(commit: Mapping[str, Any]) -> list[SectionListEntry] | None:
+    """The dismiss/reduce list entries of the policy a version was decided by (None: the
+    version records no policy, or one this relief cannot read)."""
+    text = commit.get(POLICY_KEY)
+    if not text:
+        return None
+    try:
+        return section_list_entries(parse_policy(json.loads(str(text))))
+    except (ValueError, PolicyValidationError):
+        return None
+
+
+SUFFIX_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+
+def gogen_file_name(name: str, suffix: str = "") -> str:
+    """``name`` with the run suffix before its extension, as the reference's hidden
+    ``--file-name-suffix`` names files (utilities.GenerateFileName): ``All_Results.csv`` with
+    suffix ``2026-11-22`` is ``All_Results_2026-11-22.csv``; no suffix, no change."""
+    if not suffix:
+        return name
+    if not re.fullmatch(SUFFIX_PATTERN, suffix):
+        raise ValueError(
+            f"file name suffix {suffix!r}: use letters, digits, '.', '_' or '-' "
+            "(at most 64, starting with a letter or digit)"
+        )
+    stem, dot, extension = name.rpartition(".")
+    return f"{stem}_{suffix}{dot}{extension}"
+
+
+def write_gogen(snapshot: CountySnapshot, out: Path, suffix: str = "") -> list[Path]:
+    """All_Results.csv, All_Results_Condensed.csv, Prop64_Results.csv and summary.json
+    (each named with ``_<suffix>`` before the extension when a suffix is given)."""
     table = snapshot.table
     compute_at = snapshot.require_compute_at()
     doj = gogen_doj_columns(table)
@@ -483,10 +531,18 @@ def write_gogen(snapshot: CountySnapshot, out: Path) -> list[Path]:
         (ALL_RESULTS_CONDENSED, [*GOGEN_CONDENSED_COLUMNS, *GOGEN_ELIGIBILITY_HEADERS], condensed),
         (PROP64_RESULTS, full_header, full.filter(decided)),
     ):
-        _write_go_csv(out / name, header, lines)
-        written.append(out / name)
-    summary = gogen_summary(table, snapshot.county.name, compute_at)
-    with private_file(out / SUMMARY_JSON) as temporary:
+        path = out / gogen_file_name(name, suffix)
+        _write_go_csv(path, header, lines)
+        written.append(path)
+    summary = gogen_summary(
+        table,
+        snapshot.county.name,
+        compute_at,
+        line_count=committed_line_count(snapshot.commit),
+        entries=committed_list_entries(snapshot.commit),
+    )
+    summary_path = out / gogen_file_name(SUMMARY_JSON, suffix)
+    with private_file(summary_path) as temporary:
         temporary.write_text(go_json(summary), encoding="utf-8")
-    written.append(out / SUMMARY_JSON)
+    written.append(summary_path)
     return written

@@ -43,18 +43,21 @@ accented names correctly.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.outputs import owner_only, private_dir, private_file
+from jobs.config.offices import Office, load_offices, office_lines, office_name
+from jobs.outputs import CsvStyle, owner_only, private_dir, private_file, rows_table, write_csv
 from jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
 from transforms.columns import (
     CASE_NUMBERS,
@@ -93,6 +96,7 @@ INDEX_CSV = "index.csv"
 COVER_SHEET = "cover_sheet.pdf"
 WORKLIST = "hand_review_worklist.csv"
 ORDERS = "orders"
+MERGED_ORDERS = "orders_merged.pdf"
 
 DISMISS = "Dismiss and seal"
 REDUCE_FELONY = "Reduce to misdemeanor"
@@ -364,31 +368,86 @@ def worklist(table: pa.Table, county_slug: str, compute_at: dt.date) -> list[Wor
 
 # --- PDF -------------------------------------------------------------------------------------
 
-
-def _font_files() -> tuple[Path, Path] | None:
-    try:
-        import matplotlib
-    except ImportError:  # pragma: no cover - matplotlib is a pinned dependency
-        return None
-    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    regular, bold = ttf / "DejaVuSans.ttf", ttf / "DejaVuSans-Bold.ttf"
-    return (regular, bold) if regular.is_file() and bold.is_file() else None
+FONT_FAMILY = "DejaVu"
+FONT_PACKAGE = "jobs.county.fonts"  # DejaVu Sans 2.35, shipped with relief (fonts/LICENSE)
+AUTHOR_FALLBACK = "relief"
 
 
-def _latin1(texts: Iterable[str]) -> bool:
-    try:
-        for text in texts:
-            text.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
+FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
+# Always in the packet's fonts, whatever the texts: ASCII, Latin-1, Latin Extended-A/B,
+# general punctuation (dashes, quotes, ellipsis), the euro sign.
+_BASE_CHARACTERS = frozenset(
+    [*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x2010, 0x2028), 0x20AC]
+)
+
+
+def font_files() -> tuple[Path, Path]:
+    """DejaVu Sans regular and bold, shipped with relief: embedded (as subsets) in every PDF,
+    so any accented name prints and e-filing portals that reject unembedded fonts accept it."""
+    folder = resources.files(FONT_PACKAGE)
+    regular, bold = (Path(str(folder / name)) for name in FONT_FILES)
+    return regular, bold
+
+
+def packet_fonts(texts: Iterable[str], folder: Path) -> tuple[Path, Path]:
+    """The shipped fonts cut down to the characters a packet prints, written into ``folder``.
+
+    fpdf2 parses a font for every document, and DejaVu Sans (6,000 glyphs) costs ~150 ms a
+    parse: a few hundred glyphs parse in ~12 ms, so thousands of one-case orders take
+    minutes less. Every PDF still embeds (a subset of) DejaVu Sans."""
+    from fontTools import subset
+
+    characters = set(_BASE_CHARACTERS)
+    for text in texts:
+        characters.update(ord(c) for c in text)
+    options = subset.Options()
+    options.notdef_outline = True
+    options.recommended_glyphs = True
+    options.layout_features = []  # fpdf2 does no text shaping here: no GSUB/GPOS needed
+    options.hinting = False
+    options.drop_tables += ["FFTM", "GDEF", "GPOS", "GSUB", "kern"]
+    written = []
+    for source in font_files():
+        font = subset.load_font(str(source), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(characters))
+        subsetter.subset(font)
+        target = folder / source.name
+        subset.save_font(font, str(target), options)
+        written.append(target)
+    return written[0], written[1]
+
+
+def caption_name(doj_name: str) -> str:
+    """A DOJ name (LAST,FIRST MIDDLE[,SUFFIX]) as a caption writes it: FIRST MIDDLE LAST
+    [SUFFIX]. ``ABARCA,KEVIN`` -> ``KEVIN ABARCA``; a name without a comma stays as it is."""
+    parts = [p.strip() for p in doj_name.split(",")]
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        return " ".join(doj_name.split())
+    last, first, *rest = parts
+    return " ".join(" ".join([first, last, *rest]).split())
+
+
+NO_NAME = "(name not in the record)"
+
+
+@dataclass
+class _Section:
+    """What a page's footer says: the case, and its page i of n."""
+
+    label: str
+    first_page: int
+    pages: int | None  # None: the document's own page total
+
+
+_PARAGRAPH_LINES: dict[tuple[str, float, bool, str, float], list[str]] = {}
 
 
 class _Document:
-    """fpdf2 with core Helvetica when every text is latin-1 (fast: no font to embed), else
-    DejaVuSans, so any name renders; without DejaVu, latin-1 text with '?' for the rest."""
+    """An fpdf2 letter-size document in embedded DejaVu Sans, with a page footer."""
 
-    def __init__(self, created: dt.datetime | None, texts: Iterable[str] = ()) -> None:
+    def __init__(self, created: dt.datetime | None, title: str, author: str,
+                 fonts: tuple[Path, Path] | None = None) -> None:  # fmt: skip
         import logging
 
         from fpdf import FPDF
@@ -396,33 +455,66 @@ class _Document:
         # fpdf2 and fontTools log every glyph a font lacks; the CSVs keep the full text.
         for name in ("fpdf", "fontTools"):
             logging.getLogger(name).setLevel(logging.ERROR)
-        self.pdf = FPDF(orientation="portrait", unit="mm", format="letter")
+        document = self
+
+        class _PDF(FPDF):
+            def footer(self) -> None:
+                document.footer()
+
+        self.pdf = _PDF(orientation="portrait", unit="mm", format="letter")
+        self.section: _Section | None = None
         self.pdf.set_margins(18, 16, 18)
-        self.pdf.set_auto_page_break(auto=True, margin=16)
+        self.pdf.set_auto_page_break(auto=True, margin=18)
         if created is not None:
             self.pdf.set_creation_date(created)
-        fonts = None if _latin1(texts) else _font_files()
-        if fonts is not None:
-            self.pdf.add_font("DejaVu", "", str(fonts[0]))
-            self.pdf.add_font("DejaVu", "B", str(fonts[1]))
-            self.family, self.unicode = "DejaVu", True
-        else:
-            self.family, self.unicode = "Helvetica", False
-        self.pdf.set_font(self.family, size=10)
+        self.pdf.set_title(title)
+        self.pdf.set_author(author)
+        self.pdf.set_creator("relief (Proposition 64 record clearance)")
+        self.pdf.set_lang("en-US")
+        regular, bold = fonts or font_files()
+        self.pdf.add_font(FONT_FAMILY, "", str(regular))
+        self.pdf.add_font(FONT_FAMILY, "B", str(bold))
+        self.pdf.set_font(FONT_FAMILY, size=10)
 
-    def safe(self, text: str) -> str:
-        if self.unicode:
-            return text
-        return text.encode("latin-1", "replace").decode("latin-1")
+    def footer(self) -> None:
+        pdf = self.pdf
+        pdf.set_y(-13)
+        pdf.set_font(FONT_FAMILY, size=8)
+        section = self.section
+        if section is None:
+            text = f"Page {pdf.page_no()} of {{nb}}"
+        else:
+            page = pdf.page_no() - section.first_page + 1
+            total = "{nb}" if section.pages is None else str(section.pages)
+            text = f"{section.label} - Page {page} of {total}"
+        pdf.cell(0, 5, text, align="C")
+
+    def new_page(self, label: str | None = None, pages: int | None = None) -> None:
+        """A page; with ``label``, the first page of a section numbered on its own."""
+        self.pdf.add_page()  # renders the previous page's footer with the previous section
+        if label is not None:
+            self.section = _Section(label, self.pdf.page_no(), pages)
 
     def font(self, size: float = 10, bold: bool = False) -> None:
-        self.pdf.set_font(self.family, "B" if bold else "", size)
+        self.pdf.set_font(FONT_FAMILY, "B" if bold else "", size)
 
     def line(self, text: str, size: float = 10, bold: bool = False, align: str = "L",
              height: float = 5.5) -> None:  # fmt: skip
         self.font(size, bold)
-        self.pdf.multi_cell(0, height, self.safe(text), align=align, new_x="LMARGIN",
-                            new_y="NEXT")  # fmt: skip
+        self.pdf.multi_cell(0, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
+
+    def paragraph(self, text: str, size: float = 10, bold: bool = False, align: str = "L",
+                  height: float = 5.5) -> None:  # fmt: skip
+        """:meth:`line` for text every order repeats: its line breaks are worked out once per
+        process (fpdf2 measures text glyph by glyph; thousands of orders add up)."""
+        key = (text, size, bold, align, self.pdf.epw)
+        self.font(size, bold)
+        if key not in _PARAGRAPH_LINES:
+            broken = self.pdf.multi_cell(0, height, text, align=align, dry_run=True,
+                                         output="LINES")  # fmt: skip
+            _PARAGRAPH_LINES[key] = cast(list[str], broken)
+        for text_line in _PARAGRAPH_LINES[key]:
+            self.pdf.cell(0, height, text_line, align=align, new_x="LMARGIN", new_y="NEXT")
 
     def gap(self, height: float = 3) -> None:
         self.pdf.ln(height)
@@ -441,7 +533,7 @@ class _Document:
             for values in [header, *rows]:
                 cells = table.row()
                 for value in values:
-                    cells.cell(self.safe(value))
+                    cells.cell(value)
 
     def save(self, path: Path) -> None:
         with private_file(path) as temporary:
@@ -492,27 +584,39 @@ def _defendants(convictions: Sequence[Conviction]) -> list[Conviction]:
     return list(seen.values())
 
 
-def order_pdf(case: str, convictions: Sequence[Conviction], source: Provenance,
-              path: Path) -> None:  # fmt: skip
-    """A proposed order for one court case, modelled on CR-400's order (H&S § 11361.8)."""
-    texts = [case, source.county.name] + [v for c in convictions for v in c.bulk_row()]
-    doc = _Document(source.committed, texts)
+def case_label(case: str) -> str:
+    return f"Case {case}"
+
+
+def order_title(case: str, county: County) -> str:
+    return f"[Proposed] order, Proposition 64 - {county.name.title()} County case {case}"
+
+
+def render_order(doc: _Document, case: str, convictions: Sequence[Conviction],
+                 source: Provenance, office: Office | None, pages: int | None = None,
+                 bookmark: bool = False) -> None:  # fmt: skip
+    """A proposed order for one court case, modelled on CR-400's order (H&S § 11361.8),
+    from a new page of ``doc``, its pages numbered "Case <case> - Page i of n" (``pages``:
+    the order's page count, default the document's), with a bookmark if asked."""
     pdf = doc.pdf
-    pdf.add_page()
-    county = source.county.name.title()
+    doc.new_page(case_label(case), pages)
     defendants = _defendants(convictions)
-    names = "; ".join(d.defendant or "(name not in the record)" for d in defendants)
-    doc.line(f"Prepared by: Office of the District Attorney, County of {county}", size=9)
+    if bookmark:
+        names = "; ".join(caption_name(d.defendant) for d in defendants if d.defendant)
+        pdf.start_section(f"{case} - {names}" if names else case)
+    for number, text in enumerate(office_lines(source.county, office)):
+        doc.paragraph(text, size=9, height=4.5, bold=number == 0)
+    doc.gap(4)
+    doc.paragraph(f"SUPERIOR COURT OF CALIFORNIA, COUNTY OF {source.county.name}", size=12,
+                  bold=True, align="C")  # fmt: skip
     doc.gap(2)
-    doc.line(f"SUPERIOR COURT OF CALIFORNIA, COUNTY OF {source.county.name}", size=12,
-             bold=True, align="C")  # fmt: skip
-    doc.gap(2)
+    names = "; ".join(caption_name(d.defendant) if d.defendant else NO_NAME for d in defendants)
     doc.line(f"PEOPLE OF THE STATE OF CALIFORNIA v. {names}", bold=True)
     doc.line(f"Case number(s): {case}", bold=True)
     doc.gap(3)
-    doc.line("[PROPOSED] ORDER AFTER PETITION/APPLICATION", size=13, bold=True, align="C")
-    doc.line("(Health and Safety Code, §§ 11361.8, 11361.9 - Proposition 64)", align="C")
-    doc.line(
+    doc.paragraph("[PROPOSED] ORDER AFTER PETITION/APPLICATION", size=13, bold=True, align="C")
+    doc.paragraph("(Health and Safety Code, §§ 11361.8, 11361.9 - Proposition 64)", align="C")
+    doc.paragraph(
         "Modelled on Judicial Council form CR-400 (Petition/Application, Health and Safety "
         "Code, § 11361.8) and its order. Not an official Judicial Council form.",
         size=8, align="C",
@@ -520,11 +624,12 @@ def order_pdf(case: str, convictions: Sequence[Conviction], source: Provenance,
     doc.gap(4)
     for d in defendants:
         doc.line(
-            f"Defendant: {d.defendant or '(name not in the record)'}    "
-            f"Date of birth: {d.dob or 'unknown'}    CII number: {d.cii or 'unknown'}"
+            f"Defendant: {caption_name(d.defendant) if d.defendant else NO_NAME}    "
+            f"DOJ record name: {d.defendant or 'none'}"
         )
+        doc.line(f"Date of birth: {d.dob or 'unknown'}    CII number: {d.cii or 'unknown'}")
     doc.gap(2)
-    doc.line(
+    doc.paragraph(
         "The California Department of Justice identified the conviction(s) below as eligible "
         "for recall or dismissal of sentence, dismissal and sealing, or redesignation under "
         "Health and Safety Code section 11361.8 (§ 11361.9, subd. (a)). The prosecution has "
@@ -534,15 +639,17 @@ def order_pdf(case: str, convictions: Sequence[Conviction], source: Provenance,
     doc.gap(2)
     multiple = len(defendants) > 1
     header = ["Count", "Code section", "Convicted", "Level", "Relief ordered", "Statute"]
-    widths = [12, 30, 24, 22, 40, 44]
+    # Millimetres of the 180 between margins, wide enough for "Misdemeanor", "Reduce to
+    # misdemeanor" and "H&S 11361.9; 11361.8(e)" in DejaVu Sans 9 pt on one line.
+    widths = [13, 30, 23, 26, 43, 44]
     if multiple:
         header = ["Defendant", *header]
-        widths = [30, 10, 26, 20, 18, 36, 40]
+        widths = [26, 12, 24, 21, 24, 29, 43]
     rows = []
     for c in convictions:
         values = [c.count or "-", c.code_section, c.conviction_date or "unknown", c.level,
                   c.relief, c.statute]  # fmt: skip
-        rows.append([c.defendant, *values] if multiple else values)
+        rows.append([c.defendant, *values] if multiple else values)  # the DOJ form, as filed
     doc.table(header, rows, widths)
     doc.gap(3)
     terms = []
@@ -558,16 +665,54 @@ def order_pdf(case: str, convictions: Sequence[Conviction], source: Provenance,
         "defendant's criminal history is updated (§ 11361.9)."
     )
     for number, term in enumerate(terms, start=1):
-        doc.line(f"{number}. {term}")
+        doc.paragraph(f"{number}. {term}")
     doc.gap(12)
     if pdf.will_page_break(30):
-        pdf.add_page()
-    doc.line("Date: ______________________          "
-             "________________________________________", size=10)  # fmt: skip
-    doc.line(" " * 78 + "JUDICIAL OFFICER OF THE SUPERIOR COURT", size=8)
+        doc.new_page()
+    doc.paragraph("Date: ______________________          "
+                  "________________________________________", size=10)  # fmt: skip
+    doc.paragraph(" " * 78 + "JUDICIAL OFFICER OF THE SUPERIOR COURT", size=8)
     doc.gap(8)
     doc.line(source.line(), size=7)
+
+
+def order_pdf(case: str, convictions: Sequence[Conviction], source: Provenance, path: Path,
+              office: Office | None = None,
+              fonts: tuple[Path, Path] | None = None) -> int:  # fmt: skip
+    """One case's proposed order as its own PDF; returns its number of pages."""
+    doc = _Document(source.committed, order_title(case, source.county),
+                    office_name(source.county, office), fonts)  # fmt: skip
+    render_order(doc, case, convictions, source, office)
     doc.save(path)
+    return doc.pdf.pages_count
+
+
+def merged_orders_pdf(cases: Mapping[str, Sequence[Conviction]], source: Provenance,
+                      office: Office | None, path: Path,
+                      pages: Mapping[str, int] | None = None,
+                      fonts: tuple[Path, Path] | None = None) -> dict[str, int]:  # fmt: skip
+    """Every proposed order in one PDF, a bookmark per case, each order's pages numbered
+    on their own ("Case X - Page 1 of 2"). ``pages``: each order's page count when known
+    (from its own file); otherwise a first layout pass counts them. Returns the page each
+    case's order starts on."""
+    county = source.county.name.title()
+    title = f"[Proposed] orders, Proposition 64 - {county} County ({len(cases):,} cases)"
+    author = office_name(source.county, office)
+    if pages is None:
+        counting = _Document(None, title, author, fonts)
+        counted: dict[str, int] = {}
+        for case, convictions in cases.items():
+            before = counting.pdf.page_no()
+            render_order(counting, case, convictions, source, office)
+            counted[case] = counting.pdf.page_no() - before
+        pages = counted
+    doc = _Document(source.committed, title, author, fonts)
+    first_pages: dict[str, int] = {}
+    for case, convictions in cases.items():
+        render_order(doc, case, convictions, source, office, pages=pages[case], bookmark=True)
+        first_pages[case] = doc.section.first_page if doc.section else doc.pdf.page_no()
+    doc.save(path)
+    return first_pages
 
 
 @dataclass
@@ -581,17 +726,30 @@ class PacketResult:
     cases: int
     without_case_number: int
     worklist: int
+    office_configured: bool = False
     files: list[Path] = field(default_factory=list)
     served: str = ""  # which version, and whether it is the published one
 
 
-def cover_pdf(result: PacketResult, source: Provenance,
-              index_rows: Sequence[Sequence[str]], path: Path) -> None:  # fmt: skip
-    doc = _Document(source.committed, [source.county.name, *(v for r in index_rows for v in r)])
-    doc.pdf.add_page()
+def cover_pdf(result: PacketResult, source: Provenance, office: Office | None,
+              index_rows: Sequence[Sequence[str]], path: Path, per_case: bool = True,
+              merged: str | None = None,
+              fonts: tuple[Path, Path] | None = None) -> None:  # fmt: skip
     county = source.county.name.title()
+    doc = _Document(source.committed, f"Proposition 64 filing packet - {county} County",
+                    office_name(source.county, office), fonts)  # fmt: skip
+    doc.new_page()
     doc.line(f"Proposition 64 filing packet - County of {county}", size=15, bold=True)
     doc.line(f"Superior Court of California, County of {county}")
+    doc.gap(3)
+    for number, text in enumerate(office_lines(source.county, office)):
+        doc.line(text, size=9, height=4.5, bold=number == 0)
+    if office is None:
+        doc.line(
+            f"The bracketed office details are placeholders: add this county to "
+            f"conf/offices.yaml (key {source.county.slug}) to print them on every order.",
+            size=8,
+        )
     doc.gap(3)
     doc.line(source.line(), size=8)
     doc.gap(4)
@@ -605,31 +763,26 @@ def cover_pdf(result: PacketResult, source: Provenance,
     ]
     doc.table(["Packet", "Count"], totals, [120, 40], size=10)
     doc.gap(4)
-    doc.line(
-        f"Files: {BULK_MOTION} (bulk motion, one row per conviction), {ORDERS}/ (proposed "
-        f"orders), {INDEX_CSV}, {WORKLIST}.",
-        size=9,
-    )
+    files = [f"{BULK_MOTION} (bulk motion, one row per conviction)"]
+    if per_case:
+        files.append(f"{ORDERS}/ (proposed orders, one file per case)")
+    if merged is not None:
+        files.append(f"{merged} (every proposed order in one file, a bookmark per case)")
+    doc.line(f"Files: {', '.join([*files, INDEX_CSV, WORKLIST])}.", size=9)
     doc.gap(4)
     if index_rows:
         doc.line("Cases", size=12, bold=True)
         doc.table(
             ["Case number(s)", "Defendant(s)", "Counts", "Dismiss", "Reduce", "Order"],
             [[r[0], r[1], r[3], r[4], r[5], r[6]] for r in index_rows],
-            [34, 46, 14, 14, 14, 58],
+            [32, 46, 14, 16, 14, 58],
             size=8,
         )
     doc.save(path)
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    with (
-        private_file(path) as temporary,
-        temporary.open("w", encoding="utf-8-sig", newline="") as out,
-    ):
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(rows)
+    write_csv(path, rows_table(header, rows), CsvStyle.SPREADSHEET)
 
 
 def order_file_name(case: str, taken: set[str]) -> str:
@@ -642,7 +795,16 @@ def order_file_name(case: str, taken: set[str]) -> str:
     return name
 
 
-def write_packet(snapshot: CountySnapshot, out: Path) -> PacketResult:
+class OrderFiles(StrEnum):
+    """Where the proposed orders go: one file per case, one merged file, or both."""
+
+    PER_CASE = "per-case"
+    MERGED = "merged"
+    BOTH = "both"
+
+
+def write_packet(snapshot: CountySnapshot, out: Path, orders: OrderFiles = OrderFiles.PER_CASE,
+                 office: Office | None = None) -> PacketResult:  # fmt: skip
     """The whole packet for one version of the county's table into ``out``."""
     source = provenance(snapshot)
     table = snapshot.table
@@ -660,17 +822,44 @@ def write_packet(snapshot: CountySnapshot, out: Path) -> PacketResult:
         cases=len(cases),
         without_case_number=sum(1 for c in granted if not c.case_numbers),
         worklist=len(work),
+        office_configured=office is not None,
     )
+    per_case = orders is not OrderFiles.MERGED
+    merged = MERGED_ORDERS if orders is not OrderFiles.PER_CASE else None
     private_dir(out)
-    orders = private_dir(out / ORDERS)
+    with tempfile.TemporaryDirectory(prefix="relief-fonts-") as scratch:
+        texts = [source.line(), source.county.name, *office_lines(source.county, office)]
+        texts += [v for c in granted for v in (*c.bulk_row(), c.subject)]
+        fonts = packet_fonts(texts, Path(scratch))
+        _write_packet_files(result, source, office, granted, cases, work, out, per_case, merged,
+                            fonts)  # fmt: skip
+    return result
+
+
+def _write_packet_files(
+    result: PacketResult,
+    source: Provenance,
+    office: Office | None,
+    granted: Sequence[Conviction],
+    cases: Mapping[str, Sequence[Conviction]],
+    work: Sequence[WorkItem],
+    out: Path,
+    per_case: bool,
+    merged: str | None,
+    fonts: tuple[Path, Path],
+) -> None:
+    orders_dir = private_dir(out / ORDERS) if per_case else out / ORDERS
     _write_csv(out / BULK_MOTION, BULK_HEADER, (c.bulk_row() for c in granted))
     result.files.append(out / BULK_MOTION)
     taken: set[str] = set()
     index_rows: list[list[str]] = []
+    pages: dict[str, int] = {}
     for case, convictions in cases.items():
-        name = order_file_name(case, taken)
-        order_pdf(case, convictions, source, orders / name)
-        result.files.append(orders / name)
+        name = ""
+        if per_case:
+            name = order_file_name(case, taken)
+            pages[case] = order_pdf(case, convictions, source, orders_dir / name, office, fonts)
+            result.files.append(orders_dir / name)
         defendants = _defendants(convictions)
         index_rows.append([
             case,
@@ -679,15 +868,20 @@ def write_packet(snapshot: CountySnapshot, out: Path) -> PacketResult:
             str(len(convictions)),
             str(sum(1 for c in convictions if c.relief == DISMISS)),
             str(sum(1 for c in convictions if c.relief != DISMISS)),
-            f"{ORDERS}/{name}",
+            f"{ORDERS}/{name}" if name else "",
         ])  # fmt: skip
+    if merged is not None:
+        starts = merged_orders_pdf(cases, source, office, out / merged, pages or None, fonts)
+        result.files.append(out / merged)
+        if not per_case:  # the index points into the merged file
+            for row in index_rows:
+                row[6] = f"{merged} (page {starts[row[0]]})"
     _write_csv(out / INDEX_CSV, INDEX_HEADER, index_rows)
     result.files.append(out / INDEX_CSV)
-    cover_pdf(result, source, index_rows, out / COVER_SHEET)
+    cover_pdf(result, source, office, index_rows, out / COVER_SHEET, per_case, merged, fonts)
     result.files.append(out / COVER_SHEET)
     _write_csv(out / WORKLIST, WORKLIST_HEADER, (item.row() for item in work))
     result.files.append(out / WORKLIST)
-    return result
 
 
 def packet(
@@ -697,9 +891,11 @@ def packet(
     version: int | None = None,
     run_id: str | None = None,
     counties: Counties | None = None,
+    orders: OrderFiles = OrderFiles.PER_CASE,
 ) -> PacketResult:
     """Read the county's table (only that one) and write its filing packet to ``out``."""
     county = resolve_county(county_name, counties)
+    office = load_offices(counties=counties).offices.get(county.slug)
     snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
     missing = [c for c in (IS_CANDIDATE, DETERMINATION) if c not in snapshot.table.column_names]
     if missing:
@@ -708,6 +904,6 @@ def packet(
             "it was not written by a relief run with eligibility"
         )
     with owner_only():
-        result = write_packet(snapshot, out)
+        result = write_packet(snapshot, out, orders, office)
     result.served = snapshot.served()
     return result

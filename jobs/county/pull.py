@@ -8,12 +8,16 @@ opened, listed or statted.
 Formats (``--format``):
 
 - ``csv`` / ``parquet``: every row of the table in input order (INPUT_INDEX, SOURCE_LINE) with
-  a stable column order (:func:`pull_column_order`). In CSV, a null is an empty field and an
-  empty string is ``""``; nested columns (decision inputs) are JSON text.
-- ``xlsx``: sheet "Prop 64 convictions" (the county's candidates) and sheet "All rows", each
-  with a frozen header row. Text is always stored as text (a name starting with ``=`` never
-  becomes a formula).
-- ``gogen``: the reference tool's files, DOMAIN.md §6 (jobs/county/gogen.py).
+  a stable column order (:func:`pull_column_order`). The CSV is UTF-8 with a byte-order mark
+  (Excel reads accented names), formula-safe (a value a spreadsheet would evaluate starts
+  with ``'``, jobs/outputs.py); a null is an empty field and an empty string is ``""``;
+  nested columns (decision inputs) are JSON text.
+- ``xlsx``: sheets "Prop 64 convictions", "Prop 64 condensed" and "All rows", decisions
+  first, bold frozen header with filters, dates as dates (jobs/county/xlsx.py). Text is
+  always stored as text (a name starting with ``=`` never becomes a formula).
+- ``gogen``: the reference tool's files, DOMAIN.md §6 (jobs/county/gogen.py), byte for byte
+  in its format (no BOM); ``--suffix S`` names them ``All_Results_S.csv`` ... as the
+  reference's ``--file-name-suffix`` does.
 
 By default the pull reads the version the runs ledger publishes (the latest succeeded run's;
 jobs/warehouse/publication.py), never a newer version a dead run left.
@@ -35,15 +39,15 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from jobs.county.gogen import bool_column, write_gogen
-from jobs.outputs import owner_only, private_dir, private_file
+from jobs.county import xlsx
+from jobs.county.gogen import ALL_RESULTS, gogen_file_name, write_gogen
+from jobs.outputs import CsvStyle, owner_only, private_dir, private_file
+from jobs.outputs import write_csv as write_table_csv
 from jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
 from transforms.columns import (
     INPUT_INDEX,
-    IS_CANDIDATE,
     KEPT_DOJ_COLUMNS,
     RECORD_ID,
     SOURCE_FILE,
@@ -103,12 +107,9 @@ def pull_table(snapshot: CountySnapshot) -> pa.Table:
 
 
 def write_csv(table: pa.Table, path: Path) -> None:
-    with private_file(path) as temporary:
-        pacsv.write_csv(
-            nested_as_json(table),
-            str(temporary),
-            write_options=pacsv.WriteOptions(quoting_style="needed"),
-        )
+    """The pull as a spreadsheet CSV (jobs/outputs.py): UTF-8 with a byte-order mark,
+    formula-safe, a null an empty field and an empty string ``""``."""
+    write_table_csv(path, nested_as_json(table), CsvStyle.SPREADSHEET)
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -116,56 +117,9 @@ def write_parquet(table: pa.Table, path: Path) -> None:
         pq.write_table(table, str(temporary))
 
 
-XLSX_MAX_ROWS = 1_048_576
-XLSX_MAX_CELL = 32_767
-CANDIDATE_SHEET = "Prop 64 convictions"
-ALL_ROWS_SHEET = "All rows"
-
-
 def write_xlsx(table: pa.Table, path: Path) -> None:
-    """Two sheets with a frozen header: the county's Prop 64 convictions, and all rows."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.utils import get_column_letter
-
-    if table.num_rows + 1 > XLSX_MAX_ROWS:
-        raise PullError(
-            f"{table.num_rows:,} rows do not fit in one Excel sheet "
-            f"({XLSX_MAX_ROWS - 1:,} at most): pull --format csv or parquet instead",
-            exit_code=2,
-        )
-    flat = nested_as_json(table)
-    workbook = Workbook(write_only=True)
-
-    def sheet(title: str, rows: pa.Table) -> None:
-        ws = workbook.create_sheet(title)
-        ws.freeze_panes = "A2"
-        for position, name in enumerate(rows.column_names, start=1):
-            ws.column_dimensions[get_column_letter(position)].width = min(
-                max(len(name) + 2, 12), 40
-            )
-        ws.append(rows.column_names)
-        for batch in rows.to_batches(max_chunksize=10_000):
-            columns = [c.to_pylist() for c in batch.columns]
-            for values in zip(*columns, strict=True):
-                cells: list[Any] = []
-                for value in values:
-                    if isinstance(value, str):
-                        text = ILLEGAL_CHARACTERS_RE.sub("", value)[:XLSX_MAX_CELL]
-                        cell = WriteOnlyCell(ws, value=text)
-                        cell.data_type = "s"  # never a formula, whatever the text starts with
-                        cells.append(cell)
-                    elif isinstance(value, dt.datetime) and value.tzinfo is not None:
-                        cells.append(value.isoformat())
-                    else:
-                        cells.append(value)
-                ws.append(cells)
-
-    sheet(CANDIDATE_SHEET, flat.filter(bool_column(flat, IS_CANDIDATE)))
-    sheet(ALL_ROWS_SHEET, flat)
-    with private_file(path) as temporary:
-        workbook.save(str(temporary))
+    """The workbook (jobs/county/xlsx.py): decisions first, filters, dates as dates."""
+    xlsx.write_xlsx(nested_as_json(table), path)
 
 
 # --- the pull --------------------------------------------------------------------------------
@@ -194,8 +148,20 @@ def pull(
     version: int | None = None,
     run_id: str | None = None,
     counties: Counties | None = None,
+    suffix: str = "",
 ) -> PullResult:
-    """Read the county's table (only that one) and write it to ``out`` in ``fmt``."""
+    """Read the county's table (only that one) and write it to ``out`` in ``fmt``.
+
+    ``suffix`` (gogen only): added to the reference files' names as the reference's
+    ``--file-name-suffix`` adds it (``All_Results_<suffix>.csv``, ``summary_<suffix>.json``).
+    """
+    if suffix:
+        if fmt is not PullFormat.GOGEN:
+            raise PullError("--suffix names the gogen files; give it with --format gogen", 2)
+        try:
+            gogen_file_name(ALL_RESULTS, suffix)
+        except ValueError as exc:
+            raise PullError(f"--suffix {exc}", exit_code=2) from None
     county = resolve_county(county_name, counties)
     snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
     result = PullResult(
@@ -209,7 +175,7 @@ def pull(
     with owner_only():
         private_dir(out)
         if fmt is PullFormat.GOGEN:
-            result.files = write_gogen(snapshot, out)
+            result.files = write_gogen(snapshot, out, suffix=suffix)
             return result
         target = out / pull_file_name(county, snapshot.version, fmt)
         table = pull_table(snapshot)

@@ -35,7 +35,7 @@ from transforms.columns import (
     RECORD_ID,
     SOURCE_LINE,
 )
-from transforms.vocabulary import Counties, County
+from transforms.vocabulary import Counties, County, UnknownCounty
 
 
 class PullError(Exception):
@@ -50,13 +50,13 @@ class PullError(Exception):
 
 
 def resolve_county(name: str, counties: Counties | None = None) -> County:
-    """The county a person named (any case, name or slug); unknown: PullError exit 2."""
+    """The county a person named (Counties.resolve: name, slug or DOJ code, any case, with or
+    without "County"); unknown: PullError exit 2 with a did-you-mean."""
     counties = counties or load_counties()
-    county = counties.resolve(name)
-    if county is None:
-        valid = ", ".join(c.name.title() for c in counties.counties)
-        raise PullError(f"unknown county {name!r}. Valid counties: {valid}", exit_code=2)
-    return county
+    try:
+        return counties.require(name)
+    except UnknownCounty as exc:
+        raise PullError(str(exc), exit_code=2) from None
 
 
 def open_warehouse(location: Path) -> Warehouse:
@@ -66,7 +66,7 @@ def open_warehouse(location: Path) -> Warehouse:
     except LocationError as exc:
         raise PullError(f"--warehouse {exc}", exit_code=2) from None
     if not warehouse.exists():
-        raise PullError(f"{location}: no such warehouse", exit_code=2)
+        raise PullError(f"{location}: no such warehouse directory", exit_code=2)
     return warehouse
 
 
