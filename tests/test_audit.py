@@ -842,12 +842,23 @@ def two_runs(spark, tmp_path_factory):
     extract = root / "extract.csv"
     generate_extract(extract, rows=3000, seed=11)
     warehouse = root / "warehouse"
+    # Felonies go to hand review unless the subject is 50 or older: two years apart, some
+    # subjects cross 50 and their convictions move to dismissal.
+    options = root / "options.json"
+    options.write_text(json.dumps(AGE_50_OPTIONS))
     results = [
-        run(RunOptions(inputs=str(extract), warehouse=warehouse, compute_at=day_),
+        run(RunOptions(inputs=str(extract), warehouse=warehouse, compute_at=day_,
+                       eligibility_options=options),
             Progress(quiet=True))
         for day_ in (dt.date(2024, 1, 1), dt.date(2026, 1, 1))
     ]  # fmt: skip
-    return warehouse, results
+    return warehouse, results, options
+
+
+AGE_50_OPTIONS = {
+    "baselineEligibility": {"dismiss": [], "reduce": []},
+    "additionalRelief": {"subjectAgeThreshold": 50, "subjectIsDeceased": False},
+}
 
 
 @pytest.mark.slow
@@ -855,7 +866,7 @@ def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
     from jobs.audit.report import report_command
     from tests.test_report import assert_pages_match_summary
 
-    warehouse, (first, second) = two_runs
+    warehouse, (first, second), options = two_runs
     assert [first.status, second.status] == ["succeeded", "succeeded"]
     slugs = [v["county"] for v in second.county_versions]
     assert slugs
@@ -879,7 +890,8 @@ def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
     assert changed
     for slug, change in changed[:5]:
         for version, rule in ((0, change.from_rule), (1, change.to_rule)):
-            e = audit_explain.explain_record(warehouse, slug, change.record_id, version=version)
+            e = audit_explain.explain_record(warehouse, slug, change.record_id, version=version,
+                                             policy_file=options)  # fmt: skip
             assert e.policy_problem is None and e.consistency_problem is None
             assert e.fired_rule == e.rule_id == rule
 
