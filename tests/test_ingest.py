@@ -3,6 +3,7 @@ name, quarantine and its masking, fingerprints, and clean failures for bad input
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
 import hashlib
@@ -25,6 +26,8 @@ from jobs.cli import app
 from jobs.statewide import StagedIngest, stage_ingest
 from jobs.warehouse.inputs import (
     RANGE_BYTES_CONF,
+    DecompressError,
+    Decompressor,
     InputError,
     describe_inputs,
     expand_inputs,
@@ -503,6 +506,42 @@ def test_an_empty_or_header_only_input_is_refused_before_spark(tmp_path, content
     with pytest.raises(InputError, match=message) as failure:
         describe_inputs(expand_inputs(str(path)))
     assert str(path) in str(failure.value)
+
+
+def test_gzip_and_bzip2_members_one_after_another_and_zero_padding_read_as_one_file(
+    spark, tmp_path
+):
+    lines = [doj_line(SUBJECT_ID=f"S{i}") for i in range(1, 7)]
+    text = [("\n".join(part) + "\n").encode() for part in (lines[:3], lines[3:])]
+    gz = tmp_path / "two.csv.gz"
+    gz.write_bytes(gzip.compress(text[0]) + gzip.compress(text[1]) + b"\0" * 512)
+    bz = tmp_path / "two.csv.bz2"
+    bz.write_bytes(bz2.compress(text[0]) + bz2.compress(text[1]))
+    kept = kept_by_line(stage(spark, tmp_path, gz, bz))
+    for path in (gz, bz):
+        got = {line: row[c.SUBJECT_ID] for (file, line), row in kept.items() if file == str(path)}
+        assert got == {i: f"S{i}" for i in range(1, 7)}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (gzip.compress(b"a\n") + b"not gzip", "data after the end of the compressed stream"),
+        (gzip.compress(b"a\n" * 1000)[:-20], "ends before the end of its stream"),
+        (b"", "the file is empty"),
+    ],
+)
+def test_decompressor_names_what_is_wrong(data, message):
+    decompressor = Decompressor("gzip")
+    with pytest.raises(DecompressError, match=message):
+        list(decompressor.feed(data))
+        decompressor.finish()
+
+
+def test_an_unsupported_compression_is_refused_naming_the_fix(tmp_path):
+    path = write(tmp_path / "x.csv.zst", [doj_line()])
+    with pytest.raises(InputError, match="compression is not supported; decompress the file"):
+        describe_inputs(expand_inputs(str(path)))
 
 
 def test_a_fake_gzip_is_refused_before_spark(tmp_path):

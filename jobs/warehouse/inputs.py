@@ -243,6 +243,7 @@ class Decompressor:
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         self._fed = self._fed or bool(data)
+        after_member = False
         try:
             while data or self._more:
                 if self._stream.eof:  # a member ended: another member follows, or padding
@@ -252,7 +253,16 @@ class Decompressor:
                         self._padding = True
                         return
                     self._stream = self._new()
-                out = self._stream.decompress(data, self.piece)
+                    after_member = True
+                try:
+                    out = self._stream.decompress(data, self.piece)
+                except (zlib.error, OSError) as exc:
+                    if after_member:
+                        raise DecompressError(
+                            "data after the end of the compressed stream"
+                        ) from exc
+                    raise
+                after_member = False
                 if self._stream.eof:
                     data, self._more = self._stream.unused_data, False
                 elif self.kind == "gzip":
@@ -406,11 +416,20 @@ def staged_file(directory: str, range_id: int) -> str:
     return fs.join(directory, f"part-{range_id:05d}.parquet")
 
 
-def ingest_range(spec: RangeSpec, directory: str) -> RangeResult:
-    """One task: read, hash, classify, parse and stage the lines that start in the range."""
+def ingest_range(spec: RangeSpec, directory: str, attempt: int = 0) -> RangeResult:
+    """One task: read, hash, classify, parse and stage the lines that start in the range.
+
+    On a local file system the Parquet file is written under a name of its own attempt and
+    renamed when whole, so a retried or speculative attempt never mixes with another; an
+    object store makes a file visible only when it is closed.
+    """
     result = RangeResult(spec.range_id, block_hashes=[])
     layout = ingest.Layout(spec.columns)
-    out_fs, out_path = fs.filesystem(staged_file(directory, spec.range_id))
+    out_fs, final_path = fs.filesystem(staged_file(directory, spec.range_id))
+    local = isinstance(out_fs, pafs.LocalFileSystem)
+    # Spark's file index skips names starting with "_": a dead attempt's file is never read.
+    head, name = final_path.rsplit("/", 1)
+    out_path = f"{head}/_attempt-{attempt}-{name}" if local else final_path
     filesystem, path = fs.filesystem(spec.path)
     try:
         with pq.ParquetWriter(
@@ -448,6 +467,8 @@ def ingest_range(spec: RangeSpec, directory: str) -> RangeResult:
                 for table in (done.kept, done.quarantined):
                     if table.num_rows:
                         writer.write_table(table)
+        if local:
+            out_fs.move(out_path, final_path)
     except DecompressError as exc:
         result.error = _decompress_message(spec.path, spec.compression, exc)
     except ReadError as exc:
@@ -563,9 +584,13 @@ def _range_task(
     specs: list[RangeSpec], order: list[int], directory: str
 ) -> Callable[[Iterable[pa.RecordBatch]], Iterable[pa.RecordBatch]]:
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        attempt = context.taskAttemptId() if context is not None else 0
         for batch in batches:
             for partition in batch.column(0).to_pylist():
-                yield ingest_range(specs[order[partition]], directory).batch()
+                yield ingest_range(specs[order[partition]], directory, attempt).batch()
 
     return run
 
