@@ -17,10 +17,11 @@ import hashlib
 import json
 import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -47,8 +48,9 @@ from jobs.warehouse.inputs import (
     LineStats,
     describe_inputs,
     expand_inputs,
-    read_classified_lines,
-    read_lines,
+    read_staged,
+    run_ingest_pass,
+    staged_row_count,
 )
 from jobs.warehouse.lock import WarehouseLocked, warehouse_lock
 from jobs.warehouse.storage import (
@@ -62,7 +64,7 @@ from jobs.warehouse.storage import (
 )
 from jobs.warehouse.validation import write_results
 from transforms import ingest
-from transforms.columns import INPUT_INDEX, SOURCE_LINE, TARGET_COUNTY
+from transforms.columns import INPUT_INDEX, SOURCE_FILE, SOURCE_LINE, TARGET_COUNTY
 from transforms.eligibility import apply_policies
 from transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
 from transforms.normalize import normalize
@@ -132,24 +134,23 @@ def prepare(options: RunOptions) -> Prepared:
 # --- transform ----------------------------------------------------------------------------
 
 
-def stage_ingest(
-    spark: SparkSession, files: list[InputFile], directory: Path
-) -> tuple[DataFrame, LineStats]:
-    """Read, classify and parse the inputs once, into staged Parquet under ``directory``.
+class StagedIngest(NamedTuple):
+    """What the ingest stage staged: the lines, their counts, and the files fingerprinted."""
 
-    Returns the staged lines (kept and quarantined, ``ingest.ingested_lines``) and the line
-    counts of the numbering pass. Counts, quarantine and the pipeline then read columnar
-    Parquet. Dictionary encoding is off: these files are read twice and deleted, and a
-    dictionary for each of ~100 columns costs more time to build than it saves.
+    lines: DataFrame  # kept and quarantined lines (transforms/ingest.py with_provenance)
+    stats: LineStats
+    files: list[InputFile]  # as given, with the fingerprints the ingest pass computed
+
+
+def stage_ingest(spark: SparkSession, files: list[InputFile], directory: Path) -> StagedIngest:
+    """Read, classify, parse and fingerprint the inputs once, into staged Parquet under
+    ``directory`` (jobs/warehouse/inputs.py: one Spark task per byte range).
+
+    Counts, quarantine and the pipeline then read the staged Parquet. Raises InputError for
+    an input that cannot be read, is given twice or holds no rows.
     """
-    lines, line_stats = read_lines(spark, files)
-    (
-        ingest.ingested_lines(ingest.with_line_kind(lines))
-        .write.mode("overwrite")
-        .option("parquet.enable.dictionary", "false")
-        .parquet(str(directory))
-    )
-    return spark.read.parquet(str(directory)), line_stats
+    done = run_ingest_pass(spark, files, str(directory))
+    return StagedIngest(read_staged(spark, str(directory), done), done.stats, done.files)
 
 
 def annotate_steps(
@@ -189,11 +190,12 @@ def validate_extract(
     Lines ingest would quarantine are left out, as in a run: the suites see kept rows.
     """
     files = describe_inputs(expand_inputs(input_spec))
-    raw = ingest.parsed_rows(read_classified_lines(spark, files))
-    # normalize keeps every raw column unchanged: one projection of the normalized rows
-    # serves both suites, so the extract is parsed once.
-    normalized = normalize(raw, counties, offenses)
-    return validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})
+    with tempfile.TemporaryDirectory(prefix="relief-validate-") as work:
+        raw = ingest.kept_rows(stage_ingest(spark, files, Path(work) / "ingested").lines)
+        # normalize keeps every raw column unchanged: one projection of the normalized rows
+        # serves both suites, so the staged rows are read once.
+        normalized = normalize(raw, counties, offenses)
+        return validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -235,26 +237,13 @@ def _run_locked(
     run_id: str,
     progress: Progress,
 ) -> ledger.RunRecord:
-    key = run_key(prepared, options.compute_at)
-    last = ledger.last_successful(warehouse)
     record = ledger.RunRecord(
         run_id=run_id,
         started_at=dt.datetime.now(dt.UTC),
         compute_at=options.compute_at,
         inputs=prepared.files,
         counties_requested=prepared.targets,
-        run_key=key,
     )
-    if last is not None and last["run_key"] == key and not options.force:
-        record.status = ledger.STATUS_NO_CHANGE
-        record.finished_at = dt.datetime.now(dt.UTC)
-        record.message = (
-            f"same inputs, policies and compute-at as run {last['run_id']}: nothing committed"
-        )
-        progress.info(record.message + " (use --force to commit a new version anyway)")
-        ledger.record(warehouse, record)
-        return record
-
     try:
         spark = build_session("relief-statewide", master=options.master, conf=options.conf)
     except JavaMissingError as exc:
@@ -293,23 +282,45 @@ def _execute(
         progress.info(f"removed staging files of an earlier, unfinished run {dead}")
 
     with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
-        ingested, line_stats = stage_ingest(spark, prepared.files, staging / "ingested")
+        try:
+            staged_ingest = stage_ingest(spark, prepared.files, staging / "ingested")
+        except InputError as exc:
+            raise UsageError(str(exc)) from exc
+        ingested, line_stats = staged_ingest.lines, staged_ingest.stats
         record.rows_read = line_stats.rows_read
         progress.note(f"{fmt_count(record.rows_read)} rows read")
 
+    # The run key needs the inputs' fingerprints, which the ingest pass computes.
+    prepared.files = record.inputs = staged_ingest.files
+    record.run_key = run_key(prepared, options.compute_at)
+    last = ledger.last_successful(warehouse)
+    if last is not None and last["run_key"] == record.run_key and not options.force:
+        record.status = ledger.STATUS_NO_CHANGE
+        record.finished_at = dt.datetime.now(dt.UTC)
+        record.message = (
+            f"same inputs, policies and compute-at as run {last['run_id']}: nothing committed"
+        )
+        progress.info(record.message + " (use --force to commit a new version anyway)")
+        ledger.record(warehouse, record)
+        return
+
     with progress.stage("quarantine", "Setting bad lines aside"):
         quarantine_dir = staging / "quarantine"
-        (
-            ingest.quarantine_rows(ingested)
-            .withColumn("run_id", F.lit(run_id))
-            .coalesce(1)
-            .write.mode("overwrite")
-            .parquet(str(quarantine_dir))
-        )
-        quarantine_files = staged_parquet_files(quarantine_dir)
+        quarantine_files: list[Path] = []
+        if line_stats.quarantined:
+            (
+                ingest.quarantine_rows(ingested)
+                .withColumn("run_id", F.lit(run_id))
+                .coalesce(1)
+                .sortWithinPartitions(SOURCE_FILE, SOURCE_LINE)
+                .write.mode("overwrite")
+                .parquet(str(quarantine_dir))
+            )
+            quarantine_files = staged_parquet_files(quarantine_dir)
         record.rows_quarantined = _parquet_rows(quarantine_files)
+        # Kept rows from the staged files' footers: an independent count of what was staged.
+        record.rows_kept = staged_row_count(str(staging / "ingested")) - line_stats.quarantined
         rows = ingest.kept_rows(ingested)
-        record.rows_kept = rows.count()
         progress.note(
             f"{fmt_count(record.rows_kept)} rows kept, "
             f"{fmt_count(record.rows_quarantined)} lines quarantined"
