@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
@@ -91,7 +92,14 @@ def build_session(
     if master:
         builder = builder.master(master)
     elif not os.environ.get("SPARK_ENV_LOADED") and "spark.master" not in settings:
-        builder = builder.master("local[*]")
+        master = "local[*]"
+        builder = builder.master(master)
+    effective = master or settings.get("spark.master", "")
+    if effective.startswith("local") and "spark.pyspark.python" not in settings:
+        # The ingest tasks run Python (pyarrow): in-process executors use this interpreter,
+        # not whatever python3 is first on PATH (PySpark reads only the environment here).
+        # A cluster names its executors' own (PYSPARK_PYTHON, spark.pyspark.python).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in settings.items():
         builder = builder.config(key, value)
     # PySpark 4 logs every analysis error as a JSON stack trace; the caller reports it.

@@ -16,10 +16,11 @@ import datetime as dt
 import hashlib
 import json
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -46,8 +47,9 @@ from jobs.warehouse.inputs import (
     LineStats,
     describe_inputs,
     expand_inputs,
-    read_classified_lines,
-    read_lines,
+    read_staged,
+    run_ingest_pass,
+    staged_row_count,
 )
 from jobs.warehouse.lock import WarehouseLocked, warehouse_lock
 from jobs.warehouse.publication import Publication, publication
@@ -66,7 +68,7 @@ from jobs.warehouse.storage import (
 )
 from jobs.warehouse.validation import write_results
 from transforms import conservation, ingest
-from transforms.columns import COUNTY_SLUG, INPUT_INDEX, SOURCE_LINE, TARGET_COUNTY
+from transforms.columns import COUNTY_SLUG, INPUT_INDEX, SOURCE_FILE, SOURCE_LINE, TARGET_COUNTY
 from transforms.eligibility import apply_policies
 from transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
 from transforms.identity import with_row_key
@@ -152,24 +154,23 @@ def prepare(options: RunOptions) -> Prepared:
 # --- transform ----------------------------------------------------------------------------
 
 
-def stage_ingest(
-    spark: SparkSession, files: list[InputFile], directory: Path
-) -> tuple[DataFrame, LineStats]:
-    """Read, classify and parse the inputs once, into staged Parquet under ``directory``.
+class StagedIngest(NamedTuple):
+    """What the ingest stage staged: the lines, their counts, and the files fingerprinted."""
 
-    Returns the staged lines (kept and quarantined, ``ingest.ingested_lines``) and the line
-    counts of the numbering pass. Counts, quarantine and the pipeline then read columnar
-    Parquet. Dictionary encoding is off: these files are read twice and deleted, and a
-    dictionary for each of ~100 columns costs more time to build than it saves.
+    lines: DataFrame  # kept and quarantined lines (transforms/ingest.py with_provenance)
+    stats: LineStats
+    files: list[InputFile]  # as given, with the fingerprints the ingest pass computed
+
+
+def stage_ingest(spark: SparkSession, files: list[InputFile], directory: Path) -> StagedIngest:
+    """Read, classify, parse and fingerprint the inputs once, into staged Parquet under
+    ``directory`` (jobs/warehouse/inputs.py: one Spark task per byte range).
+
+    Counts, quarantine and the pipeline then read the staged Parquet. Raises InputError for
+    an input that cannot be read, is given twice or holds no rows.
     """
-    lines, line_stats = read_lines(spark, files)
-    (
-        ingest.ingested_lines(ingest.with_line_kind(lines))
-        .write.mode("overwrite")
-        .option("parquet.enable.dictionary", "false")
-        .parquet(str(directory))
-    )
-    return spark.read.parquet(str(directory)), line_stats
+    done = run_ingest_pass(spark, files, str(directory))
+    return StagedIngest(read_staged(spark, str(directory), done), done.stats, done.files)
 
 
 def annotate_steps(
@@ -211,11 +212,12 @@ def validate_extract(
     Lines ingest would quarantine are left out, as in a run: the suites see kept rows.
     """
     files = describe_inputs(expand_inputs(input_spec))
-    raw = ingest.parsed_rows(read_classified_lines(spark, files))
-    # normalize keeps every raw column unchanged: one projection of the normalized rows
-    # serves both suites, so the extract is parsed once.
-    normalized = normalize(raw, counties, offenses)
-    return validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})
+    with tempfile.TemporaryDirectory(prefix="relief-validate-") as work:
+        raw = ingest.kept_rows(stage_ingest(spark, files, Path(work) / "ingested").lines)
+        # normalize keeps every raw column unchanged: one projection of the normalized rows
+        # serves both suites, so the staged rows are read once.
+        normalized = normalize(raw, counties, offenses)
+        return validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -281,11 +283,10 @@ def result_settings(spark: SparkSession) -> dict[str, str]:
     return {key: str(spark.conf.get(key)) for key in RESULT_SETTINGS}
 
 
-def ingested_files(prepared: Prepared, line_stats: Any) -> list[InputFile]:
-    """The inputs with the fingerprints the ingest pass computed. The run key is computed
-    from these, after ingest: an ingest pass that fingerprints the files as it reads them
-    hands them back as ``files``; otherwise ``prepare`` fingerprinted them on the driver."""
-    files = list(getattr(line_stats, "files", None) or prepared.files)
+def ingested_files(prepared: Prepared, staged: StagedIngest) -> list[InputFile]:
+    """The inputs with the fingerprints the ingest pass computed (distributed block hashes;
+    ``prepare`` leaves them empty). The run key is computed from these, after ingest."""
+    files = list(staged.files or prepared.files)
     missing = [f.path for f in files if not f.fingerprint]
     if missing:
         raise RunFailed(f"ingest left no fingerprint for {', '.join(missing)}")
@@ -418,12 +419,13 @@ def _execute(
 
     with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
         try:
-            ingested, line_stats = stage_ingest(spark, prepared.files, staging / "ingested")
+            staged_ingest = stage_ingest(spark, prepared.files, staging / "ingested")
         except InputError as exc:
             raise UsageError(str(exc)) from exc
+        ingested, line_stats = staged_ingest.lines, staged_ingest.stats
         record.rows_read = line_stats.rows_read
         progress.note(f"{fmt_count(record.rows_read)} rows read")
-    record.inputs = ingested_files(prepared, line_stats)
+    record.inputs = prepared.files = ingested_files(prepared, staged_ingest)
     if not record.rows_read:
         names = ", ".join(fs.normalize(f.path) for f in record.inputs)
         raise UsageError(
@@ -442,17 +444,21 @@ def _execute(
 
     with progress.stage("quarantine", "Setting bad lines aside"):
         quarantine_dir = staging / "quarantine"
-        (
-            ingest.quarantine_rows(ingested)
-            .withColumn("run_id", F.lit(run_id))
-            .coalesce(1)
-            .write.mode("overwrite")
-            .parquet(str(quarantine_dir))
-        )
-        quarantine_files = staged_parquet_files(quarantine_dir)
+        quarantine_files: list[Path] = []
+        if line_stats.quarantined:
+            (
+                ingest.quarantine_rows(ingested)
+                .withColumn("run_id", F.lit(run_id))
+                .coalesce(1)
+                .sortWithinPartitions(SOURCE_FILE, SOURCE_LINE)
+                .write.mode("overwrite")
+                .parquet(str(quarantine_dir))
+            )
+            quarantine_files = staged_parquet_files(quarantine_dir)
         record.rows_quarantined = parquet_rows(quarantine_files)
+        # Kept rows from the staged files' footers: an independent count of what was staged.
+        record.rows_kept = staged_row_count(str(staging / "ingested")) - line_stats.quarantined
         rows = ingest.kept_rows(ingested)
-        record.rows_kept = rows.count()
         progress.note(
             f"{fmt_count(record.rows_kept)} rows kept, "
             f"{fmt_count(record.rows_quarantined)} lines quarantined"

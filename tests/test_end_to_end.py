@@ -34,6 +34,14 @@ COMPUTE_AT = dt.date(2026, 1, 1)
 ROWS = 6000
 
 
+def _with_subject(fields: list[str], subject: str) -> bytes:
+    buffer = io.StringIO()
+    changed = list(fields)
+    changed[c.DOJ_COLUMNS.index(c.SUBJECT_ID)] = subject
+    csv.writer(buffer, lineterminator="").writerow(changed)
+    return buffer.getvalue().encode()
+
+
 def splice_bad_lines(path: Path) -> dict[int, str]:
     """Insert bad lines after known lines; return {line number: reason}."""
     lines = path.read_bytes().split(b"\n")
@@ -48,6 +56,8 @@ def splice_bad_lines(path: Path) -> dict[int, str]:
         60: (good[:30] + b"\xff\xfe" + good[30:], ingest.REASON_NOT_TEXT),
         80: (lines[0], ingest.REASON_REPEATED_HEADER),
         100: (good + b",,", ingest.REASON_FIELD_COUNT.format(n=97)),
+        120: (_with_subject(fields, ""), ingest.REASON_BLANK_SUBJECT),
+        140: (_with_subject(fields, "   "), ingest.REASON_BLANK_SUBJECT),
     }
     for position in sorted(bad):
         lines.insert(position - 1, bad[position][0])

@@ -153,7 +153,7 @@ def test_unknown_expectation_type_is_rejected(tmp_path: Path) -> None:
 def test_raw_suite_passes_on_good_rows(spark: SparkSession) -> None:
     rows = [raw_row(1), raw_row(2, DISP_DATE="20150610"), raw_row(3, PRI_DOB="19800000")]
     result = validate(raw_frame(spark, rows, RAW_COLUMNS), "raw")
-    assert result.summary_line() == "raw 8/8 passed"
+    assert result.summary_line() == "raw 10/10 passed"
     assert result.success and result.rows == 3
     assert outcome(result, "raw_field_count").observed == "the 95 expected columns"
     assert result.message() == ""
@@ -165,7 +165,7 @@ def test_placeholders_and_a_few_bad_values_never_stop_a_run(spark: SparkSession)
     rows = [raw_row(i, DISP_DATE="  -  ", CYC_DATE="  -  ") for i in range(1, 199)]
     rows += [raw_row(199, SUBJECT_ID=None), raw_row(200, CNT_ORDER="12")]
     result = validate(raw_frame(spark, rows, RAW_COLUMNS), "raw")
-    assert result.summary_line() == "raw 8/8 passed", result.message()
+    assert result.summary_line() == "raw 10/10 passed", result.message()
     assert outcome(result, "raw_subject_id_present").observed == (
         "1 of 200 rows unexpected (0.50%); at least 99% must pass"
     )
@@ -238,7 +238,7 @@ def test_raw_malformed_date_is_a_warning_not_a_failure(bad_raw: SuiteResult) -> 
         "raw_cnt_order_present",
         "raw_cnt_order_12_digits",
     ]
-    assert bad_raw.summary_line() == "raw 3 passed, 1 warned, 4 failed"
+    assert bad_raw.summary_line() == "raw 5 passed, 1 warned, 4 failed"
     assert not bad_raw.success
 
 
@@ -418,8 +418,8 @@ def test_a_column_missing_from_the_data_fails_its_expectations(spark: SparkSessi
 
 def test_summary_and_totals_over_suites(bad_raw: SuiteResult, good_annotated: SuiteResult) -> None:
     good = good_annotated
-    assert summarize([bad_raw, good]) == "raw 3 passed, 1 warned, 4 failed; annotated 6/6 passed"
-    assert totals([bad_raw, good]) == {"passed": 9, "warned": 1, "failed": 4}
+    assert summarize([bad_raw, good]) == "raw 5 passed, 1 warned, 4 failed; annotated 6/6 passed"
+    assert totals([bad_raw, good]) == {"passed": 11, "warned": 1, "failed": 4}
     assert critical_failure_message([good]) is None
 
 
@@ -429,14 +429,14 @@ def test_results_json_and_html_pages_are_written(bad_raw: SuiteResult, tmp_path:
     page = index.read_text()
     for o in bad_raw.outcomes:
         assert o.name in page and o.type in page
-    assert "r-4, r-6" in page and "raw 3 passed, 1 warned, 4 failed" in page
+    assert "r-4, r-6" in page and "raw 5 passed, 1 warned, 4 failed" in page
     saved = json.loads((index.parent / RESULTS_FILE).read_text())
-    assert saved["summary"] == "raw 3 passed, 1 warned, 4 failed"
-    assert saved["totals"] == {"passed": 3, "warned": 1, "failed": 4}
+    assert saved["summary"] == "raw 5 passed, 1 warned, 4 failed"
+    assert saved["totals"] == {"passed": 5, "warned": 1, "failed": 4}
     expectation = saved["suites"][0]["expectations"][3]
     assert expectation["name"] == "raw_cnt_order_12_digits"
     assert expectation["offending_record_ids"] == ["r-4", "r-6"]
-    assert saved["suites"][0]["gx_result"]["statistics"]["evaluated_expectations"] == 8
+    assert saved["suites"][0]["gx_result"]["statistics"]["evaluated_expectations"] == 10
     # GX's own Data Docs, linked from the index page
     docs = index.parent / "data_docs"
     assert (docs / "index.html").is_file()
@@ -453,6 +453,6 @@ def test_validate_extract_runs_raw_and_normalized_without_writing_tables(
     generate_extract(extract, rows=300, seed=3)
     results = validate_extract(spark, str(extract), load_counties(), load_offenses())
     assert [r.suite for r in results] == ["raw", "normalized"]
-    assert summarize(results) == "raw 8/8 passed; normalized 8/8 passed"
+    assert summarize(results) == "raw 10/10 passed; normalized 8/8 passed"
     assert results[0].rows == results[1].rows == 300
     assert sorted(p.name for p in tmp_path.iterdir()) == ["extract.csv"]

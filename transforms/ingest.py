@@ -1,49 +1,57 @@
-"""Ingest: raw text lines of DOJ extract files -> rows of an explicit all-string schema.
+"""Ingest: the bytes of DOJ extract files -> kept rows (all strings) and quarantined lines.
 
-The job reads each input as text (one row per physical line, with Spark's file metadata) and
-hands the lines here. Every line ends in exactly one of three places:
+jobs/warehouse/inputs.py cuts every input into byte ranges and runs one Spark task per range;
+the task reads its bytes and hands them here in chunks. Every physical line (a line ends at
+LF, CR or CRLF, as Hadoop's line reader ends it) lands in exactly one place:
 
-- skipped: a blank line, or a header line (line 1 starting with ``RECORD_ID``);
-- quarantine: wrong number of fields (95, or 96 with an empty last field, are accepted),
-  broken quoting, or bytes that are not text — with reason, file, line and raw text;
-- kept: parsed into the 95 DOJ columns (less SSN/CDL), with record_id, source_file,
-  source_line.
+- skipped: a blank line (empty or only spaces), or the header line (line 1 of a file whose
+  first line starts with ``RECORD_ID``; the job decides that once per file);
+- quarantine: bytes that are not text, broken quoting, a header line after line 1, a field
+  count other than 95 (or 96 with an empty last field), or a blank SUBJECT_ID — with the
+  reason and the line's text masked (:func:`masked_raw_text`);
+- kept: parsed into the 95 DOJ columns (less SSN/CDL, never materialised; COMMENT_TEXT
+  masked), as strings as the file held them, an empty field null.
 
-Line numbers are physical line numbers in the file (blank lines count), so a person can open
-the file at the line a message names. Spark splits big files; ``split_line_offsets`` counts
-the lines of every split (an aggregate, a few rows per file) so each line's number is the
-lines before its split plus its position inside the split.
+The common line is checked in bulk: one RE2 match of the whole line (95 fields of printable
+ASCII or tab, each unquoted or quoted with doubled quotes inside) and a look at its first
+byte for a header. Lines that fail it get the exact per-line checks in Python
+(:func:`exact_reason`), whose order and texts decide the reason; such lines are rare. Kept
+lines are parsed by Arrow's CSV reader. Nothing here reads or writes a file.
+
+Line numbers are physical line numbers in the file (blank lines count): a chunk's rows carry
+their line number inside the byte range (``_line``), and :func:`with_provenance` adds the
+lines of the file's earlier ranges once every range has been counted.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+import codecs
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from transforms.columns import (
+    COMMENT_TEXT,
     DOJ_COLUMNS,
     INPUT_INDEX,
     KEPT_DOJ_COLUMNS,
     PII_COLUMNS,
     QUARANTINE_REASON,
-    RAW_LINE,
     RECORD_ID,
     SOURCE_FILE,
     SOURCE_LINE,
-    stored_name,
+    SUBJECT_ID,
 )
 
-# Columns of the line DataFrame the job builds from Spark's text source.
-FILE_PATH = "_file_path"  # _metadata.file_path
-BLOCK_START = "_block_start"  # _metadata.file_block_start
-ROW_ID = "_row_id"  # monotonically_increasing_id(): partition id << 33 | position in partition
-# Columns of the per-split table the job builds from split_line_offsets.
-SPLIT_FIRST_ROW_ID = "_split_first_row_id"
-SPLIT_LINES = "_split_lines"
-LINES_BEFORE_SPLIT = "_lines_before_split"
-FINGERPRINT = "_fingerprint"
 LINE_KIND = "_line_kind"
-
 KIND_KEPT = "kept"
 KIND_BLANK = "blank"
 KIND_HEADER = "header"
@@ -51,246 +59,530 @@ KIND_QUARANTINED = "quarantined"
 
 EXPECTED_FIELDS = len(DOJ_COLUMNS)
 RAW_TEXT_LIMIT = 2000  # characters of a bad line kept in quarantine
+RAW_TEXT = "raw_text"
 
 REASON_NOT_TEXT = "bytes that are not UTF-8 text"
 REASON_BROKEN_QUOTING = "broken quoting: a quote that does not open or close a whole field"
 REASON_FIELD_COUNT = "wrong number of fields: {n} (expected 95, or 96 with an empty last field)"
 REASON_REPEATED_HEADER = "header line (RECORD_ID,...) after the first line of the file"
+REASON_BLANK_SUBJECT = "blank SUBJECT_ID: the line names no person"
 
-# A quoted field: a quote at the start of a field, any run of non-quotes or doubled quotes, a
-# quote at the end of the field. The pattern starts with the quote itself (Java scans a line
-# for a literal character fast) and then looks two characters back for a field start.
-# Possessive quantifiers keep Java's regex from recursing.
-_QUOTED_FIELD = r'"(?<![^,]")(?:[^"]++|"")*+"(?![^,])'
-# Invalid UTF-8 decodes to U+FFFD; control characters other than tab never occur in text.
-# The characters are listed one by one: Java tests such a class with one table lookup.
-_CONTROL = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]
-_NOT_TEXT = "[" + "".join(f"\\x{c:02X}" for c in _CONTROL) + "\\x{FFFD}]"
-_PARSE_SCHEMA = ", ".join(f"`{c}` STRING" for c in (*DOJ_COLUMNS, "_extra_field"))
+# Columns of the staged Parquet a range task writes, besides the kept DOJ columns.
+RANGE_ID = "_range"  # which byte range of which file the line started in
+LOCAL_LINE = "_line"  # 1-based line number inside the range
+# Columns of the per-range table the job builds once every range is counted.
+LINES_BEFORE = "_lines_before"  # lines of the file's earlier ranges
+FINGERPRINT = "_fingerprint"  # the file's fingerprint (hex)
 
+PROVENANCE_COLUMNS: tuple[str, ...] = (RECORD_ID, SOURCE_FILE, SOURCE_LINE, INPUT_INDEX)
 
-SPLIT_BLANK_LINES = "_split_blank_lines"
-SPLIT_STARTS_WITH_HEADER = "_split_starts_with_header"
+STAGED_SCHEMA = pa.schema(
+    [
+        *[pa.field(c, pa.string()) for c in KEPT_DOJ_COLUMNS],
+        pa.field(RANGE_ID, pa.int32(), nullable=False),
+        pa.field(LOCAL_LINE, pa.int64(), nullable=False),
+        pa.field(QUARANTINE_REASON, pa.string()),
+        pa.field(RAW_TEXT, pa.string()),
+    ]
+)
 
-
-def is_header_like(line: Column) -> Column:
-    """Starts with RECORD_ID, in any case, after spaces. Only a line starting with a space or
-    an R is upper-cased, and only its start: a DOJ line is hundreds of characters."""
-    return F.substring(line, 1, 1).isin(" ", "R", "r") & F.upper(
-        F.ltrim(F.substring(line, 1, 64))
-    ).startswith("RECORD_ID")
-
-
-def is_blank(line: Column) -> Column:
-    """Empty or only spaces. Only a line that starts with a space is trimmed (a copy)."""
-    return F.substring(line, 1, 1).isin("", " ") & (F.trim(line) == "")
+# --- the file's columns -------------------------------------------------------------------
 
 
-def split_line_offsets(lines: DataFrame) -> DataFrame:
-    """Per file split: first row id, line count, blank lines, whether it starts with a header.
+class HeaderError(ValueError):
+    """A header that does not name the 95 DOJ columns; the message names the column."""
 
-    A handful of rows per file. The counts give rows read (every non-blank line but a
-    header on line 1) independently of how the lines are later classified.
+
+EXTRA_FIELD = "_extra_field"  # the optional empty 96th field
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which DOJ column each field of a file's lines holds, in file order."""
+
+    columns: tuple[str, ...] = DOJ_COLUMNS
+
+    @property
+    def pii_positions(self) -> tuple[int, ...]:
+        return tuple(i for i, name in enumerate(self.columns) if name in PII_COLUMNS)
+
+
+def is_header_like(text: str) -> bool:
+    """Starts with RECORD_ID, in any case, after spaces (within its first 64 characters)."""
+    return text[:1] in (" ", "R", "r") and text[:64].lstrip(" ").upper().startswith("RECORD_ID")
+
+
+BOM = "\ufeff"
+
+
+def header_layout(line: bytes) -> Layout | None:
+    """The layout a file's first line declares: None when it is not a header (positional).
+
+    A header names the 95 DOJ columns in any order, in any case, spaces around a name
+    ignored; a 96th empty name is allowed (lines may end with an empty field). A UTF-8 byte
+    order mark before it is ignored. Raises :class:`HeaderError` naming a missing, unknown or
+    repeated column.
     """
-    return lines.groupBy(FILE_PATH, BLOCK_START).agg(
-        F.min(ROW_ID).alias(SPLIT_FIRST_ROW_ID),
-        F.count(F.lit(1)).alias(SPLIT_LINES),
-        F.sum(is_blank(F.col(RAW_LINE)).cast("long")).alias(SPLIT_BLANK_LINES),
-        F.min_by(is_header_like(F.col(RAW_LINE)), F.col(ROW_ID)).alias(SPLIT_STARTS_WITH_HEADER),
-    )
+    text = line.decode("utf-8", "replace").removeprefix(BOM)
+    if not is_header_like(text):
+        return None
+    try:
+        names = [name.strip(" ").upper() for name in next(csv.reader([text]), [])]
+    except csv.Error as exc:
+        raise HeaderError(f"the header line cannot be read as CSV ({exc})") from exc
+    if len(names) == EXPECTED_FIELDS + 1 and names[-1] == "":
+        names.pop()
+    known = set(DOJ_COLUMNS)
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        if name not in known:
+            shown = repr(name) if name else "an empty name"
+            raise HeaderError(f"header column {position} is {shown}, not a DOJ extract column")
+        if name in seen:
+            raise HeaderError(f"header names {name} twice (column {position})")
+        seen.add(name)
+    missing = [c for c in DOJ_COLUMNS if c not in seen]
+    if missing:
+        raise HeaderError(f"header has no {', '.join(missing)} column")
+    return Layout(tuple(names))
 
 
-def with_source_line(lines: DataFrame, splits: DataFrame) -> DataFrame:
-    """Physical 1-based line number of each line, from its split's offset.
+# --- lines --------------------------------------------------------------------------------
 
-    ``splits`` has one row per split: FILE_PATH, BLOCK_START, SPLIT_FIRST_ROW_ID,
-    LINES_BEFORE_SPLIT, plus SOURCE_FILE, INPUT_INDEX and FINGERPRINT of the input file.
-    Rows inside a split keep file order and consecutive row ids, so the position inside the
-    split is the row id minus the split's first row id.
+_LF, _CR = 10, 13
+
+
+def split_lines(
+    data: np.ndarray, begin: int, stop: int, starts_at_begin: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lines that start in ``data[begin:stop]``: (starts, ends), int64 positions.
+
+    A line starts at ``begin`` when ``starts_at_begin``, and after every line terminator
+    (LF; CR not followed by LF; the LF of CRLF). ``ends[i]`` is just past line i's
+    terminator, or ``len(data)`` for a last line without one. Lines are consecutive:
+    ``ends[i] == starts[i + 1]``. A CR at the very end of ``data`` counts as a terminator;
+    the caller makes sure the data goes past a range's last terminator, or to the file's end.
     """
-    joined = lines.join(F.broadcast(splits), [FILE_PATH, BLOCK_START], "inner")
-    return joined.withColumn(
-        SOURCE_LINE,
-        F.col(LINES_BEFORE_SPLIT) + (F.col(ROW_ID) - F.col(SPLIT_FIRST_ROW_ID)) + F.lit(1),
-    ).drop(FILE_PATH, BLOCK_START, ROW_ID, SPLIT_FIRST_ROW_ID, LINES_BEFORE_SPLIT)
+    low = np.flatnonzero(data <= _CR)  # one pass; tabs and control bytes are rare
+    kinds = data[low]
+    terminators = low[kinds == _LF]
+    cr = low[kinds == _CR]
+    if len(cr):
+        following = np.minimum(cr + 1, len(data) - 1)
+        lone = cr[(cr + 1 == len(data)) | (data[following] != _LF)]
+        terminators = np.union1d(terminators, lone)
+    after = terminators + 1
+    inside = after[(after >= begin) & (after < stop)]
+    if starts_at_begin and begin < stop:
+        inside = np.concatenate([np.array([begin], dtype=after.dtype), inside])
+    starts = inside.astype(np.int64)
+    found = np.searchsorted(terminators, starts)
+    ends = np.full(len(starts), len(data), dtype=np.int64)
+    ended = found < len(terminators)
+    ends[ended] = terminators[found[ended]] + 1
+    return starts, ends
 
 
-def _without_quoted_fields(line: Column) -> Column:
-    return F.regexp_replace(line, _QUOTED_FIELD, "")
+def line_content(value: bytes) -> bytes:
+    """A line without its terminator."""
+    if value.endswith(b"\r\n"):
+        return value[:-2]
+    if value.endswith((b"\n", b"\r")):
+        return value[:-1]
+    return value
 
 
-def _commas_plus_one(text: Column) -> Column:
-    return F.length(text) - F.length(F.replace(text, F.lit(","), F.lit(""))) + F.lit(1)
+def is_blank(content: bytes) -> bool:
+    """Empty or only spaces."""
+    return content.strip(b" ") == b""
 
 
-def ends_with_empty_field(line: Column) -> Column:
-    return line.endswith(",")
+# Printable ASCII and tab: what the common line holds. Anything else (control bytes, any
+# byte >= 0x80) sends the line to the exact checks, which accept UTF-8 text.
+_PLAIN = r"\t !#-+\--~"  # less quote and comma
+_QUOTED = r"\t !#-~"  # less quote
+_FIELD = f'(?:[{_PLAIN}]*|"(?:[{_QUOTED}]|"")*")'
+_END = r"(?:\r\n|\r|\n)?$"
+_FIELDS_95 = f"^{_FIELD}(?:,{_FIELD}){{{EXPECTED_FIELDS - 1}}}{_END}"
+_FIELDS_96 = f"^{_FIELD}(?:,{_FIELD}){{{EXPECTED_FIELDS - 1}}},{_END}"
+_HEADER_START = r"(?i)^ {0,55}record_id"
+
+# The exact checks, as they were written for Spark: a quoted field is a quote at the start
+# of a field, any run of non-quotes or doubled quotes, a quote at the end of the field.
+_QUOTED_FIELD = re.compile(r'"(?<![^,]")(?:[^"]++|"")*+"(?![^,])')
+# Control characters other than tab never occur in text; U+FFFD marks bytes that were not.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
 
-def is_row(line: Column, source_line: Column) -> Column:
-    """Kept or quarantined, i.e. neither blank nor the header line: cheap, unlike the kind.
-
-    Filters select rows with this rather than with the kind: Spark pushes a filter down
-    into the operator below, which would compute the kind's regexes a second time.
-    """
-    return ~is_blank(line) & ~(is_header_like(line) & (source_line == 1))
-
-
-# A line whose quoted fields are each replaced by one letter: 95 fields holding no quote and
-# no comma, or 96 with an empty last one.
-_UNQUOTED_95_FIELDS = f'^[^,"]*+(?:,[^,"]*+){{{EXPECTED_FIELDS - 1}}},?\\z'
-
-
-def is_clean_row(line: Column) -> Column:
-    """True when the line is text, quoted correctly and has 95 fields (or 96, the last empty).
-
-    The common case, in three cheap regex steps: a scan for characters that are not text, a
-    replacement of each quoted field by a letter, and one anchored match of the result's 95
-    fields (each expression appears once: Spark would compute a repeated one again). Lines
-    it rejects go through :func:`exact_reason`; such lines are rare.
-    """
-    fields = F.regexp_replace(line, _QUOTED_FIELD, "Q")
-    return ~line.rlike(_NOT_TEXT) & fields.rlike(_UNQUOTED_95_FIELDS)
-
-
-def is_kept_line(line: Column) -> Column:
-    """The kind is kept (:func:`with_line_kind`), decided from the line alone: a clean row
-    that is not a header. (Every reason to quarantine makes a line unclean, save a repeated
-    header; a blank line has one field.)"""
-    return is_clean_row(line) & ~is_header_like(line)
-
-
-def exact_reason(line: Column) -> Column:
-    """Why a line that is not blank goes to quarantine, or null: every check, in the order
+def exact_reason(content: bytes) -> str | None:
+    """Why a line that is not blank goes to quarantine, or None: every check, in the order
     that decides the reason (not text, broken quoting, a repeated header, the field count)."""
-    unquoted = _without_quoted_fields(line)
-    count = _commas_plus_one(unquoted)
-    return (
-        F.when(line.rlike(_NOT_TEXT), F.lit(REASON_NOT_TEXT))
-        .when(unquoted.contains('"'), F.lit(REASON_BROKEN_QUOTING))
-        .when(is_header_like(line), F.lit(REASON_REPEATED_HEADER))
-        .when(
-            (count == EXPECTED_FIELDS)
-            | ((count == EXPECTED_FIELDS + 1) & ends_with_empty_field(line)),
-            F.lit(None),
-        )
-        .otherwise(F.format_string(REASON_FIELD_COUNT.replace("{n}", "%d"), count))
-    )
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return REASON_NOT_TEXT
+    if _NOT_TEXT.search(text):
+        return REASON_NOT_TEXT
+    unquoted = _QUOTED_FIELD.sub("", text)
+    if '"' in unquoted:
+        return REASON_BROKEN_QUOTING
+    if is_header_like(text):
+        return REASON_REPEATED_HEADER
+    count = unquoted.count(",") + 1
+    if count == EXPECTED_FIELDS or (count == EXPECTED_FIELDS + 1 and text.endswith(",")):
+        return None
+    return REASON_FIELD_COUNT.format(n=count)
 
 
-def quarantine_reason(line: Column) -> Column:
-    """:func:`exact_reason`, computed only for the rare lines :func:`is_kept_line` rejects."""
-    return F.when(is_kept_line(line), F.lit(None).cast("string")).otherwise(exact_reason(line))
+# --- masking ------------------------------------------------------------------------------
 
-
-def with_line_kind(lines: DataFrame) -> DataFrame:
-    """Classify each line: kept, blank, header (first line only) or quarantined + reason.
-
-    The reason is a column of its own that the kind reads (Spark does not copy a costly
-    expression into two places).
-    """
-    line = F.col(RAW_LINE)
-    kind = (
-        F.when(is_blank(line), F.lit(KIND_BLANK))
-        .when(~is_row(line, F.col(SOURCE_LINE)), F.lit(KIND_HEADER))
-        .when(F.col(QUARANTINE_REASON).isNotNull(), F.lit(KIND_QUARANTINED))
-        .otherwise(F.lit(KIND_KEPT))
-    )
-    return (
-        lines.withColumn(QUARANTINE_REASON, quarantine_reason(line))
-        .withColumn(LINE_KIND, kind)
-        .withColumn(
-            QUARANTINE_REASON,
-            F.when(F.col(LINE_KIND) == KIND_QUARANTINED, F.col(QUARANTINE_REASON)),
-        )
-    )
-
-
-def with_record_id(df: DataFrame) -> DataFrame:
-    """``<first 16 hex of the file's fingerprint>-<line number>``: stable across re-runs."""
-    return df.withColumn(
-        RECORD_ID,
-        F.concat_ws("-", F.substring(F.col(FINGERPRINT), 1, 16), F.col(SOURCE_LINE).cast("string")),
-    )
-
-
-_PII_POSITIONS = [DOJ_COLUMNS.index(c) for c in PII_COLUMNS]
-# Anything shaped like an SSN (9 digits, dashes optional) or a California driver's licence
-# (a letter and 7 digits), wherever a broken line put it.
-_SSN_SHAPE = r"(?<![0-9A-Za-z])[0-9]{3}-?[0-9]{2}-?[0-9]{4}(?![0-9A-Za-z])"
-_CDL_SHAPE = r"(?<![0-9A-Za-z])[A-Za-z][0-9]{7}(?![0-9A-Za-z])"
+# Anything shaped like an SSN (9 digits; dashes, spaces or dots between the groups optional)
+# or a driver's licence (a letter and 7 or 8 digits), wherever it stands.
+SSN_SHAPE = r"(?<![0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}(?![0-9])"
+CDL_SHAPE = r"(?<![0-9A-Za-z])[A-Za-z][0-9]{7,8}(?![0-9])"
+_SSN = re.compile(SSN_SHAPE)
+_CDL = re.compile(CDL_SHAPE)
+# A superset of both shapes without lookarounds, for RE2: values it misses hold neither.
+_SHAPE_SCREEN = r"[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}|[A-Za-z][0-9]{7}"
 PII_MASK = "#"
 
 
-def masked_raw_text(line: Column) -> Column:
-    """A bad line's text with SSN and CDL removed, for people to read in quarantine.
+def mask_identifiers(text: str) -> str:
+    """Every SSN- or licence-shaped token replaced by ``#`` (9 for an SSN, 8 for a licence)."""
+    return _CDL.sub(PII_MASK * 8, _SSN.sub(PII_MASK * 9, text))
 
-    The SSN/CDL field positions are blanked on a naive comma split, and anything shaped like
-    an SSN or a licence number is masked wherever it is (a broken line may have shifted its
-    fields). Invalid UTF-8 stays raw bytes inside Spark strings; it is re-encoded as U+FFFD so
-    the table holds valid text.
+
+# One field as Python's csv module reads it (excel dialect, not strict): a quoted field runs
+# to its closing quote (doubled quotes inside) and on to the next comma, or to the end of an
+# unclosed line; an unquoted field runs to the next comma.
+_CSV_FIELD = re.compile(r'"(?:[^"]|"")*+(?:"[^,]*|$)|[^,]*')
+
+
+def field_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every field of a line, quoted commas inside their field."""
+    spans = []
+    position = 0
+    while True:
+        match = _CSV_FIELD.match(text, position)
+        end = match.end() if match else position
+        spans.append((position, end))
+        if end >= len(text) or text[end] != ",":
+            return spans
+        position = end + 1
+
+
+def _java_replace(error: UnicodeError) -> tuple[str, int]:
+    """U+FFFD for bytes that are not UTF-8, one per malformed sequence as Java counts them
+    (as Spark showed such lines before): Python's decoder counts an encoded surrogate
+    (ED A0..BF ..) as three, Java as one."""
+    assert isinstance(error, UnicodeDecodeError)
+    data, at = error.object, error.start
+    if data[at] == 0xED and at + 1 < len(data) and 0xA0 <= data[at + 1] <= 0xBF:
+        if at + 2 < len(data) and 0x80 <= data[at + 2] <= 0xBF:
+            return "\ufffd", at + 3
+        return "\ufffd", at + 2
+    return "\ufffd", error.end
+
+
+_REPLACE = "relief-replace"
+codecs.register_error(_REPLACE, _java_replace)
+
+
+def as_text(content: bytes) -> str:
+    """A line's text for people: bytes that are not UTF-8 and control characters as U+FFFD."""
+    return _NOT_TEXT.sub("\ufffd", content.decode("utf-8", _REPLACE))
+
+
+def masked_raw_text(content: bytes, layout: Layout) -> str:
+    """A bad line's text for people to read in quarantine, with SSN and CDL removed.
+
+    Bytes that are not UTF-8 and control characters become U+FFFD. The line is tokenized
+    as CSV first, so a quoted comma cannot shift a field: when it has 95 or 96 fields, its
+    SSN and licence fields are blanked; then every SSN- or licence-shaped token anywhere is
+    masked. Truncated to RAW_TEXT_LIMIT characters.
     """
-    fields = F.split(F.regexp_replace(line, _NOT_TEXT, "\ufffd"), ",", -1)
-    blanked = F.transform(
-        fields, lambda value, i: F.when(i.isin(_PII_POSITIONS), F.lit("")).otherwise(value)
-    )
-    text = F.array_join(blanked, ",")
-    text = F.regexp_replace(text, _SSN_SHAPE, PII_MASK * 9)
-    return F.regexp_replace(text, _CDL_SHAPE, PII_MASK * 8)
+    text = as_text(content)
+    spans = field_spans(text)
+    if len(spans) in (EXPECTED_FIELDS, EXPECTED_FIELDS + 1):
+        for position in sorted(layout.pii_positions, reverse=True):
+            start, end = spans[position]
+            text = text[:start] + text[end:]
+    return mask_identifiers(text)[:RAW_TEXT_LIMIT]
 
 
-RAW_TEXT = "raw_text"
-PROVENANCE_COLUMNS: tuple[str, ...] = (RECORD_ID, SOURCE_FILE, SOURCE_LINE, INPUT_INDEX)
-_PARSE_OPTIONS = {"escape": '"', "mode": "PERMISSIVE"}
-
-
-def ingested_lines(classified: DataFrame) -> DataFrame:
-    """Kept and quarantined lines in one shape, the job's materialised ingest output.
-
-    Kept lines carry the DOJ columns parsed (all strings; SSN and CDL never selected);
-    quarantined lines carry their reason and masked raw text. Blank and header lines are not
-    rows (they are not counted as rows read).
-    """
-    is_kept = F.col(LINE_KIND) == KIND_KEPT
-    parsed = F.when(is_kept, F.from_csv(F.col(RAW_LINE), _PARSE_SCHEMA, _PARSE_OPTIONS))
-    return (
-        classified.where(is_row(F.col(RAW_LINE), F.col(SOURCE_LINE)))
-        .transform(with_record_id)
-        .withColumn("_parsed", parsed)
-        .select(
-            F.col(LINE_KIND),
-            *[F.col("_parsed").getField(c).alias(stored_name(c)) for c in _KEPT_DOJ],
-            *PROVENANCE_COLUMNS,
-            F.col(QUARANTINE_REASON),
-            F.when(
-                ~is_kept, F.substring(masked_raw_text(F.col(RAW_LINE)), 1, RAW_TEXT_LIMIT)
-            ).alias(RAW_TEXT),
-        )
-    )
-
+# --- a chunk of lines -> kept rows and quarantine -----------------------------------------
 
 _KEPT_DOJ = tuple(c for c in DOJ_COLUMNS if c not in PII_COLUMNS)
 
 
+@dataclass
+class ChunkResult:
+    """What a chunk of lines became: kept rows, quarantined lines, and the counts."""
+
+    kept: pa.Table  # STAGED_SCHEMA, reason and raw_text null
+    quarantined: pa.Table  # STAGED_SCHEMA, DOJ columns null
+    lines: int = 0
+    blank: int = 0
+    header: int = 0
+
+
+@dataclass
+class _Slow:
+    """Lines the common check sent to the exact checks."""
+
+    kept95: list[int] = field(default_factory=list)
+    kept96: list[int] = field(default_factory=list)
+    quarantined: list[tuple[int, str]] = field(default_factory=list)
+    blank: int = 0
+    header: int = 0
+
+
+def _line_values(buffer: pa.Buffer, starts: np.ndarray, ends: np.ndarray) -> pa.BinaryArray:
+    """The lines (terminators included) as one binary array over the buffer, no copy."""
+    base = int(starts[0])
+    offsets = np.empty(len(starts) + 1, dtype=np.int32)
+    offsets[:-1] = starts - base
+    offsets[-1] = ends[-1] - base
+    data = buffer.slice(base, int(ends[-1]) - base)
+    return pa.Array.from_buffers(pa.binary(), len(starts), [None, pa.py_buffer(offsets), data])
+
+
+def _matches(values: pa.Array, pattern: str) -> np.ndarray:
+    return pc.match_substring_regex(values, pattern).to_numpy(zero_copy_only=False)
+
+
+def _gather(buffer: pa.Buffer, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray) -> bytes:
+    """The bytes of the given lines (sorted indices), consecutive runs copied at once."""
+    if len(rows) == 0:
+        return b""
+    view = memoryview(buffer)
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    firsts = np.concatenate([[0], breaks])
+    lasts = np.concatenate([breaks - 1, [len(rows) - 1]])
+    return b"".join(
+        view[int(starts[rows[a]]) : int(ends[rows[b]])] for a, b in zip(firsts, lasts, strict=True)
+    )
+
+
+_BOM_BYTES = BOM.encode()
+# Arrow's CSV reader parses a buffer in blocks: 1 MiB blocks stay in the CPU caches (one
+# block of a whole 32 MiB range parses about half as fast).
+_CSV_BLOCK = 1 << 20
+
+
+def parse_lines(data: pa.Buffer, layout: Layout, fields: int, longest: int) -> pa.Table:
+    """Clean lines of ``fields`` (95 or 96) fields -> the kept DOJ columns, canonical order.
+
+    The SSN and licence columns are never materialised. Values stay as the file held them
+    (no trimming, no type conversion); an empty field, quoted or not, is null. ``longest``
+    is the length of the longest line (a block must hold a whole line).
+    """
+    names = [*layout.columns, *([EXTRA_FIELD] if fields > EXPECTED_FIELDS else [])]
+    if data.size >= 3 and bytes(memoryview(data)[:3]) == _BOM_BYTES:
+        # Arrow's reader drops a byte order mark at the start; the line keeps it.
+        data = pa.py_buffer(_BOM_BYTES + data.to_pybytes())
+    table = pacsv.read_csv(
+        data,
+        read_options=pacsv.ReadOptions(
+            column_names=names, use_threads=False, block_size=max(_CSV_BLOCK, 2 * longest)
+        ),
+        parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            include_columns=list(_KEPT_DOJ),
+            # As Spark's CSV reader: an empty field, quoted or not, is null.
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=True,
+            check_utf8=False,  # the checks above let only UTF-8 text through
+        ),
+    )
+    return table.rename_columns(list(KEPT_DOJ_COLUMNS))
+
+
+def _blank_subject(table: pa.Table) -> np.ndarray:
+    subject = table.column(SUBJECT_ID)
+    blank = pc.or_kleene(pc.is_null(subject), pc.match_substring_regex(subject, "^ *$")).to_numpy(
+        zero_copy_only=False
+    )
+    return np.asarray(blank, dtype=bool)
+
+
+def _masked_comments(table: pa.Table) -> pa.Table:
+    """COMMENT_TEXT with SSN- and licence-shaped tokens masked; the charge text stays."""
+    column = table.column(COMMENT_TEXT)
+    hit = pc.fill_null(pc.match_substring_regex(column, _SHAPE_SCREEN), False)
+    if not pc.any(hit).as_py():
+        return table
+    column, hit = column.combine_chunks(), hit.combine_chunks()
+    rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    masked = [mask_identifiers(str(column[int(i)].as_py())) for i in rows]
+    replaced = pc.replace_with_mask(column, hit, pa.array(masked, pa.string()))
+    return table.set_column(table.schema.get_field_index(COMMENT_TEXT), COMMENT_TEXT, replaced)
+
+
+def _staged(
+    doj: pa.Table | None,
+    range_id: int,
+    lines: np.ndarray,
+    reasons: Sequence[str] | None = None,
+    raw_texts: Sequence[str] | None = None,
+) -> pa.Table:
+    n = len(lines)
+    nulls = pa.chunked_array([pa.nulls(n, pa.string())])
+    arrays = [doj.column(name) if doj is not None else nulls for name in KEPT_DOJ_COLUMNS]
+    arrays.append(pa.chunked_array([np.full(n, range_id, dtype=np.int32)]))
+    arrays.append(pa.chunked_array([lines.astype(np.int64)]))
+    for texts in (reasons, raw_texts):
+        arrays.append(pa.chunked_array([pa.array(texts, pa.string())]) if texts else nulls)
+    return pa.Table.from_arrays(arrays, schema=STAGED_SCHEMA)
+
+
+def ingest_chunk(
+    buffer: pa.Buffer,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    *,
+    range_id: int,
+    first_line: int,
+    header_row: int | None,
+    layout: Layout,
+) -> ChunkResult:
+    """Classify, parse and mask consecutive lines of ``buffer``.
+
+    ``starts``/``ends`` come from :func:`split_lines`; the lines are numbered from
+    ``first_line`` (inside the range); ``header_row`` is the index of the file's header line
+    when this chunk holds it.
+    """
+    n = len(starts)
+    if n == 0:
+        empty = _staged(None, range_id, np.zeros(0, np.int64))
+        return ChunkResult(empty, empty)
+    values = _line_values(buffer, starts, ends)
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    # The two shapes exclude each other: match the one most lines have (a file whose lines
+    # end with an empty 96th field ends them with a comma), then the other on the rest.
+    last = ends - 1
+    last -= data[last] == _LF
+    last -= (data[last] == _CR) & (last > starts)
+    first, second = (
+        (_FIELDS_96, _FIELDS_95) if (data[last] == 44).mean() > 0.5 else (_FIELDS_95, _FIELDS_96)
+    )
+    matched = {first: _matches(values, first), second: np.zeros(n, dtype=bool)}
+    rest = np.flatnonzero(~matched[first])
+    if len(rest):
+        matched[second][rest] = _matches(values.take(pa.array(rest)), second)
+    fast95, fast96 = matched[_FIELDS_95], matched[_FIELDS_96]
+    first_bytes = data[starts]
+    maybe_header = np.flatnonzero((first_bytes == 32) | (first_bytes == 82) | (first_bytes == 114))
+    header_like = np.zeros(n, dtype=bool)
+    if len(maybe_header):
+        header_like[maybe_header] = _matches(values.take(pa.array(maybe_header)), _HEADER_START)
+    fast_kept = (fast95 | fast96) & ~header_like
+    if header_row is not None:
+        fast_kept[header_row] = False
+
+    slow = _Slow()
+    view = memoryview(buffer)
+    for i in np.flatnonzero(~fast_kept).tolist():
+        content = line_content(bytes(view[int(starts[i]) : int(ends[i])]))
+        if i == header_row:
+            slow.header += 1
+        elif is_blank(content):
+            slow.blank += 1
+        else:
+            reason = exact_reason(content)
+            if reason is not None:
+                slow.quarantined.append((i, reason))
+            elif (
+                content.endswith(b",")
+                and _QUOTED_FIELD.sub("", content.decode("utf-8")).count(",") == EXPECTED_FIELDS
+            ):
+                slow.kept96.append(i)
+            else:
+                slow.kept95.append(i)
+
+    kept95 = fast95 & fast_kept
+    kept95[slow.kept95] = True
+    kept96 = fast96 & fast_kept
+    kept96[slow.kept96] = True
+    parsed: list[tuple[np.ndarray, pa.Table]] = []
+    for mask, fields in ((kept95, EXPECTED_FIELDS), (kept96, EXPECTED_FIELDS + 1)):
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            continue
+        longest = int((ends[rows] - starts[rows]).max())
+        if len(rows) == len(starts):  # the common case: every line, no copy
+            data = buffer.slice(int(starts[0]), int(ends[-1] - starts[0]))
+        else:
+            data = pa.py_buffer(_gather(buffer, starts, ends, rows))
+        parsed.append((rows, parse_lines(data, layout, fields, longest)))
+
+    quarantined_rows = [i for i, _ in slow.quarantined]
+    reasons = [r for _, r in slow.quarantined]
+    kept_tables = []
+    for rows, table in parsed:
+        blank = _blank_subject(table)
+        if blank.any():
+            quarantined_rows.extend(rows[blank].tolist())
+            reasons.extend([REASON_BLANK_SUBJECT] * int(blank.sum()))
+            table = table.filter(pa.array(~blank))
+            rows = rows[~blank]
+        kept_tables.append(_staged(_masked_comments(table), range_id, rows + first_line))
+    if kept_tables:
+        kept = pa.concat_tables(kept_tables)
+    else:
+        kept = _staged(None, range_id, np.zeros(0, np.int64))
+    order = np.argsort(np.asarray(quarantined_rows, dtype=np.int64), kind="stable")
+    q_rows = np.asarray(quarantined_rows, dtype=np.int64)[order]
+    raw = [
+        masked_raw_text(line_content(bytes(view[int(starts[i]) : int(ends[i])])), layout)
+        for i in q_rows.tolist()
+    ]
+    quarantined = _staged(None, range_id, q_rows + first_line, [reasons[i] for i in order], raw)
+    return ChunkResult(kept, quarantined, lines=n, blank=slow.blank, header=slow.header)
+
+
+# --- Spark: staged rows with their provenance ---------------------------------------------
+
+
+def with_provenance(staged: DataFrame, ranges: DataFrame) -> DataFrame:
+    """Staged rows with source_file, physical source_line, input_index and record_id.
+
+    ``ranges`` has one row per byte range: RANGE_ID, SOURCE_FILE, INPUT_INDEX,
+    LINES_BEFORE (lines of the file's earlier ranges) and FINGERPRINT of the file. The
+    line number is the lines before the range plus the line's number inside it; record_id
+    is ``<first 16 hex of the file's fingerprint>-<line number>``, stable across re-runs.
+    """
+    line = F.col(LINES_BEFORE) + F.col(LOCAL_LINE)
+    return (
+        staged.join(F.broadcast(ranges), RANGE_ID)
+        .withColumn(SOURCE_LINE, line)
+        .withColumn(
+            RECORD_ID,
+            F.concat_ws("-", F.substring(F.col(FINGERPRINT), 1, 16), line.cast("string")),
+        )
+        .select(
+            F.when(F.col(QUARANTINE_REASON).isNull(), F.lit(KIND_KEPT))
+            .otherwise(F.lit(KIND_QUARANTINED))
+            .alias(LINE_KIND),
+            *KEPT_DOJ_COLUMNS,
+            *PROVENANCE_COLUMNS,
+            QUARANTINE_REASON,
+            RAW_TEXT,
+        )
+    )
+
+
 def kept_rows(ingested: DataFrame) -> DataFrame:
     """The rows the pipeline goes on with: DOJ columns + record_id, source_file/line."""
-    return ingested.where(F.col(LINE_KIND) == KIND_KEPT).select(
+    return ingested.where(F.col(QUARANTINE_REASON).isNull()).select(
         *KEPT_DOJ_COLUMNS, *PROVENANCE_COLUMNS
     )
 
 
 def quarantine_rows(ingested: DataFrame) -> DataFrame:
     """Lines that go to quarantine: file, line, reason and the masked raw text (truncated)."""
-    return ingested.where(F.col(LINE_KIND) == KIND_QUARANTINED).select(
+    return ingested.where(F.col(QUARANTINE_REASON).isNotNull()).select(
         SOURCE_FILE, SOURCE_LINE, RECORD_ID, QUARANTINE_REASON, RAW_TEXT
     )
-
-
-def parsed_rows(classified: DataFrame) -> DataFrame:
-    """Kept lines parsed into the DOJ columns, straight from classified lines."""
-    return kept_rows(ingested_lines(classified))
-
-
-def quarantined_lines(classified: DataFrame) -> DataFrame:
-    """Quarantined lines, straight from classified lines."""
-    return quarantine_rows(ingested_lines(classified))
