@@ -666,7 +666,8 @@ def test_explain_shows_an_unknown_predicate_sending_the_conviction_to_hand_revie
     e = audit_explain.explain_record(
         warehouse, "fresno", record_id(7), version=0, policy_dir=policy_dir
     )
-    assert e.steps[2].value is None and e.steps[2].outcome == audit_explain.OUTCOME_OPEN
+    assert e.steps[2].value is None
+    assert e.steps[2].outcome == audit_explain.outcome_open("Incomplete date")
     assert e.fired_rule == "age-50" and e.consistency_problem is None
     text = audit_explain.render_explanation(e)
     assert fact(text, "date of birth") == "between 1974-01-01 and 1974-12-31 (partial date)"
@@ -897,3 +898,27 @@ def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
 
     index = report_command(warehouse, tmp_path / "report", None)
     assert_pages_match_summary(warehouse, index.parent, second.run_id)
+
+
+def test_explain_names_an_unread_code_section_as_what_left_the_rule_open():
+    from transforms.policy import parse_policy
+
+    policy = parse_policy(
+        {
+            "name": "t",
+            "rules": [
+                {"id": "plain-11357", "when": {"all": [{"section_in": ["11357"]},
+                                                       {"no_subsection": True}]},
+                 "then": "Eligible for Dismissal", "reason": "Plain possession"},
+                {"id": "otherwise", "when": {"always": True}, "then": "Hand Review",
+                 "reason": "No applicable eligibility criteria"},
+            ],
+        }
+    )  # fmt: skip
+    keys = {leaf.kind: leaf.key() for leaf in policy.rules[0].when.conditions}
+    inputs = {keys["section_in"]: True, keys["no_subsection"]: None}
+    steps, fired, outcome = audit_explain._steps(policy, inputs, "11357")
+    assert fired == "plain-11357"
+    assert outcome == ("Hand Review", "Incomplete code section")
+    assert steps[0].outcome == audit_explain.outcome_open("Incomplete code section")
+    assert "a subsection or code the text did not give" in steps[0].outcome

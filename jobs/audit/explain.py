@@ -79,6 +79,7 @@ from transforms.policy import (
     Not,
     Policy,
     leaves,
+    open_reason,
     policy_hash,
 )
 from transforms.vocabulary import County
@@ -87,10 +88,19 @@ from transforms.vocabulary import County
 
 OUTCOME_SKIPPED = "does not hold: the next rule is tried"
 OUTCOME_FIRED = "HOLDS: this rule fired"
-OUTCOME_OPEN = (
-    f"UNKNOWN (a partial or blank date leaves it open): fired as "
-    f"{INCOMPLETE_DATE_DETERMINATION.value} / {INCOMPLETE_DATE_REASON}"
-)
+
+
+def outcome_open(reason: str) -> str:
+    """Outcome of a rule left open: which kind of unread input, and what it gave."""
+    unread = (
+        "a partial or blank date"
+        if reason == INCOMPLETE_DATE_REASON
+        else "a subsection or code the text did not give"
+    )
+    fired = f"{INCOMPLETE_DATE_DETERMINATION.value} / {reason}"
+    return f"UNKNOWN ({unread} leaves it open): fired as {fired}"
+
+
 OUTCOME_NOT_REACHED = "not reached"
 
 
@@ -269,8 +279,9 @@ def _steps(
             text, fired = OUTCOME_FIRED, rule.id
             outcome = (rule.then.value, rule.render_reason(section))
         elif value is None:
-            text, fired = OUTCOME_OPEN, rule.id
-            outcome = (INCOMPLETE_DATE_DETERMINATION.value, INCOMPLETE_DATE_REASON)
+            reason = open_reason(rule.when, inputs)
+            text, fired = outcome_open(reason), rule.id
+            outcome = (INCOMPLETE_DATE_DETERMINATION.value, reason)
         else:
             text = OUTCOME_SKIPPED
         shown_reason = "".join("{section}" if p is None else p for p in rule.reason_parts())

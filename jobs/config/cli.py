@@ -16,6 +16,7 @@ import typer
 from jobs.config import ConfigError, load_counties
 from jobs.config.policies import load_policy, load_policy_dir
 from transforms.policy import (
+    INCOMPLETE_CODE_SECTION_REASON,
     INCOMPLETE_DATE_DETERMINATION,
     INCOMPLETE_DATE_REASON,
     Always,
@@ -53,7 +54,8 @@ def render_policy(policy: Policy, source: str) -> str:
         lines.append(
             f"A rule whose condition a partial or blank date leaves open gives "
             f"{INCOMPLETE_DATE_DETERMINATION.value} / {INCOMPLETE_DATE_REASON} with that "
-            "rule's id."
+            f"rule's id; one a subsection or code the text did not give leaves open gives "
+            f"{INCOMPLETE_DATE_DETERMINATION.value} / {INCOMPLETE_CODE_SECTION_REASON}."
         )
     return "\n".join(lines)
 
