@@ -202,8 +202,11 @@ def _tree(top: Path, gid: int | None) -> None:
             _set(base / name, file_mode, gid)
 
 
-def secure_warehouse(location: Path | str, settings: AccessSettings | None = None) -> None:
-    """Give every folder and file of the warehouse its mode and group (module docstring).
+def secure_warehouse(
+    location: Path | str, settings: AccessSettings | None = None, gids: Gids | None = None
+) -> None:
+    """Give every folder and file of the warehouse its mode and group (module docstring):
+    the groups of ``settings`` (default conf/access.yaml), or the group ids ``gids``.
 
     Idempotent and cheap (a stat per file, a chmod only where the mode differs). A remote
     warehouse (object store, HDFS) is left alone. Raises AccessError for a configured group
@@ -214,8 +217,8 @@ def secure_warehouse(location: Path | str, settings: AccessSettings | None = Non
     root = Path(fs.local_path(str(location)))
     if not root.is_dir():
         return
-    settings = settings or load_access()
-    gids = resolve_groups(settings)
+    if gids is None:
+        gids = resolve_groups(settings or load_access())
     readers = gids.readers
     _set(root, PASS_THROUGH_DIR if readers is not None else PRIVATE_DIR, readers)
     for child in sorted(root.iterdir()):

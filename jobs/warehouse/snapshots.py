@@ -232,9 +232,16 @@ def open_snapshot(
     home = open_warehouse(warehouse)
     path = home.county(county.slug)
     label = county.name.title()
-    if fs.is_local(str(path)):
-        check_table_place(home, path)
-    runs = ledger.read_runs(home)
+    try:
+        if fs.is_local(str(path)):
+            check_table_place(home, path)
+        runs = ledger.read_runs(home)
+    except PermissionError as exc:
+        raise PullError(
+            f"cannot read {exc.filename or path}: permission denied. This account may read "
+            "only the county tables conf/access.yaml gives its groups (docs/operations.md, "
+            "Access)"
+        ) from None
     pub = publication_of(runs)
     published = pub.county(county.slug)
     if not table_exists(path):
@@ -280,8 +287,11 @@ def open_snapshot(
         assert snapshot is not None
         check_data_files(path, snapshot.file_uris())
         table = read_arrow(path, snapshot)
-    except PermissionError as exc:
-        raise PullError(f"cannot read {path}: {exc}") from None
+    except PermissionError:
+        raise PullError(
+            f"cannot read {path}: permission denied. This account may read only the county "
+            "tables conf/access.yaml gives its groups (docs/operations.md, Access)"
+        ) from None
     except PullError:
         raise
     except Exception as exc:  # deltalake raises its own error types for a bad table/version
