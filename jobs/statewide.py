@@ -449,7 +449,8 @@ def _execute(
     staging = warehouse.staging(run_id)
     # Created here (owner-only) before Spark writes into it: never readable by others even
     # with a JVM started elsewhere under another umask.
-    staging.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if fs.is_local(str(staging)):
+        staging.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
         try:

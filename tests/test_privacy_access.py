@@ -76,7 +76,7 @@ def test_a_countys_group_reads_its_table_only_and_the_readers_group_the_ledger(
     group = _other_group()  # stands for relief-readers and relief-fresno (no groupadd in tests)
     secure_warehouse(warehouse, gids=Gids(group.gr_gid, {"fresno": group.gr_gid}))
     fresno, kern = warehouse / "counties" / "fresno", warehouse / "counties" / "kern"
-    assert mode(warehouse) == mode(warehouse / "counties") == 0o710  # pass through, no listing
+    assert mode(warehouse) == mode(warehouse / "counties") == 0o750  # folder names only
     for path in [fresno, *fresno.rglob("*")]:
         assert path.lstat().st_gid == group.gr_gid, path
         assert mode(path) == (0o2750 if path.is_dir() else 0o640), path
@@ -221,3 +221,24 @@ def test_pull_still_reads_a_warehouse_reached_through_a_linked_root(
     link.symlink_to(warehouse)
     pull(link, "Kern", tmp_path / "out")
     assert list((tmp_path / "out").iterdir())
+
+
+def test_run_with_a_group_missing_on_the_machine_exits_2_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from typer.testing import CliRunner
+
+    from jobs.cli import app
+
+    conf = write_access(
+        tmp_path / "conf",
+        "readers_group: relief-readers-nowhere\ncounties: {alpine: {group: relief-alpine}}\n",
+    )
+    monkeypatch.setenv("RELIEF_CONF", str(conf))
+    extract = tmp_path / "extract.csv"
+    extract.write_text(",".join(["1"] * 95) + "\n")
+    warehouse = tmp_path / "warehouse"
+    done = CliRunner().invoke(app, ["run", "--input", str(extract), "--warehouse", str(warehouse)])
+    assert done.exit_code == 2, done.output
+    assert "no group 'relief-readers-nowhere' on this machine" in done.output
+    assert not warehouse.exists()

@@ -7,10 +7,11 @@ quarantine, runs ledger, summary, validation, staging). A run writes under umask
 get ``fs.permissions.umask-mode`` 077 from jobs/spark.py) and ends with
 :func:`secure_warehouse`, which also tightens what an older relief left 0755/0644.
 
-With groups configured: the warehouse folder and ``counties/`` are 0710 for the readers
-group (pass through, no listing), ``runs/`` is readable by it (2750 / 0640; the ledger holds
-run ids, versions, counts and input paths, no personal data, and a pull reads it to find the
-published version), and ``counties/<slug>`` is 2750 / 0640 for group ``relief-<slug>``.
+With groups configured: the warehouse folder and ``counties/`` are 0750 for the readers
+group (listing them shows folder names and the 58 county slugs, nothing more), ``runs/`` is
+readable by it (2750 / 0640; the ledger holds run ids, versions, counts and input paths, no
+personal data, and a pull reads it to find the published version), and
+``counties/<slug>`` is 2750 / 0640 for group ``relief-<slug>``.
 Everything else stays 0700 / 0600.
 
 Object stores have no POSIX modes: :func:`secure_warehouse` does nothing for a remote
@@ -37,7 +38,9 @@ ACCESS_FILE = "access.yaml"
 PRIVATE_UMASK = 0o077
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
 SHARED_DIR, SHARED_FILE = 0o2750, 0o640  # setgid: new files keep the folder's group
-PASS_THROUGH_DIR = 0o710  # the group may open a known name inside, not list the folder
+# The readers group may list the warehouse folder and counties/ (names everyone knows: the
+# 58 counties) and open what it is given inside; the CLI's path options check readability.
+READERS_DIR = 0o750
 _GROUP_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
 
@@ -220,10 +223,10 @@ def secure_warehouse(
     if gids is None:
         gids = resolve_groups(settings or load_access())
     readers = gids.readers
-    _set(root, PASS_THROUGH_DIR if readers is not None else PRIVATE_DIR, readers)
+    _set(root, READERS_DIR if readers is not None else PRIVATE_DIR, readers)
     for child in sorted(root.iterdir()):
         if child.name == "counties" and child.is_dir() and not child.is_symlink():
-            _set(child, PASS_THROUGH_DIR if readers is not None else PRIVATE_DIR, readers)
+            _set(child, READERS_DIR if readers is not None else PRIVATE_DIR, readers)
             for table in sorted(child.iterdir()):
                 _tree(table, gids.counties.get(table.name))
         elif child.name in ("runs", LOCK_FILE) and readers is not None:

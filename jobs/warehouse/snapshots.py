@@ -93,6 +93,25 @@ def check_table_place(home: Warehouse, path: Path) -> None:
         raise PullError(f"{where} resolves to {real}, outside {inside}: refusing. {fix}")
 
 
+def denied(path: Path) -> str:
+    return (
+        f"cannot read {path}: permission denied. This account may read only the county "
+        "tables conf/access.yaml gives its groups (docs/operations.md, Access)"
+    )
+
+
+def check_table_access(home: Warehouse, path: Path) -> None:
+    """PullError when the county table at ``path`` is a link or lies outside
+    ``<warehouse>/counties`` (:func:`check_table_place`), or this account may not read it."""
+    try:
+        if fs.is_local(str(path)):
+            check_table_place(home, path)
+            if path.exists():
+                os.listdir(path)  # a folder of another county's group: refused here, plainly
+    except PermissionError:
+        raise PullError(denied(path)) from None
+
+
 def check_data_files(path: Path, files: list[str]) -> None:
     """Refuse a snapshot whose data files are links or lie outside its table folder."""
     real = path.resolve()
@@ -232,16 +251,11 @@ def open_snapshot(
     home = open_warehouse(warehouse)
     path = home.county(county.slug)
     label = county.name.title()
+    check_table_access(home, path)
     try:
-        if fs.is_local(str(path)):
-            check_table_place(home, path)
         runs = ledger.read_runs(home)
-    except PermissionError as exc:
-        raise PullError(
-            f"cannot read {exc.filename or path}: permission denied. This account may read "
-            "only the county tables conf/access.yaml gives its groups (docs/operations.md, "
-            "Access)"
-        ) from None
+    except PermissionError:
+        raise PullError(denied(home.runs)) from None
     pub = publication_of(runs)
     published = pub.county(county.slug)
     if not table_exists(path):
@@ -288,10 +302,7 @@ def open_snapshot(
         check_data_files(path, snapshot.file_uris())
         table = read_arrow(path, snapshot)
     except PermissionError:
-        raise PullError(
-            f"cannot read {path}: permission denied. This account may read only the county "
-            "tables conf/access.yaml gives its groups (docs/operations.md, Access)"
-        ) from None
+        raise PullError(denied(path)) from None
     except PullError:
         raise
     except Exception as exc:  # deltalake raises its own error types for a bad table/version
