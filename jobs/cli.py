@@ -284,15 +284,23 @@ def report(
     warehouse: Annotated[Path, typer.Option(help="warehouse directory")],
     out: Annotated[Path, typer.Option(help="directory for index.html and county pages")],
     run_id: Annotated[str | None, typer.Option("--run", help="default: latest run")] = None,
+    no_suppression: Annotated[
+        bool,
+        typer.Option(
+            "--no-suppression",
+            help="show counts from 1 to 10 instead of <11 (internal use only; the pages say so)",
+        ),
+    ] = False,
 ) -> None:
-    """Static HTML report with charts (opens offline, prints)."""
+    """Static HTML report with charts (opens offline, prints). Counts from 1 to 10 are shown
+    as <11, with enough other cells hidden that no hidden count can be worked out."""
     _require_extra("report", ("matplotlib",))
     from jobs.audit.report import ReportError, report_command
     from jobs.warehouse.publication import publication
     from jobs.warehouse.storage import Warehouse
 
     try:
-        index = report_command(warehouse, out, run_id)
+        index = report_command(warehouse, out, run_id, suppress=not no_suppression)
         published = publication(Warehouse(warehouse))
     except ReportError as exc:
         raise _fail(str(exc), exc.exit_code) from None

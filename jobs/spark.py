@@ -12,6 +12,12 @@ from collections.abc import Mapping
 from pyspark.sql import SparkSession
 
 from jobs.config import conf_dir, read_yaml
+from jobs.warehouse.access import owner_only
+
+# Files Spark's Hadoop file systems create (staged Parquet, committer folders) get no group or
+# other permissions: Hadoop applies this umask itself and sets the mode explicitly, so the
+# process umask alone does not decide (jobs/warehouse/access.py).
+HADOOP_UMASK = {"spark.hadoop.fs.permissions.umask-mode": "077"}
 
 
 class JavaMissingError(RuntimeError):
@@ -84,7 +90,7 @@ def build_session(
     if active is not None:
         return active
     require_java()
-    settings = default_conf()
+    settings = {**HADOOP_UMASK, **default_conf()}
     for key in submitted_conf():
         settings.pop(key, None)
     settings.update(conf or {})
@@ -104,6 +110,9 @@ def build_session(
         builder = builder.config(key, value)
     # PySpark 4 logs every analysis error as a JSON stack trace; the caller reports it.
     logging.getLogger("DataFrameQueryContextLogger").setLevel(logging.CRITICAL)
-    spark = builder.getOrCreate()
+    # A local session's JVM (and the Python workers it starts) inherits the umask it is
+    # started with: owner-only, whatever the caller's umask.
+    with owner_only():
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

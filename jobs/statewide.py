@@ -41,6 +41,14 @@ from jobs.config.policies import PolicySet, load_policy_set
 from jobs.progress import Progress, fmt_count
 from jobs.spark import JavaMissingError, build_session
 from jobs.warehouse import fs, ledger
+from jobs.warehouse.access import (
+    AccessError,
+    AccessSettings,
+    load_access,
+    owner_only,
+    resolve_groups,
+    secure_warehouse,
+)
 from jobs.warehouse.inputs import (
     InputError,
     InputFile,
@@ -112,6 +120,7 @@ class Prepared:
     offenses: Offenses
     policies: PolicySet
     targets: list[str] | None  # county slugs requested, None = all
+    access: AccessSettings = field(default_factory=AccessSettings)  # conf/access.yaml
 
 
 # Ages and "years since" are measured at compute-at: a date outside this range is a typo
@@ -146,9 +155,12 @@ def prepare(options: RunOptions) -> Prepared:
             counties, policy_dir=options.policy_dir, options_file=options.eligibility_options
         )
         files = describe_inputs(expand_inputs(options.inputs))
-    except (ConfigError, InputError) as exc:
+        access = load_access(known_slugs=set(counties.by_slug()))
+        if fs.is_local(str(options.warehouse)):
+            resolve_groups(access)  # a missing group or membership: exit 2, nothing written
+    except (ConfigError, InputError, AccessError) as exc:
         raise UsageError(str(exc)) from exc
-    return Prepared(files, counties, offenses, policies, targets)
+    return Prepared(files, counties, offenses, policies, targets, access)
 
 
 # --- transform ----------------------------------------------------------------------------
@@ -296,6 +308,13 @@ def ingested_files(prepared: Prepared, staged: StagedIngest) -> list[InputFile]:
 def run(options: RunOptions, progress: Progress | None = None) -> ledger.RunRecord:
     progress = progress or Progress()
     prepared = prepare(options)  # before Spark: bad config never starts a job
+    # Everything the run creates is owner-only (0700/0600): warehouse folders, delta-rs
+    # commits, the ledger, validation results, and a local Spark JVM started from here.
+    with owner_only():
+        return _run(options, prepared, progress)
+
+
+def _run(options: RunOptions, prepared: Prepared, progress: Progress) -> ledger.RunRecord:
     try:
         warehouse = Warehouse(options.warehouse)
         check_writable(warehouse.root)
@@ -314,7 +333,10 @@ def run(options: RunOptions, progress: Progress | None = None) -> ledger.RunReco
             report = recover(warehouse, holder=run_id, by=f"run {run_id}")
             for line in report.lines():
                 progress.info(f"recovery: {line}")
-            return _run_locked(options, prepared, warehouse, run_id, progress)
+            try:
+                return _run_locked(options, prepared, warehouse, run_id, progress)
+            finally:
+                _secure(warehouse, prepared.access, progress)
     except WarehouseLocked as exc:
         raise RunFailed(str(exc)) from exc
 
@@ -355,6 +377,15 @@ def _run_locked(
     finally:
         remove_staging(warehouse, run_id)
     return record
+
+
+def _secure(warehouse: Warehouse, access: AccessSettings, progress: Progress) -> None:
+    """Modes and groups of the whole warehouse as conf/access.yaml says (owner-only by
+    default). A failure leaves files more private than configured, never less: warned."""
+    try:
+        secure_warehouse(warehouse.root, access)
+    except (AccessError, OSError) as exc:
+        progress.warn(f"could not set the warehouse's permissions: {exc}")
 
 
 def _record_failure(warehouse: Warehouse, record: ledger.RunRecord, progress: Progress) -> None:
@@ -416,6 +447,10 @@ def _execute(
 ) -> None:
     run_id = record.run_id
     staging = warehouse.staging(run_id)
+    # Created here (owner-only) before Spark writes into it: never readable by others even
+    # with a JVM started elsewhere under another umask.
+    if fs.is_local(str(staging)):
+        staging.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
         try:

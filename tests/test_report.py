@@ -118,7 +118,9 @@ def figure_cells(text: str) -> list[dict[str, str]]:
 
 def assert_pages_match_summary(warehouse: Path, out: Path, run_id: str) -> None:
     """Every figure shown on the report's pages (cells and JSON block) equals the summary
-    table of ``run_id``, and each county page shows every row of SHOWN_ON_COUNTY_PAGE."""
+    table of ``run_id``, and each county page shows every row of SHOWN_ON_COUNTY_PAGE. A
+    suppressed figure (a report without --no-suppression) shows ``<11`` and carries no
+    value anywhere; a shown one is then 0 or at least 11."""
     rows = summary_of(warehouse, run_id)
     counties = sorted({r["county"] for r in rows})
     pages = [out / "index.html"] + [out / f"county-{c}.html" for c in counties]
@@ -127,12 +129,17 @@ def assert_pages_match_summary(warehouse: Path, out: Path, run_id: str) -> None:
         text = page.read_text(encoding="utf-8")
         cells = figure_cells(text)
         assert cells, page
+        suppressing = "Small-cell suppression is OFF" not in text
         for cell in cells:
             figure = tuple(cell[a] for a in FIGURE_ATTRS)
-            if "data-value" in cell:
+            if "data-suppressed" in cell:
+                assert suppressing and "data-value" not in cell, (page.name, figure)
+                assert cell["_text"] == "<11" and expected(rows, figure) > 0, (page.name, figure)
+            elif "data-value" in cell:
                 want = expected(rows, figure)
                 assert int(cell["data-value"]) == want, (page.name, figure)
                 assert cell["_text"] == f"{want:,}", (page.name, figure)
+                assert not suppressing or not 0 < want < 11, (page.name, figure)
             else:
                 want_text = expected_text(rows, figure)
                 assert cell["data-text"] == want_text, (page.name, figure)
@@ -143,6 +150,8 @@ def assert_pages_match_summary(warehouse: Path, out: Path, run_id: str) -> None:
             figure = (entry["county"], entry["flow"], entry["metric"], entry["key"], entry["key2"])
             if "value" in entry:
                 assert entry["value"] == expected(rows, figure), (page.name, figure)
+            elif entry.get("suppressed"):
+                assert suppressing and expected(rows, figure) > 0, (page.name, figure)
             else:
                 assert entry["text"] == expected_text(rows, figure), (page.name, figure)
         assert shown <= {(e["county"], e["flow"], e["metric"], e["key"], e["key2"]) for e in listed}
@@ -174,7 +183,7 @@ def warehouse(tmp_path: Path) -> Path:
 def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """One warehouse and its default report, for the tests that only read them."""
     root = small_warehouse(tmp_path_factory.mktemp("report"))
-    index = report_command(root, root.parent / "site", None)
+    index = report_command(root, root.parent / "site", None, suppress=False)
     return root, index.parent
 
 
@@ -191,7 +200,7 @@ def test_the_default_run_is_the_latest_succeeded_one(warehouse: Path, tmp_path: 
     later = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
     record_run(warehouse, "20270101T000000Z-fail0009", COMPUTE_2, [], None,
                status=ledger.STATUS_FAILED, started=later)  # fmt: skip
-    index = report_command(warehouse, tmp_path / "r", None)
+    index = report_command(warehouse, tmp_path / "r", None, suppress=False)
     text = index.read_text()
     assert f"<dt>Run</dt><dd>{RUN_2}</dd>" in text
     assert f"<dt>Validation</dt><dd>{GX_RUN_2}</dd>" in text
@@ -203,7 +212,7 @@ def test_a_report_of_an_earlier_run_shows_that_runs_figures(
 ):
     warehouse = shared[0]
     out = tmp_path / "r1"
-    report_command(warehouse, out, RUN_1)
+    report_command(warehouse, out, RUN_1, suppress=False)
     assert_pages_match_summary(warehouse, out, RUN_1)
     fresno = {(c["data-flow"], c["data-metric"], c["data-key"]): c["data-value"]
               for c in figure_cells((out / "county-fresno.html").read_text())
@@ -280,8 +289,10 @@ def test_data_docs_link_appears_only_when_the_runs_data_docs_exist(warehouse: Pa
     report_command(warehouse, out, None)
     for page in ("index.html", "county-kern.html"):
         hrefs = re.findall(r'<dt>Data Docs</dt><dd><a href="([^"]+)">', (out / page).read_text())
-        assert len(hrefs) == 1 and not hrefs[0].startswith("/")
-        assert (out / hrefs[0]).resolve() == docs.resolve()
+        # An absolute file URI: the link still works from a copy of the folder on this
+        # machine; the note says it is not part of the folder.
+        assert hrefs == [docs.resolve().as_uri()]
+        assert "not part of this folder" in (out / page).read_text()
 
 
 def test_text_from_the_data_is_escaped(warehouse: Path, tmp_path: Path):
@@ -294,7 +305,7 @@ def test_text_from_the_data_is_escaped(warehouse: Path, tmp_path: Path):
     record_run(warehouse, RUN_2, COMPUTE_2, run_2["county_versions"], version,
                started=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))  # fmt: skip
     out = tmp_path / "r"
-    report_command(warehouse, out, None)
+    report_command(warehouse, out, None, suppress=False)
     text = (out / "county-kern.html").read_text()
     assert "Age &lt; 21 &amp; &quot;special&quot;" in text and odd not in text
     assert any(f["key2"] == odd for f in figures_on_page(text))
@@ -323,7 +334,7 @@ def test_a_warehouse_without_a_succeeded_run_has_nothing_to_report(tmp_path: Pat
 def test_build_report_writes_index_and_one_page_per_county(
     shared: tuple[Path, Path], tmp_path: Path
 ):
-    index, pages = build_report(shared[0], tmp_path / "r")
+    index, pages = build_report(shared[0], tmp_path / "r", suppress=False)
     assert index == tmp_path / "r" / "index.html"
     assert sorted(p.name for p in pages) == ["county-fresno.html", "county-kern.html", "index.html"]
 
@@ -341,3 +352,157 @@ def test_report_knows_the_flows_and_metrics_of_the_summary_transform():
         assert getattr(report, name) == getattr(summary_names, name), name
         assert f"names.{name}" in source, name
     assert f'"{report.FELONY}"' in source and f'"{report.NON_FELONY}"' in source
+
+
+# --- small-cell suppression (issue #13.6) -----------------------------------------------------
+
+SIERRA = "sierra"
+
+
+def sierra_figures() -> list[tuple]:
+    """A small county: 1 HISPANIC person, 40 WHITE; convictions 3 + 45 by section."""
+    p, d = "policy", "dismiss_all_prop64"
+    dismiss, reduce_ = "Eligible for Dismissal", "Eligible for Reduction"
+    return [
+        (SIERRA, p, "rows", "", "", 300, None),
+        (SIERRA, p, "prop64_convictions_by_section", "11357", "", 3, None),
+        (SIERRA, p, "prop64_convictions_by_section", "11359", "", 45, None),
+        (SIERRA, p, "prop64_convictions_by_felony", "felony", "", 20, None),
+        (SIERRA, p, "prop64_convictions_by_felony", "non-felony", "", 28, None),
+        (SIERRA, p, "convictions_by_conviction_year", "2010", "", 30, None),
+        (SIERRA, p, "convictions_by_conviction_year", "2011", "", 18, None),
+        (SIERRA, p, "convictions_by_determination", dismiss, "", 33, None),
+        (SIERRA, p, "convictions_by_determination", reduce_, "", 15, None),
+        (SIERRA, d, "convictions_by_determination", dismiss, "", 48, None),
+        (SIERRA, p, "convictions_by_reason", dismiss, "misdemeanor", 33, None),
+        (SIERRA, p, "convictions_by_reason", reduce_, "felony", 15, None),
+        (SIERRA, p, "convictions_by_race", "HISPANIC", dismiss, 2, None),
+        (SIERRA, p, "convictions_by_race", "WHITE", dismiss, 31, None),
+        (SIERRA, p, "convictions_by_race", "WHITE", reduce_, 15, None),
+        (SIERRA, p, "subjects_with_prop64_conviction", "", "", 41, None),
+        (SIERRA, p, "subjects_by_race", "HISPANIC", "", 1, None),
+        (SIERRA, p, "subjects_by_race", "WHITE", "", 40, None),
+        (SIERRA, p, "subjects_some_relief", "", "", 41, None),
+        (SIERRA, p, "subjects_some_relief_by_race", "HISPANIC", "", 1, None),
+        (SIERRA, p, "subjects_some_relief_by_race", "WHITE", "", 40, None),
+        (SIERRA, d, "subjects_some_relief", "", "", 41, None),
+        (SIERRA, d, "subjects_some_relief_by_race", "HISPANIC", "", 1, None),
+        (SIERRA, d, "subjects_some_relief_by_race", "WHITE", "", 40, None),
+        (SIERRA, p, "subjects_no_felony", "", "", 7, None),
+        (SIERRA, p, "earliest_prop64_conviction", "", "", None, "2010-03-04"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def sierra(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small warehouse with a small county's figures added to run 2."""
+    root = small_warehouse(tmp_path_factory.mktemp("sierra"))
+    rows = summary_rows(RUN_2, COMPUTE_2, sierra_figures())
+    version = append_rows(Warehouse(root).summary, rows, {"run_id": RUN_2})
+    run_2 = next(r for r in ledger.read_runs(Warehouse(root)) if r["run_id"] == RUN_2)
+    record_run(root, RUN_2, COMPUTE_2, run_2["county_versions"], version,
+               started=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))  # fmt: skip
+    return root
+
+
+def test_a_small_count_is_shown_as_under_11_and_its_value_is_nowhere_on_the_page(
+    sierra: Path, tmp_path: Path
+):
+    out = tmp_path / "r"
+    report_command(sierra, out, None)
+    text = (out / "county-sierra.html").read_text()
+    cells = {(c["data-metric"], c["data-key"], c["data-key2"]): c for c in figure_cells(text)}
+    hispanic = cells[("subjects_by_race", "HISPANIC", "")]
+    assert hispanic["_text"] == "<11" and "data-value" not in hispanic
+    assert hispanic["data-suppressed"] == "true"
+    listed = [f for f in figures_on_page(text) if f["key"] == "HISPANIC"]
+    assert listed and all(
+        (f.get("suppressed") is True and "value" not in f) or f["value"] == 0 for f in listed
+    )
+    # The chart labels the hidden bars <11, the description too; no "HISPANIC 1" anywhere.
+    race = text[text.index("Relief by race") :]
+    assert "HISPANIC: People with a Prop 64 conviction &lt;11" in race
+    assert not re.search(r"HISPANIC[^<]{0,60}\b1\b", race)
+    assert "Counts from 1 to 10 are shown as “&lt;11”" in text
+    assert_pages_match_summary(sierra, out, RUN_2)
+
+
+def test_a_total_minus_the_shown_cells_never_gives_a_hidden_count_away(
+    sierra: Path, tmp_path: Path
+):
+    out = tmp_path / "r"
+    report_command(sierra, out, None)
+    pages = [p.read_text() for p in out.glob("*.html")]
+    hidden = {
+        tuple(c[a] for a in FIGURE_ATTRS)
+        for text in pages
+        for c in figure_cells(text)
+        if "data-suppressed" in c
+    }
+    figures = report.read_summary(sierra, RUN_2, None)
+    groups = report.published_sums(figures)
+    assert groups
+    consistent = 0
+    for group in groups:
+        parts = sum(figures.value(*p) for p in group.parts)
+        if parts != figures.value(*group.total):
+            # The hand-written Fresno/Kern figures do not all add up; Sierra's do.
+            assert group.total[0] != SIERRA, group
+            continue
+        consistent += 1
+        members = [group.total, *group.parts]
+        assert sum(1 for m in members if m in hidden) != 1, group
+    assert consistent > 20
+    # Sierra's 3 convictions under 11357 are hidden, and so is the next smallest section
+    # (45), or 48 - 45 would be 3.
+    sections = {c["data-key"]: c for c in figure_cells((out / "county-sierra.html").read_text())
+                if c["data-metric"] == "prop64_convictions_by_section"}  # fmt: skip
+    assert sections["11357"]["_text"] == sections["11359"]["_text"] == "<11"
+    # WHITE's 40 people are hidden beside HISPANIC's 1 (41 people in all are shown).
+    people = {(c["data-metric"], c["data-key"]): c["_text"]
+              for c in figure_cells((out / "county-sierra.html").read_text())}  # fmt: skip
+    assert people[("subjects_by_race", "WHITE")] == "<11"
+    assert people[("subjects_with_prop64_conviction", "")] == "41"
+
+
+def test_every_count_from_1_to_10_is_hidden_and_0_and_11_are_shown():
+    key = ("x", "policy", "subjects_no_felony", "", "")
+    figures = report.SummaryFigures("r", {key: 0}, {})
+    on = report.suppression_for(figures)
+    assert [n for n in range(0, 13) if on.hides(key, n)] == list(range(1, 11))
+    assert not report.suppression_for(figures, enabled=False).hides(key, 5)
+
+
+def test_no_suppression_shows_small_counts_and_says_it_is_for_internal_use(
+    sierra: Path, tmp_path: Path
+):
+    out = tmp_path / "r"
+    report_command(sierra, out, None, suppress=False)
+    text = (out / "county-sierra.html").read_text()
+    cells = {(c["data-metric"], c["data-key"]): c for c in figure_cells(text)}
+    assert cells[("subjects_by_race", "HISPANIC")]["data-value"] == "1"
+    assert "Small-cell suppression is OFF (relief report --no-suppression)" in text
+    assert "For internal use only" in (out / "index.html").read_text()
+    assert_pages_match_summary(sierra, out, RUN_2)
+
+
+def test_no_suppression_option_of_the_command(sierra: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from jobs.cli import app
+
+    for args, shown in (([], "<11"), (["--no-suppression"], "1")):
+        out = tmp_path / f"r{len(args)}"
+        done = CliRunner().invoke(
+            app, ["report", "--warehouse", str(sierra), "--out", str(out), *args]
+        )
+        assert done.exit_code == 0, done.output
+        text = (out / "county-sierra.html").read_text()
+        cells = {(c["data-metric"], c["data-key"]): c for c in figure_cells(text)}
+        assert cells[("subjects_by_race", "HISPANIC")]["_text"] == shown
+
+
+def test_the_input_fingerprint_is_labelled_blake2b_not_sha256(built: Path):
+    text = (built / "index.html").read_text()
+    assert "(fingerprint blake2b " in text
+    assert "extract.csv (sha256" not in text

@@ -108,8 +108,12 @@ class Layout:
 
 
 def is_header_like(text: str) -> bool:
-    """Starts with RECORD_ID, in any case, after spaces (within its first 64 characters)."""
-    return text[:1] in (" ", "R", "r") and text[:64].lstrip(" ").upper().startswith("RECORD_ID")
+    """Starts with RECORD_ID, in any case, after spaces (within its first 64 characters), or
+    with two DOJ column names (a header in another order: never a data line, whose first
+    field is a record id)."""
+    if text[:1] in (" ", "R", "r") and text[:64].lstrip(" ").upper().startswith("RECORD_ID"):
+        return True
+    return _COLUMN_NAMES_START.match(text) is not None
 
 
 BOM = "\ufeff"
@@ -205,7 +209,15 @@ _FIELD = f'(?:[{_PLAIN}]*|"(?:[{_QUOTED}]|"")*")'
 _END = r"(?:\r\n|\r|\n)?$"
 _FIELDS_95 = f"^{_FIELD}(?:,{_FIELD}){{{EXPECTED_FIELDS - 1}}}{_END}"
 _FIELDS_96 = f"^{_FIELD}(?:,{_FIELD}){{{EXPECTED_FIELDS - 1}}},{_END}"
-_HEADER_START = r"(?i)^ {0,55}record_id"
+# A header's start: RECORD_ID, or two DOJ column names (a header in another order).
+_NAME = f'"? *(?:{"|".join(DOJ_COLUMNS)}) *"?'
+_HEADER_START = rf"(?i)^ {{0,55}}(?:record_id|{_NAME} *, *{_NAME} *(?:,|\r|\n|$))"
+_COLUMN_NAMES_START = re.compile(_HEADER_START)
+# First bytes a header line can start with (space, quote, a column name's first letter in
+# either case): only lines starting so are matched against _HEADER_START.
+_MAYBE_HEADER = np.zeros(256, dtype=bool)
+_MAYBE_HEADER[[ord(c) for c in {" ", '"', *(n[0] for n in DOJ_COLUMNS)} | {"r"}]] = True
+_MAYBE_HEADER[[ord(n[0].lower()) for n in DOJ_COLUMNS]] = True
 
 # The exact checks, as they were written for Spark: a quoted field is a quote at the start
 # of a field, any run of non-quotes or doubled quotes, a quote at the end of the field.
@@ -474,7 +486,7 @@ def ingest_chunk(
         matched[second][rest] = _matches(values.take(pa.array(rest)), second)
     fast95, fast96 = matched[_FIELDS_95], matched[_FIELDS_96]
     first_bytes = data[starts]
-    maybe_header = np.flatnonzero((first_bytes == 32) | (first_bytes == 82) | (first_bytes == 114))
+    maybe_header = np.flatnonzero(_MAYBE_HEADER[first_bytes])
     header_like = np.zeros(n, dtype=bool)
     if len(maybe_header):
         header_like[maybe_header] = _matches(values.take(pa.array(maybe_header)), _HEADER_START)

@@ -17,6 +17,7 @@ from jobs.warehouse import ledger
 from jobs.warehouse.publication import Publication, publication_of
 from jobs.warehouse.snapshots import (
     PullError,
+    check_table_access,
     commit_history,
     open_warehouse,
     resolve_county,
@@ -100,7 +101,12 @@ def county_named(name: str) -> County:
 
 
 def table_path(warehouse: Path, county: County) -> Path:
-    path = warehouse_at(warehouse).county(county.slug)
+    home = warehouse_at(warehouse)
+    path = home.county(county.slug)
+    try:  # a linked or escaping table, or one this account may not read: refused plainly
+        check_table_access(home, path)
+    except PullError as exc:
+        raise AuditError(str(exc), exc.exit_code) from None
     if not table_exists(path):
         raise AuditError(
             f"{county.name.title()} has no county table at {path}: no run has written one "

@@ -19,6 +19,15 @@ means the sum over every value of that key, ``*`` as county the sum over countie
 ends with a JSON block (``<script type="application/json" id="relief-figures">``) listing every
 figure it shows, so a test or an auditor can check them against the table. Percentages are
 marked ``derived`` and carry no such attributes.
+
+Small cells are suppressed (:func:`suppressed_cells`): a count from 1 to 10 is shown as
+``<11`` (California DOJ's practice for published criminal-justice figures), and where a
+total and the other cells of its table would give a hidden count away (exactly one hidden
+cell in a row, column or total), the next smallest cell is hidden too, across every page. A
+hidden cell carries ``data-suppressed`` and no ``data-value``, its entry in the JSON block
+says ``"suppressed": true`` and no value, and its bar is not drawn (its label reads
+``<11``). ``relief report --no-suppression`` shows every count, for internal use; the pages
+then say so.
 """
 
 from __future__ import annotations
@@ -27,8 +36,6 @@ import datetime as dt
 import html
 import io
 import json
-import os
-import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +54,7 @@ from jobs.audit.common import (
     validation_summary,
 )
 from jobs.config import ConfigError, load_counties
+from jobs.outputs import private_dir, private_file
 from jobs.warehouse.storage import Warehouse, open_table, read_arrow
 from transforms.policy import Determination
 from transforms.summary_names import (
@@ -100,6 +108,22 @@ DETERMINATION_COLORS = {
 OTHER_COLOR = "#999999"
 FLOW_COLORS = {POLICY: "#0072B2", DISMISS_ALL: "#E69F00"}
 PEOPLE_COLOR = "#BBBBBB"
+
+
+# Small-cell suppression (California DOJ's publication practice): counts 1-10 are hidden.
+SMALLEST_SHOWN = 11
+SUPPRESSED = f"<{SMALLEST_SHOWN}"
+SUPPRESSION_NOTE = (
+    f"Counts from 1 to {SMALLEST_SHOWN - 1} are shown as “{SUPPRESSED}” (California DOJ's "
+    "practice for published figures), and where a total and the other cells of a table would "
+    "give a hidden count away, the next smallest cell is hidden too. Bars of hidden counts are "
+    "not drawn."
+)
+NO_SUPPRESSION_NOTE = (
+    "Small-cell suppression is OFF (relief report --no-suppression): counts from 1 to "
+    f"{SMALLEST_SHOWN - 1} are shown and can identify people. For internal use only: do not "
+    "publish these pages or send them outside the office."
+)
 
 
 class ReportError(AuditError):
@@ -180,14 +204,137 @@ def read_summary(warehouse: Path, run_id: str, version: int | None = None) -> Su
     return SummaryFigures(run_id, values, texts)
 
 
+# --- small-cell suppression -----------------------------------------------------------------
+
+
+def _small(value: int) -> bool:
+    return 0 < value < SMALLEST_SHOWN
+
+
+@dataclass(frozen=True)
+class SumGroup:
+    """Cells a reader can add up: ``total`` = the sum of ``parts`` (one part: the same
+    figure shown under two names)."""
+
+    total: FigureKey
+    parts: tuple[FigureKey, ...]
+
+
+def published_sums(figures: SummaryFigures) -> list[SumGroup]:
+    """Every sum relation between the figures the report shows, on any of its pages."""
+    groups: list[SumGroup] = []
+
+    def add(total: FigureKey, parts: Iterable[FigureKey]) -> None:
+        groups.append(SumGroup(total, tuple(parts)))
+
+    counties = figures.counties()
+    flows = (POLICY, DISMISS_ALL)
+    for c in counties:
+        total: FigureKey = (c, POLICY, BY_SECTION, ALL, "")
+        add(total, ((c, POLICY, BY_SECTION, s, "") for s in figures.keys(c, POLICY, BY_SECTION)))
+        add(total, ((c, POLICY, BY_FELONY, k, "") for k in (FELONY, NON_FELONY)))
+        add(total, ((c, POLICY, BY_YEAR, y, "") for y in figures.keys(c, POLICY, BY_YEAR)))
+        for flow in flows:
+            by_flow: FigureKey = (c, flow, BY_DETERMINATION, ALL, "")
+            add(by_flow, [total])
+            determinations = figures.keys(c, flow, BY_DETERMINATION)
+            add(by_flow, ((c, flow, BY_DETERMINATION, d, "") for d in determinations))
+        pairs = figures.pairs(c, POLICY, BY_REASON)
+        for d in figures.keys(c, POLICY, BY_DETERMINATION):
+            det: FigureKey = (c, POLICY, BY_DETERMINATION, d, "")
+            add(det, ((c, POLICY, BY_REASON, k, r) for k, r in pairs if k == d))
+            races = [r for r, k in figures.pairs(c, POLICY, BY_RACE) if k == d]
+            add(det, ((c, POLICY, BY_RACE, r, d) for r in races))
+        people = (c, POLICY, SUBJECTS, "", "")
+        races = figures.keys(c, POLICY, SUBJECTS_BY_RACE)
+        add(people, ((c, POLICY, SUBJECTS_BY_RACE, r, "") for r in races))
+        for flow in flows:
+            by_race = SOME_RELIEF + BY_RACE_SUFFIX
+            add((c, flow, SOME_RELIEF, "", ""), ((c, flow, by_race, r, "") for r in races))
+    # The index's "All counties" row and the statewide people: sums over the counties.
+    across: list[tuple[str, str, str]] = [(POLICY, BY_SECTION, ALL), (POLICY, SUBJECTS, "")]
+    across += [(POLICY, BY_DETERMINATION, d) for d in figures.keys(ALL, POLICY, BY_DETERMINATION)]
+    across += [(f, m, "") for f in flows for m in SUBJECT_LABELS]
+    for flow, metric, key in across:
+        add((ALL, flow, metric, key, ""), ((c, flow, metric, key, "") for c in counties))
+    statewide = figures.keys(ALL, POLICY, BY_DETERMINATION)
+    add(
+        (ALL, POLICY, BY_SECTION, ALL, ""),
+        ((ALL, POLICY, BY_DETERMINATION, d, "") for d in statewide),
+    )
+    return groups
+
+
+def suppressed_cells(figures: SummaryFigures) -> frozenset[FigureKey]:
+    """The figures the report hides: every count from 1 to 10 (primary), then, until nothing
+    changes, in every sum with exactly one hidden cell the smallest other non-zero cell
+    (a part, else the total), so no hidden count is a total minus shown cells."""
+    groups = published_sums(figures)
+    cache: dict[FigureKey, int] = {}
+
+    def value(key: FigureKey) -> int:
+        if key not in cache:
+            cache[key] = figures.value(*key)
+        return cache[key]
+
+    hidden = {k for g in groups for k in (g.total, *g.parts) if _small(value(k))}
+    changed = True
+    while changed:
+        changed = False
+        for group in groups:
+            members = (*group.parts, group.total)
+            if sum(1 for k in members if k in hidden) != 1:
+                continue
+            others = [k for k in members if k not in hidden and value(k) > 0]
+            if not others:
+                continue
+            # The smallest part first (ties: the first listed); the total when no part is left.
+            pick = min(others, key=lambda k: (k == group.total, value(k)))
+            hidden.add(pick)
+            changed = True
+    return frozenset(hidden)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """Which figures a report hides (every page of one report uses the same)."""
+
+    enabled: bool
+    hidden: frozenset[FigureKey] = frozenset()
+
+    def hides(self, key: FigureKey, value: int) -> bool:
+        return self.enabled and (key in self.hidden or _small(value))
+
+
+NO_SUPPRESSION = Suppression(enabled=False)
+
+
+def suppression_for(figures: SummaryFigures, enabled: bool = True) -> Suppression:
+    return Suppression(True, suppressed_cells(figures)) if enabled else NO_SUPPRESSION
+
+
 # --- charts ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Series:
+    """One series of a chart; a None value is a suppressed count (no bar, labelled <11)."""
+
     name: str
-    values: list[int]
+    values: list[int | None]
     color: str
+
+    @property
+    def lengths(self) -> list[int]:
+        return [v or 0 for v in self.values]
+
+    @property
+    def labels(self) -> list[str]:
+        return [_shown(v) for v in self.values]
+
+
+def _shown(value: int | None) -> str:
+    return SUPPRESSED if value is None else f"{value:,}"
 
 
 def _svg(figure: Figure, chart_id: str, title: str, description: str) -> str:
@@ -218,7 +365,7 @@ def _svg(figure: Figure, chart_id: str, title: str, description: str) -> str:
 def _describe(labels: Sequence[str], series: Sequence[Series], limit: int = 15) -> str:
     parts = []
     for position, label in enumerate(labels[:limit]):
-        values = ", ".join(f"{s.name} {s.values[position]:,}" for s in series)
+        values = ", ".join(f"{s.name} {_shown(s.values[position])}" for s in series)
         parts.append(f"{label}: {values}")
     more = len(labels) - limit
     tail = f"; and {more} more, listed in the table below" if more > 0 else ""
@@ -242,8 +389,10 @@ def hbar_chart(
     series: Sequence[Series],
     axis_label: str,
     stacked: bool = False,
+    totals: Sequence[str] | None = None,
 ) -> Figure:
-    """Horizontal bars, first label at the top; grouped or stacked series."""
+    """Horizontal bars, first label at the top; grouped or stacked series (``totals``: the
+    label at the end of each stacked bar)."""
     count = max(len(labels), 1)
     per_bar = 0.22 if stacked or len(series) == 1 else 0.16 * len(series) + 0.08
     figure = _new_figure(7.5, 0.9 + per_bar * count + (0.3 if len(series) > 1 else 0))
@@ -254,16 +403,17 @@ def hbar_chart(
     left: list[float] = [0.0] * len(labels)
     for index, s in enumerate(series):
         if stacked:
-            ax.barh(positions, s.values, height, left=left, color=s.color, label=s.name)
-            left = [a + b for a, b in zip(left, s.values, strict=True)]
+            ax.barh(positions, s.lengths, height, left=left, color=s.color, label=s.name)
+            left = [a + b for a, b in zip(left, s.lengths, strict=True)]
         else:
             offset = (index - (len(series) - 1) / 2) * height
             ys = [p + offset for p in positions]
-            bars = ax.barh(ys, s.values, height, color=s.color, label=s.name)
-            ax.bar_label(bars, labels=[f"{v:,}" for v in s.values], padding=3, fontsize=9)
+            bars = ax.barh(ys, s.lengths, height, color=s.color, label=s.name)
+            ax.bar_label(bars, labels=s.labels, padding=3, fontsize=9)
     if stacked:
-        for y, total in zip(positions, left, strict=True):
-            ax.text(total, y, f" {int(total):,}", va="center", fontsize=9)
+        ends = totals if totals is not None else [f"{int(t):,}" for t in left]
+        for y, end, text in zip(positions, left, ends, strict=True):
+            ax.text(end, y, f" {text}", va="center", fontsize=9)
     ax.set_yticks(positions, labels=list(labels))
     ax.invert_yaxis()
     ax.set_xlabel(axis_label, fontsize=10)
@@ -285,9 +435,9 @@ def vbar_chart(labels: Sequence[str], series: Series, axis_label: str) -> Figure
     ax = figure.add_subplot()
     _style(ax)
     positions = list(range(len(labels)))
-    bars = ax.bar(positions, series.values, 0.7, color=series.color)
+    bars = ax.bar(positions, series.lengths, 0.7, color=series.color)
     if len(labels) <= 30:
-        ax.bar_label(bars, labels=[f"{v:,}" for v in series.values], padding=2, fontsize=8)
+        ax.bar_label(bars, labels=series.labels, padding=2, fontsize=8)
     rotate = len(labels) > 8
     ax.set_xticks(
         positions,
@@ -312,7 +462,11 @@ def _fmt(value: int) -> str:
     return f"{value:,}"
 
 
-def _percent(part: int, whole: int) -> str:
+def _percent(part: int | None, whole: int | None) -> str:
+    if whole == 0:
+        return "-"
+    if part is None or whole is None:
+        return "hidden"  # a share of a suppressed count would give it away
     return "-" if whole == 0 else f"{100 * part / whole:.0f}%"
 
 
@@ -322,20 +476,29 @@ class Page:
 
     figures: SummaryFigures
     title: str
-    used: dict[FigureKey, int | str] = field(default_factory=dict)
+    suppression: Suppression = NO_SUPPRESSION
+    used: dict[FigureKey, int | str | None] = field(default_factory=dict)
     charts: int = 0
 
-    def value(self, county: str, flow: str, metric: str, key: str = "", key2: str = "") -> int:
-        number = self.figures.value(county, flow, metric, key, key2)
-        self.used[(county, flow, metric, key, key2)] = number
-        return number
+    def value(
+        self, county: str, flow: str, metric: str, key: str = "", key2: str = ""
+    ) -> int | None:
+        """The figure as the page may show it: None when it is suppressed."""
+        figure: FigureKey = (county, flow, metric, key, key2)
+        number = self.figures.value(*figure)
+        shown = None if self.suppression.hides(figure, number) else number
+        self.used[figure] = shown
+        return shown
 
     def cell(self, county: str, flow: str, metric: str, key: str = "", key2: str = "") -> str:
-        number = self.value(county, flow, metric, key, key2)
-        return (
-            f'<td class="num" {_data_attrs((county, flow, metric, key, key2))} '
-            f'data-value="{number}">{_fmt(number)}</td>'
-        )
+        figure: FigureKey = (county, flow, metric, key, key2)
+        number = self.value(*figure)
+        if number is None:
+            return (
+                f'<td class="num suppressed" {_data_attrs(figure)} data-suppressed="true">'
+                f"{_e(SUPPRESSED)}</td>"
+            )
+        return f'<td class="num" {_data_attrs(figure)} data-value="{number}">{_fmt(number)}</td>'
 
     def text_cell(self, county: str, flow: str, metric: str) -> str:
         text = self.figures.text(county, flow, metric)
@@ -358,7 +521,13 @@ class Page:
                 "metric": k[2],
                 "key": k[3],
                 "key2": k[4],
-                **({"text": v} if isinstance(v, str) else {"value": v}),
+                **(
+                    {"text": v}
+                    if isinstance(v, str)
+                    else {"suppressed": True}
+                    if v is None
+                    else {"value": v}
+                ),
             }
             for k, v in sorted(self.used.items())
         ]
@@ -464,8 +633,9 @@ def _document(page: Page, body: str) -> str:
 class RunInfo:
     run_id: str
     run: dict[str, Any] | None
-    data_docs: str | None  # relative link, when the file exists
+    data_docs: str | None  # file:// URI of the run's validation page, when it exists
     county_names: dict[str, str]
+    suppression: Suppression = NO_SUPPRESSION
 
     def name(self, slug: str) -> str:
         return self.county_names.get(slug, slug)
@@ -505,7 +675,8 @@ def _run_block(info: RunInfo, county: str | None = None) -> str:
             (
                 "Input",
                 "; ".join(
-                    f"{Path(i['path']).name} (sha256 {short_hash(i['fingerprint'], 16)}…)"
+                    f"{Path(i['path']).name} (fingerprint blake2b "
+                    f"{short_hash(i['fingerprint'], 16)}…)"
                     for i in inputs
                 ),
             )
@@ -525,9 +696,17 @@ def _run_block(info: RunInfo, county: str | None = None) -> str:
     if info.data_docs:
         rows += (
             f'<dt>Data Docs</dt><dd><a href="{_e(info.data_docs)}">Validation results '
-            "(Great Expectations Data Docs) for this run</a></dd>"
+            "(Great Expectations Data Docs) for this run</a> "
+            '<span class="note">(on the machine that ran relief, not part of this folder: '
+            "the link works there only; the results name records, so they are not copied into "
+            "a report that may be sent out)</span></dd>"
         )
-    return f'<dl class="run">{rows}</dl>'
+    if info.suppression.enabled:
+        rows += f'<dt>Small counts</dt><dd class="note">{_e(SUPPRESSION_NOTE)}</dd>'
+    block = f'<dl class="run">{rows}</dl>'
+    if not info.suppression.enabled:
+        block += f'<p class="warn" role="note"><strong>{_e(NO_SUPPRESSION_NOTE)}</strong></p>'
+    return block
 
 
 def _header(info: RunInfo, title: str, county: str | None, back: bool) -> str:
@@ -601,7 +780,8 @@ def _by_section(page: Page, county: str) -> str:
 def _by_reason(page: Page, county: str) -> str:
     pairs = page.figures.pairs(county, POLICY, BY_REASON)
     order = {d: i for i, d in enumerate(_determinations(d for d, _ in pairs))}
-    pairs.sort(key=lambda p: (order[p[0]], -page.figures.value(county, POLICY, BY_REASON, *p)))
+    # Largest first; hidden counts last in the order of their reasons (no ranking among them).
+    pairs.sort(key=lambda p: (order[p[0]], -(page.value(county, POLICY, BY_REASON, *p) or -1)))
     labels = [reason or "(no reason)" for _, reason in pairs]
     values = [page.value(county, POLICY, BY_REASON, d, r) for d, r in pairs]
     figure = None
@@ -619,7 +799,7 @@ def _by_reason(page: Page, county: str) -> str:
         for d, r in pairs
     ]
     description = "; ".join(
-        f"{d}, {r or 'no reason'}: {v:,}" for (d, r), v in zip(pairs, values, strict=True)
+        f"{d}, {r or 'no reason'}: {_shown(v)}" for (d, r), v in zip(pairs, values, strict=True)
     )
     return _chart_block(
         page,
@@ -737,8 +917,8 @@ def _by_year(page: Page, county: str) -> str:
         "A partial date counts in the year it names; a blank date is “date unknown”.",
         vbar_chart(labels, series, "Prop 64 convictions") if axis else None,
         _describe(
-            [label for label, v in zip(labels, series.values, strict=True) if v],
-            [Series(series.name, [v for v in series.values if v], series.color)],
+            [label for label, v in zip(labels, series.values, strict=True) if v != 0],
+            [Series(series.name, [v for v in series.values if v != 0], series.color)],
         ),
         _table("Convictions by year of conviction", ["Year", "Convictions"], rows),
     )
@@ -746,7 +926,7 @@ def _by_year(page: Page, county: str) -> str:
 
 def county_page(figures: SummaryFigures, info: RunInfo, county: str) -> str:
     name = info.name(county)
-    page = Page(figures, f"{name} County — Prop 64 relief, run {info.run_id}")
+    page = Page(figures, f"{name} County — Prop 64 relief, run {info.run_id}", info.suppression)
     body = [
         _header(info, f"{name} County: Prop 64 relief", county, back=True),
         '<main id="main">',
@@ -770,10 +950,12 @@ def county_file(slug: str) -> str:
 
 
 def index_page(figures: SummaryFigures, info: RunInfo) -> str:
-    page = Page(figures, f"Prop 64 relief — statewide report, run {info.run_id}")
+    page = Page(figures, f"Prop 64 relief — statewide report, run {info.run_id}", info.suppression)
     counties = figures.counties()
+    # Most convictions first; counties whose count is hidden last, by name (no ranking among
+    # them: an order would tell hidden counts apart).
     ranked = sorted(
-        counties, key=lambda c: (-figures.value(c, POLICY, BY_SECTION, ALL), info.name(c))
+        counties, key=lambda c: (-(page.value(c, POLICY, BY_SECTION, ALL) or -1), info.name(c))
     )
     determinations = _determinations(figures.keys(ALL, POLICY, BY_DETERMINATION))
     labels = [info.name(c) for c in ranked]
@@ -812,7 +994,15 @@ def index_page(figures: SummaryFigures, info: RunInfo) -> str:
         "Every county with a Prop 64 conviction in this run, most convictions first; bars are "
         "split by the determination under the county's policy. A person with convictions in "
         "several counties is counted in each.",
-        hbar_chart(labels, series, "Prop 64 convictions", stacked=True) if ranked else None,
+        hbar_chart(
+            labels,
+            series,
+            "Prop 64 convictions",
+            stacked=True,
+            totals=[_shown(page.value(c, POLICY, BY_SECTION, ALL)) for c in ranked],
+        )
+        if ranked
+        else None,
         _describe(labels, series, limit=10),
         _table("Counties", header, rows),
     )
@@ -849,22 +1039,26 @@ def _county_names() -> dict[str, str]:
         return {}
 
 
-def _data_docs_link(warehouse: Path, run_id: str, out: Path) -> str | None:
+def _data_docs_link(warehouse: Path, run_id: str) -> str | None:
+    """An absolute file:// URI of the run's validation page. A report folder is mailed and
+    opened elsewhere: a relative path into the warehouse would break, and the validation
+    results (record ids) do not belong in a folder that leaves the office."""
     target = Warehouse(warehouse).validation(run_id) / DATA_DOCS
     if not target.is_file():
         return None
-    relative = os.path.relpath(target.resolve(), out.resolve())
-    return urllib.parse.quote(Path(relative).as_posix())
+    return target.resolve().as_uri()
 
 
 def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    with private_file(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
-def build_report(warehouse: Path, out: Path, run_id: str | None = None) -> tuple[Path, list[Path]]:
-    """Write the report; returns index.html and every page written."""
+def build_report(
+    warehouse: Path, out: Path, run_id: str | None = None, suppress: bool = True
+) -> tuple[Path, list[Path]]:
+    """Write the report; returns index.html and every page written. ``suppress`` False
+    shows counts under 11 (``--no-suppression``, internal use; the pages say so)."""
     runs = {r["run_id"]: r for r in read_ledger(warehouse)}
     if run_id is None:
         latest = latest_succeeded_run(warehouse)
@@ -883,12 +1077,13 @@ def build_report(warehouse: Path, out: Path, run_id: str | None = None) -> tuple
             f"{known or 'none'}",
             exit_code=2,
         )
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     info = RunInfo(
         run_id=run_id,
         run=runs.get(run_id),
-        data_docs=_data_docs_link(warehouse, run_id, out),
+        data_docs=_data_docs_link(warehouse, run_id),
         county_names=_county_names(),
+        suppression=suppression_for(figures, suppress),
     )
     written = []
     for county in figures.counties():
@@ -900,7 +1095,7 @@ def build_report(warehouse: Path, out: Path, run_id: str | None = None) -> tuple
     return index, [index, *written]
 
 
-def report_command(warehouse: Path, out: Path, run_id: str | None) -> Path:
+def report_command(warehouse: Path, out: Path, run_id: str | None, suppress: bool = True) -> Path:
     """``relief report``: the report of ``run_id`` (default: latest succeeded run); returns
     ``<out>/index.html``. Raises :class:`ReportError` (``exit_code`` 1 or 2) for people."""
     try:
@@ -910,7 +1105,7 @@ def report_command(warehouse: Path, out: Path, run_id: str | None) -> Path:
     if not home.root.is_dir():
         raise ReportError(f"{warehouse}: no such warehouse directory", exit_code=2)
     try:
-        index, _ = build_report(warehouse, out, run_id)
+        index, _ = build_report(warehouse, out, run_id, suppress)
     except OSError as exc:
         raise ReportError(f"cannot write the report to {out}: {exc}") from None
     return index

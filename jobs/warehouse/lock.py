@@ -40,8 +40,8 @@ def lock_path(warehouse: Path) -> Path:
 def read_lock(warehouse: Path) -> dict[str, Any] | None:
     try:
         return dict(json.loads(lock_path(warehouse).read_text()))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    except (FileNotFoundError, PermissionError, json.JSONDecodeError):
+        return None  # PermissionError: a reader without access to the lock (access.py)
 
 
 def _alive(pid: int) -> bool:

@@ -251,6 +251,8 @@ class RecoverError(Exception):
 def recover_warehouse(root: Path) -> list[str]:
     """``relief recover``: take the warehouse lock, recover, and return what was done, one
     line each (the last line says what readers are served now)."""
+    from jobs.config import ConfigError
+    from jobs.warehouse.access import AccessError, owner_only, secure_warehouse
     from jobs.warehouse.lock import WarehouseLocked, warehouse_lock
     from jobs.warehouse.storage import (
         LocationError,
@@ -271,13 +273,17 @@ def recover_warehouse(root: Path) -> list[str]:
     holder = f"recover-{ledger.new_run_id()}"
     lines: list[str] = []
     try:
-        with warehouse_lock(root, holder) as dead:
+        with owner_only(), warehouse_lock(root, holder) as dead:
             if dead:
                 lines.append(
                     f"took over the lock of run {dead.get('run_id')} (pid {dead.get('pid')} on "
                     f"{dead.get('host')} is gone)"
                 )
             report = recover(warehouse, holder=holder, by=RECOVER_COMMAND)
+            try:  # a restored version's files: modes and groups as conf/access.yaml says
+                secure_warehouse(warehouse.root)
+            except (AccessError, ConfigError) as exc:
+                lines.append(f"could not set the warehouse's permissions: {exc}")
     except WarehouseLocked as exc:
         raise RecoverError(f"{exc} A live run cleans up after itself; nothing was done.") from None
     lines += report.lines()

@@ -12,6 +12,7 @@ No Spark: counties and auditors read their tables with delta-rs and pyarrow only
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from jobs.config import load_counties
-from jobs.warehouse import ledger
+from jobs.warehouse import fs, ledger
 from jobs.warehouse.publication import Publication, PublishedVersion, publication_of
 from jobs.warehouse.storage import (
     LocationError,
@@ -68,6 +69,63 @@ def open_warehouse(location: Path) -> Warehouse:
     if not warehouse.exists():
         raise PullError(f"{location}: no such warehouse directory", exit_code=2)
     return warehouse
+
+
+def check_table_place(home: Warehouse, path: Path) -> None:
+    """Refuse (PullError) a county table that is a symbolic link or lies, once every link
+    is followed, anywhere but directly in ``<warehouse>/counties``: a link there could serve
+    the quarantine, another county's table or any folder as this county's table. Its Delta
+    log must be a real folder inside it."""
+    counties = home.counties
+    where = f"{path}"
+    fix = (
+        "relief reads a county's table only from a real folder in <warehouse>/counties; "
+        "remove the link and run `relief run` (docs/operations.md, Access)"
+    )
+    for item in (counties, path, path / "_delta_log"):
+        if item.is_symlink():
+            raise PullError(
+                f"{item} is a symbolic link (to {os.readlink(item)}): refusing to read it. {fix}"
+            )
+    inside = home.root.resolve() / "counties"
+    real = path.resolve()
+    if real.parent != inside or (path / "_delta_log").resolve().parent != real:
+        raise PullError(f"{where} resolves to {real}, outside {inside}: refusing. {fix}")
+
+
+def denied(path: Path) -> str:
+    return (
+        f"cannot read {path}: permission denied. This account may read only the county "
+        "tables conf/access.yaml gives its groups (docs/operations.md, Access)"
+    )
+
+
+def check_table_access(home: Warehouse, path: Path) -> None:
+    """PullError when the county table at ``path`` is a link or lies outside
+    ``<warehouse>/counties`` (:func:`check_table_place`), or this account may not read it."""
+    try:
+        if fs.is_local(str(path)):
+            check_table_place(home, path)
+            if path.exists():
+                os.listdir(path)  # a folder of another county's group: refused here, plainly
+    except PermissionError:
+        raise PullError(denied(path)) from None
+
+
+def check_data_files(path: Path, files: list[str]) -> None:
+    """Refuse a snapshot whose data files are links or lie outside its table folder."""
+    real = path.resolve()
+    for uri in files:
+        if not fs.is_local(uri):
+            continue
+        file = Path(fs.local_path(uri))
+        if file.is_symlink() or real not in file.resolve().parents:
+            raise PullError(
+                f"{path}: its data file {file.name} is a symbolic link or lies outside the "
+                "table folder: refusing to read it. relief reads a county's table only from a "
+                "real folder in <warehouse>/counties; remove the link and run `relief run` "
+                "(docs/operations.md, Access)"
+            )
 
 
 def county_table_path(warehouse: Path, county: County) -> Path:
@@ -193,7 +251,11 @@ def open_snapshot(
     home = open_warehouse(warehouse)
     path = home.county(county.slug)
     label = county.name.title()
-    runs = ledger.read_runs(home)
+    check_table_access(home, path)
+    try:
+        runs = ledger.read_runs(home)
+    except PermissionError:
+        raise PullError(denied(home.runs)) from None
     pub = publication_of(runs)
     published = pub.county(county.slug)
     if not table_exists(path):
@@ -237,9 +299,10 @@ def open_snapshot(
             )
         snapshot = latest if version == latest_version else open_table(path, version)
         assert snapshot is not None
+        check_data_files(path, snapshot.file_uris())
         table = read_arrow(path, snapshot)
-    except PermissionError as exc:
-        raise PullError(f"cannot read {path}: {exc}") from None
+    except PermissionError:
+        raise PullError(denied(path)) from None
     except PullError:
         raise
     except Exception as exc:  # deltalake raises its own error types for a bad table/version

@@ -32,6 +32,7 @@ from expectations.runner import (
     summarize,
     totals,
 )
+from jobs.warehouse.access import owner_only
 
 RESULTS_FILE = "results.json"
 INDEX_FILE = "index.html"
@@ -139,7 +140,11 @@ def write_results(
     When GX's Data Docs cannot be built the run still keeps results.json and index.html (a
     warning is logged): the record of what was validated matters more than its styling.
     """
-    directory = Path(directory)
+    with owner_only():  # also for `relief validate --out`: results name records
+        return _write_results(results, Path(directory), run_id)
+
+
+def _write_results(results: Sequence[SuiteResult], directory: Path, run_id: str | None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     payload = results_payload(results, run_id)
     _write_atomically(directory / RESULTS_FILE, json.dumps(payload, indent=2, default=str))
