@@ -119,8 +119,16 @@ def generate(
             max=1.0,
         ),
     ] = None,
+    bad_lines: Annotated[
+        int,
+        typer.Option(
+            help="also plant this many malformed lines (wrong field count, bad quoting, "
+            "invalid UTF-8, blank SUBJECT_ID) at positions from --seed, for the quarantine",
+            min=0,
+        ),
+    ] = 0,
 ) -> None:
-    """Write a fabricated statewide DOJ extract (95 columns, DOMAIN.md §1)."""
+    """Write a fabricated statewide DOJ extract (95 columns, docs/DOMAIN.md §1)."""
     from jobs.config import ConfigError
     from jobs.generate import DISP_DATE_PLACEHOLDER_SHARE, generate_extract
 
@@ -139,9 +147,17 @@ def generate(
                     else disp_date_placeholder
                 ),
             )
+        if bad_lines:
+            from jobs.bad_lines import plant_bad_lines
+
+            planted = plant_bad_lines(out, bad_lines, seed)
     except (ConfigError, ValueError) as exc:
         raise _fail(str(exc), 2) from None
     typer.echo(f"wrote {out}: {stats}")
+    if bad_lines:
+        kinds = sorted(set(planted.values()))
+        counts = ", ".join(f"{list(planted.values()).count(k)} {k}" for k in kinds)
+        typer.echo(f"planted {len(planted)} bad line(s) for the quarantine: {counts}")
 
 
 @app.command()
