@@ -59,7 +59,7 @@ def break_line(line: bytes, kind: str) -> bytes:
 def _open(path: Path, mode: str) -> BinaryIO:
     if path.name.endswith(".gz"):
         return gzip.open(path, mode + "b")  # type: ignore[return-value]
-    return open(path, mode + "b")
+    return open(path, mode + "b")  # type: ignore[return-value]
 
 
 def _lines(handle: BinaryIO) -> Iterator[bytes]:
