@@ -200,7 +200,7 @@ def run(
 
     options = RunOptions(
         inputs=input,
-        warehouse=warehouse,
+        warehouse=_absolute(warehouse),
         compute_at=_parse_date(compute_at, "--compute-at"),
         counties=_split(counties),
         master=master,
@@ -256,6 +256,12 @@ def _validation_line(result: Any, warehouse: Path) -> str:
     if EVIDENCE_MISSING in summary:
         return summary
     return f"{summary} ({_local(Warehouse(warehouse).validation(result.run_id) / INDEX_FILE)})"
+
+
+def _absolute(path: Path) -> Path:
+    """A local warehouse as an absolute path: Spark's Python workers and executors do not
+    share this process's working directory (a relative path would stage files elsewhere)."""
+    return path if "://" in str(path) else Path(os.path.abspath(path))
 
 
 def _local(path: Path) -> str:
@@ -345,7 +351,7 @@ def _run_json(
     try:
         options = RunOptions(
             inputs=input,
-            warehouse=warehouse,
+            warehouse=_absolute(warehouse),
             compute_at=_parse_date(compute_at, "--compute-at"),
             counties=_split(counties),
             master=master,

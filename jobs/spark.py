@@ -123,9 +123,14 @@ def build_session(
 # --- a quiet console ------------------------------------------------------------------------
 
 LOG4J2_QUIET = "log4j2-quiet.properties"  # package data of jobs/
-# What the JVM itself prints before any logging is set up (Spark's launcher always adds
-# the incubator module): dropped from the driver's stderr unless `relief -v`.
-JVM_NOISE = (b"WARNING: Using incubator modules",)
+# What the JVM prints past log4j (Spark's launcher always adds the incubator module, and
+# Spark tells a PySpark driver, taken for a shell, how to change the log level): dropped from
+# the driver's stderr unless `relief -v`.
+JVM_NOISE = (
+    b"WARNING: Using incubator modules",
+    b"Setting default log level to",
+    b"To adjust logging level use sc.setLogLevel",
+)
 
 
 def log4j2_quiet_file() -> str:
