@@ -60,7 +60,7 @@ package: $(STAMP)
 	@mkdir -p dist
 	rm -f dist/relief.zip
 	zip -qr dist/relief.zip jobs transforms expectations -x '*__pycache__*'
-	@echo "dist/relief.zip (use with spark-submit --py-files; ship conf/ with --files or RELIEF_CONF)"
+	@echo "dist/relief.zip (use with spark-submit --py-files; conf/ reaches the driver through RELIEF_CONF, see docs/operations.md)"
 
 clean:
 	rm -rf $(DEMO_DIR) dist .pytest_cache .mypy_cache .ruff_cache
