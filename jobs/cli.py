@@ -132,6 +132,12 @@ def generate(
     from jobs.config import ConfigError
     from jobs.generate import DISP_DATE_PLACEHOLDER_SHARE, generate_extract
 
+    if bad_lines > rows:
+        raise _fail(
+            f"--bad-lines {bad_lines}: more than --rows {rows} (each bad line is a broken copy "
+            "of a data line)",
+            2,
+        )
     progress = Progress()
     try:
         with progress.stage("generate", f"Generating {rows:,} rows into {out}"):

@@ -172,12 +172,16 @@ def test_each_kind_of_bad_line_breaks_one_thing():
 
 def test_more_bad_lines_than_data_lines_is_bad_usage(tmp_path):
     extract = tmp_path / "e.csv"
-    generate_extract(extract, rows=3, seed=2)
     result = invoke("generate", "--rows", "3", "--out", str(extract), "--bad-lines", "5")
     assert result.exit_code == 2
-    assert result.stderr.strip() == (
-        "relief: --bad-lines 5: the extract has only 3 data line(s) to copy"
+    assert result.stderr == (
+        "relief: --bad-lines 5: more than --rows 3 (each bad line is a broken copy of a data "
+        "line)\n"
     )
+    assert not extract.exists()
+    generate_extract(extract, rows=3, seed=2)
+    with pytest.raises(ValueError, match="the extract has only 3 data line"):
+        plant_bad_lines(extract, 5, seed=1)
 
 
 # --- a quiet console ---------------------------------------------------------------------------
