@@ -51,7 +51,9 @@ class SparkStatus:
     elapsed: float  # seconds since the first of these stages was submitted
 
     def eta(self) -> float | None:
-        if not self.done or self.done >= self.tasks:
+        if self.done >= self.tasks:
+            return 0.0
+        if not self.done:
             return None
         return self.elapsed * (self.tasks - self.done) / self.done
 
