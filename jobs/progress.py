@@ -81,10 +81,11 @@ def _active_spark_context() -> Any:
     return getattr(pyspark.SparkContext, "_active_spark_context", None)
 
 
-def spark_status(sc: Any) -> SparkStatus | None:
+def spark_status(sc: Any, first_seen: dict[int, float] | None = None) -> SparkStatus | None:
     """Task counts of the active stages from ``sc.statusTracker()``; rows from Spark's status
     store (the records of finished tasks: input, output or shuffle read, whichever is most).
-    None when no stage is running."""
+    ``first_seen`` (stage id -> time.monotonic() when a poll first saw it, kept by the
+    caller) gives the elapsed time the ETA is computed from. None when no stage is running."""
     tracker = sc.statusTracker()
     infos = [tracker.getStageInfo(i) for i in tracker.getActiveStageIds()]
     infos = [i for i in infos if i is not None]
@@ -99,15 +100,16 @@ def spark_status(sc: Any) -> SparkStatus | None:
             rows += max(data.inputRecords(), data.outputRecords(), data.shuffleReadRecords())
     except Exception:  # a Spark without the store's methods: tasks only
         rows = None
-    submitted = [i.submissionTime for i in infos if i.submissionTime and i.submissionTime > 0]
-    elapsed = time.time() - min(submitted) / 1000 if submitted else 0.0
+    now = time.monotonic()
+    seen = first_seen if first_seen is not None else {}
+    started = min(seen.setdefault(i.stageId, now) for i in infos)
     return SparkStatus(
         stages=len(infos),
         tasks=sum(i.numTasks for i in infos),
         done=sum(i.numCompletedTasks for i in infos),
         running=sum(i.numActiveTasks for i in infos),
         rows=rows,
-        elapsed=max(elapsed, 0.0),
+        elapsed=now - started,
     )
 
 
@@ -117,14 +119,16 @@ class _Watch:
     def __init__(self, sc: Any, update: Callable[[SparkStatus | None], None]) -> None:
         self.sc = sc
         self.update = update
+        self.first_seen: dict[int, float] = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="relief-progress", daemon=True)
 
     def _loop(self) -> None:
         while not self.stop.wait(POLL_SECONDS):
             try:
-                self.update(spark_status(self.sc))
+                self.update(spark_status(self.sc, self.first_seen))
             except Exception:  # the context stopped, or the gateway is busy closing
+                log.debug("stage progress stopped", exc_info=True)
                 return
 
     def __enter__(self) -> _Watch:

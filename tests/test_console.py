@@ -7,6 +7,8 @@ import json
 import logging
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -223,3 +225,23 @@ def test_stage_status_line_shows_tasks_rows_and_eta():
 
 def test_no_spark_status_when_no_stage_runs(spark):
     assert spark_status(spark.sparkContext) is None
+
+
+def test_spark_status_counts_the_tasks_of_a_running_stage(spark):
+    sc = spark.sparkContext
+
+    def slow_job() -> None:
+        sc.parallelize(range(4), 4).foreach(lambda _: time.sleep(2))
+
+    job = threading.Thread(target=slow_job)
+    job.start()
+    first_seen: dict[int, float] = {}
+    seen = None
+    while seen is None and job.is_alive():
+        seen = spark_status(sc, first_seen)
+        time.sleep(0.05)
+    job.join()
+    assert seen is not None, "the job ended before a poll saw it"
+    assert (seen.stages, seen.tasks) == (1, 4)
+    assert seen.rows is not None  # Spark's status store answered
+    assert len(first_seen) == 1
