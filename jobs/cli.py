@@ -369,15 +369,34 @@ def _run_json(
     except typer.Exit as exc:
         _json_out({"run_id": None, "status": "usage_error", "message": "bad option"}, exc.exit_code)
         return
+    began = dt.datetime.now(dt.UTC)
     try:
         result = run_job(options, Progress())
     except UsageError as exc:
         error("usage_error", str(exc), 2)
         return
     except RunFailed as exc:
-        error("failed", f"run failed: {exc}", 1)
+        message = f"run failed: {exc}"
+        typer.echo(f"relief: {message}", err=True)
+        _json_out({**_failed_run(options.warehouse, began), "message": message}, 1)
         return
     _json_out(run_result_json(result, warehouse))
+
+
+def _failed_run(warehouse: Path, began: dt.datetime) -> dict[str, Any]:
+    """Run id and final status of the run that just failed, when it reached the ledger (a
+    run refused at the lock did not: run_id null)."""
+    from jobs.warehouse import ledger
+    from jobs.warehouse.storage import Warehouse
+
+    try:
+        runs = ledger.read_runs(Warehouse(warehouse))
+    except Exception:  # the ledger itself may be what failed
+        runs = []
+    ours = [r for r in runs if r["started_at"] and r["started_at"] >= began]
+    if not ours:
+        return {"run_id": None, "status": "failed"}
+    return {"run_id": ours[-1]["run_id"], "status": ours[-1]["status"]}
 
 
 @app.command()

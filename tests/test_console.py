@@ -245,3 +245,21 @@ def test_spark_status_counts_the_tasks_of_a_running_stage(spark):
     assert (seen.stages, seen.tasks) == (1, 4)
     assert seen.rows is not None  # Spark's status store answered
     assert len(first_seen) == 1
+
+
+def test_run_json_of_a_run_refused_at_the_lock_is_json_with_exit_1(tmp_path):
+    from jobs.warehouse.lock import warehouse_lock
+
+    extract = tmp_path / "e.csv"
+    generate_extract(extract, rows=20, seed=2)
+    warehouse = tmp_path / "wh"
+    warehouse.mkdir()
+    with warehouse_lock(warehouse, "20260101T000000Z-holder00"):
+        ran = invoke("run", "--input", str(extract), "--warehouse", str(warehouse), "--json")
+    assert ran.exit_code == 1
+    result = json.loads(ran.stdout)
+    assert (result["run_id"], result["status"]) == (None, "failed")
+    assert (
+        result["message"].startswith("run failed: ")
+        and "20260101T000000Z-holder00" in (result["message"])
+    )
