@@ -60,7 +60,9 @@ class SparkStatus:
     def text(self) -> str:
         """``12/40 tasks · 1,234,567 rows · ETA 0:32``."""
         parts = [f"{self.done:,}/{self.tasks:,} tasks"]
-        if self.rows:
+        # A stage whose tasks each take one record (the ingest's byte ranges) counts ranges,
+        # not rows: no row figure then.
+        if self.rows and self.rows > self.done:
             parts.append(f"{self.rows:,} rows")
         eta = self.eta()
         parts.append(f"ETA {_clock(eta)}" if eta is not None else "ETA …")

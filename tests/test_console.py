@@ -221,6 +221,8 @@ def test_stage_status_line_shows_tasks_rows_and_eta():
     status = SparkStatus(stages=1, tasks=40, done=10, running=2, rows=1_234_567, elapsed=20.0)
     assert status.text() == "10/40 tasks · 1,234,567 rows · ETA 1:00"
     assert SparkStatus(1, 8, 0, 2, None, 3.0).text() == "0/8 tasks · ETA …"
+    assert SparkStatus(1, 3, 2, 1, 2, 10.0).text() == "2/3 tasks · ETA 0:05"  # ranges, not rows
+    assert SparkStatus(1, 3, 3, 0, 9, 10.0).text() == "3/3 tasks · 9 rows · ETA 0:00"
 
 
 def test_no_spark_status_when_no_stage_runs(spark):
