@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 DEMO_ROWS ?= 200000
+DEMO_BAD_LINES ?= 25
+DEMO_COUNTY ?= Fresno
 ROWS ?=
 INPUT ?=
 
@@ -25,14 +27,23 @@ java-check:
 
 demo: java-check $(STAMP)
 	@mkdir -p $(DEMO_DIR)
-	$(VENV)/bin/relief generate --rows $(DEMO_ROWS) --seed 64 --out $(DEMO_DIR)/doj_extract.csv
+	$(VENV)/bin/relief generate --rows $(DEMO_ROWS) --seed 64 --bad-lines $(DEMO_BAD_LINES) --out $(DEMO_DIR)/doj_extract.csv
 	$(VENV)/bin/relief run --input $(DEMO_DIR)/doj_extract.csv --warehouse $(DEMO_DIR)/warehouse --compute-at 2026-11-22 --force
+	$(VENV)/bin/relief quarantine --warehouse $(DEMO_DIR)/warehouse
+	$(VENV)/bin/relief report --warehouse $(DEMO_DIR)/warehouse --out $(DEMO_DIR)/report
+	$(VENV)/bin/relief county packet --warehouse $(DEMO_DIR)/warehouse --county "$(DEMO_COUNTY)" --out $(DEMO_DIR)/packet --merged-only
 	@echo
-	@echo "Demo done."
-	@echo "  extract:        $(DEMO_DIR)/doj_extract.csv"
-	@echo "  county tables:  $(DEMO_DIR)/warehouse/counties/<county>   (Delta; open with deltalake.DeltaTable)"
-	@echo "  runs ledger:    $(DEMO_DIR)/warehouse/runs"
-	@echo "  quarantine:     $(DEMO_DIR)/warehouse/quarantine"
+	@echo "Demo done. Everything is under $(DEMO_DIR)/ (every name and number in it is made up):"
+	@echo "  county tables  $(DEMO_DIR)/warehouse/counties/<county>   (Delta; the runs ledger: $(DEMO_DIR)/warehouse/runs)"
+	@echo "  validation     $(DEMO_DIR)/warehouse/validation/<run>/index.html"
+	@echo "  quarantine     $(DEMO_DIR)/warehouse/quarantine   ($(DEMO_BAD_LINES) planted bad lines, summarised above)"
+	@echo "  report         $(DEMO_DIR)/report/index.html"
+	@echo "  packet         $(DEMO_DIR)/packet/   ($(DEMO_COUNTY): bulk motion, proposed orders merged into one PDF)"
+	@echo
+	@echo "Next:"
+	@echo "  $(VENV)/bin/relief county pull --warehouse $(DEMO_DIR)/warehouse --county \"$(DEMO_COUNTY)\" --format xlsx --out $(DEMO_DIR)/pull"
+	@echo "  xdg-open $(DEMO_DIR)/report/index.html      # or open it in any browser; no network needed"
+	@echo "  $(VENV)/bin/relief audit verify --warehouse $(DEMO_DIR)/warehouse"
 
 test: java-check $(STAMP)
 	$(PY) -m pytest -q
@@ -49,7 +60,7 @@ package: $(STAMP)
 	@mkdir -p dist
 	rm -f dist/relief.zip
 	zip -qr dist/relief.zip jobs transforms expectations -x '*__pycache__*'
-	@echo "dist/relief.zip (use with spark-submit --py-files; ship conf/ with --files or RELIEF_CONF)"
+	@echo "dist/relief.zip (use with spark-submit --py-files; conf/ reaches the driver through RELIEF_CONF, see docs/operations.md)"
 
 clean:
 	rm -rf $(DEMO_DIR) dist .pytest_cache .mypy_cache .ruff_cache

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 import logging
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from jobs.progress import Progress, fmt_count
+from jobs.progress import Progress, fmt_count, is_verbose, set_verbose
 
 app = typer.Typer(
     name="relief",
@@ -54,8 +56,15 @@ def _options(
             help="configuration folder (default: $RELIEF_CONF, else the conf/ shipped with relief)",
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="show Spark's and Great Expectations' own log lines too"
+        ),
+    ] = False,
 ) -> None:
     """Statewide Prop 64 record clearance: DOJ extract -> one Delta table per county."""
+    set_verbose(verbose)
     if conf_dir is not None:
         from jobs.config import ConfigError, use_conf_dir
 
@@ -110,11 +119,25 @@ def generate(
             max=1.0,
         ),
     ] = None,
+    bad_lines: Annotated[
+        int,
+        typer.Option(
+            help="also plant this many malformed lines (wrong field count, bad quoting, "
+            "invalid UTF-8, blank SUBJECT_ID) at positions from --seed, for the quarantine",
+            min=0,
+        ),
+    ] = 0,
 ) -> None:
-    """Write a fabricated statewide DOJ extract (95 columns, DOMAIN.md §1)."""
+    """Write a fabricated statewide DOJ extract (95 columns, docs/DOMAIN.md §1)."""
     from jobs.config import ConfigError
     from jobs.generate import DISP_DATE_PLACEHOLDER_SHARE, generate_extract
 
+    if bad_lines > rows:
+        raise _fail(
+            f"--bad-lines {bad_lines}: more than --rows {rows} (each bad line is a broken copy "
+            "of a data line)",
+            2,
+        )
     progress = Progress()
     try:
         with progress.stage("generate", f"Generating {rows:,} rows into {out}"):
@@ -130,9 +153,17 @@ def generate(
                     else disp_date_placeholder
                 ),
             )
+        if bad_lines:
+            from jobs.bad_lines import plant_bad_lines
+
+            planted = plant_bad_lines(out, bad_lines, seed)
     except (ConfigError, ValueError) as exc:
         raise _fail(str(exc), 2) from None
     typer.echo(f"wrote {out}: {stats}")
+    if bad_lines:
+        kinds = sorted(set(planted.values()))
+        counts = ", ".join(f"{list(planted.values()).count(k)} {k}" for k in kinds)
+        typer.echo(f"planted {len(planted)} bad line(s) for the quarantine: {counts}")
 
 
 @app.command()
@@ -157,15 +188,25 @@ def run(
     force: Annotated[
         bool, typer.Option(help="commit a new version even if nothing changed")
     ] = False,
+    json_: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="print one JSON result object on stdout (progress stays on stderr)"
+        ),
+    ] = False,
 ) -> None:
     """Run the statewide job: ingest, normalize, history, eligibility, commit per county."""
+    if json_:
+        _run_json(input, warehouse, compute_at, counties, master, policy_dir,
+                  eligibility_options, conf, force)  # fmt: skip
+        return
     _require_extra("run", _SPARK_JOB)
     from jobs.statewide import RunFailed, RunOptions, UsageError
     from jobs.statewide import run as run_job
 
     options = RunOptions(
         inputs=input,
-        warehouse=warehouse,
+        warehouse=_absolute(warehouse),
         compute_at=_parse_date(compute_at, "--compute-at"),
         counties=_split(counties),
         master=master,
@@ -209,6 +250,153 @@ def run(
     )
     typer.echo(f"  quarantine:    {warehouse / 'quarantine'}")
     typer.echo(f"  runs ledger:   {warehouse / 'runs'}")
+    typer.echo(f"  validation:    {_validation_line(result, warehouse)}")
+
+
+def _validation_line(result: Any, warehouse: Path) -> str:
+    """The suites' summary and the page that records them, or that the page is missing."""
+    from jobs.warehouse.storage import Warehouse
+    from jobs.warehouse.validation import EVIDENCE_MISSING, INDEX_FILE
+
+    summary = result.validation or "-"
+    if EVIDENCE_MISSING in summary:
+        return summary
+    return f"{summary} ({_local(Warehouse(warehouse).validation(result.run_id) / INDEX_FILE)})"
+
+
+def _absolute(path: Path) -> Path:
+    """A local warehouse as an absolute path: Spark's Python workers and executors do not
+    share this process's working directory (a relative path would stage files elsewhere)."""
+    return path if "://" in str(path) else Path(os.path.abspath(path))
+
+
+def _local(path: Path) -> str:
+    """An absolute path for a local location (a URI is left as it is)."""
+    text = str(path)
+    return text if "://" in text else os.path.abspath(text)
+
+
+def run_result_json(result: Any, warehouse: Path) -> dict[str, Any]:
+    """The machine-readable result of a run (``relief run --json``)."""
+    from jobs.warehouse.storage import Warehouse
+    from jobs.warehouse.validation import EVIDENCE_MISSING, INDEX_FILE
+
+    root = Warehouse(warehouse)
+    validation = result.validation or None
+    evidence = None
+    if validation and EVIDENCE_MISSING not in validation:
+        evidence = _local(root.validation(result.run_id) / INDEX_FILE)
+    return {
+        "run_id": result.run_id,
+        "status": result.status,
+        "message": result.message,
+        "compute_at": result.compute_at.isoformat(),
+        "started_at": result.started_at.isoformat(),
+        "finished_at": result.finished_at.isoformat() if result.finished_at else None,
+        "rows": {
+            "read": result.rows_read,
+            "kept": result.rows_kept,
+            "quarantined": result.rows_quarantined,
+        },
+        "prop64_lines": {
+            "total": result.prop64_lines,
+            "in_tables": result.prop64_lines_in_tables,
+            "unplaced": list(result.prop64_lines_unplaced),
+        },
+        "counties": [
+            {
+                "county": v["county"],
+                "version": v["version"],
+                "rows": v["rows"],
+                "carried_from": v.get("carried_from"),
+            }
+            for v in sorted(result.county_versions, key=lambda v: v["county"])
+        ],
+        "validation": validation,
+        "seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()},
+        "paths": {
+            "warehouse": _local(root.root),
+            "counties": _local(root.root / "counties"),
+            "quarantine": _local(root.quarantine),
+            "runs": _local(root.runs),
+            "validation": evidence,
+        },
+    }
+
+
+def _json_out(payload: dict[str, Any], code: int = 0) -> None:
+    typer.echo(json.dumps(payload, sort_keys=True, default=str))
+    if code:
+        raise typer.Exit(code)
+
+
+def _run_json(
+    input: str,
+    warehouse: Path,
+    compute_at: str | None,
+    counties: str | None,
+    master: str | None,
+    policy_dir: Path | None,
+    eligibility_options: Path | None,
+    conf: list[str] | None,
+    force: bool,
+) -> None:
+    """`relief run --json`: the same run; stdout gets one JSON object whatever happens
+    (``status`` ``usage_error`` exit 2, ``failed`` exit 1), stderr the progress and messages."""
+
+    def error(status: str, message: str, code: int) -> None:
+        typer.echo(f"relief: {message}", err=True)
+        _json_out({"run_id": None, "status": status, "message": message}, code)
+
+    missing = [m for m in _SPARK_JOB if importlib.util.find_spec(m) is None]
+    if missing:
+        error("usage_error", f"`relief run` needs {', '.join(missing)}: {JOB_EXTRA}", 2)
+    from jobs.statewide import RunFailed, RunOptions, UsageError
+    from jobs.statewide import run as run_job
+
+    try:
+        options = RunOptions(
+            inputs=input,
+            warehouse=_absolute(warehouse),
+            compute_at=_parse_date(compute_at, "--compute-at"),
+            counties=_split(counties),
+            master=master,
+            conf=_parse_conf(conf),
+            policy_dir=policy_dir,
+            eligibility_options=eligibility_options,
+            force=force,
+        )
+    except typer.Exit as exc:
+        _json_out({"run_id": None, "status": "usage_error", "message": "bad option"}, exc.exit_code)
+        return
+    began = dt.datetime.now(dt.UTC)
+    try:
+        result = run_job(options, Progress())
+    except UsageError as exc:
+        error("usage_error", str(exc), 2)
+        return
+    except RunFailed as exc:
+        message = f"run failed: {exc}"
+        typer.echo(f"relief: {message}", err=True)
+        _json_out({**_failed_run(options.warehouse, began), "message": message}, 1)
+        return
+    _json_out(run_result_json(result, warehouse))
+
+
+def _failed_run(warehouse: Path, began: dt.datetime) -> dict[str, Any]:
+    """Run id and final status of the run that just failed, when it reached the ledger (a
+    run refused at the lock did not: run_id null)."""
+    from jobs.warehouse import ledger
+    from jobs.warehouse.storage import Warehouse
+
+    try:
+        runs = ledger.read_runs(Warehouse(warehouse))
+    except Exception:  # the ledger itself may be what failed
+        runs = []
+    ours = [r for r in runs if r["started_at"] and r["started_at"] >= began]
+    if not ours:
+        return {"run_id": None, "status": "failed"}
+    return {"run_id": ours[-1]["run_id"], "status": ours[-1]["status"]}
 
 
 @app.command()
@@ -233,7 +421,7 @@ def recover(
 def validate(
     input: Annotated[str, typer.Option("--input", help="extract file(s): comma list or glob")],
     out: Annotated[
-        Path | None, typer.Option(help="also write results JSON and Data Docs here")
+        Path | None, typer.Option(help="also write the results page (index.html) and JSON here")
     ] = None,
 ) -> None:
     """Run the raw and normalized expectation suites on an extract; write no table."""
@@ -246,10 +434,16 @@ def validate(
     from jobs.warehouse.inputs import InputError
     from jobs.warehouse.validation import write_results
 
+    progress = Progress()
     try:
         counties, offenses = load_counties(), load_offenses()
-        spark = build_session("relief-validate")
-        results = validate_extract(spark, input, counties, offenses)
+        with progress.stage("spark", "Starting Spark"):
+            spark = build_session("relief-validate")
+        with progress.stage(
+            "validate", f"Reading {input} and running the raw and normalized suites"
+        ):
+            results = validate_extract(spark, input, counties, offenses)
+            progress.note(summarize(results))
     except (ConfigError, InputError, JavaMissingError) as exc:
         raise _fail(str(exc), 2) from None
     for result in results:
@@ -257,7 +451,10 @@ def validate(
             typer.echo(f"  {outcome.status:<7} {outcome.message()}")
     typer.echo(summarize(results))
     if out is not None:
-        typer.echo(f"results: {write_results(results, out)}")
+        try:
+            typer.echo(f"results: {write_results(results, out)}")
+        except OSError as exc:
+            raise _fail(f"--out {out}: results could not be written ({exc})", 1) from None
     failure = critical_failure_message(results)
     if failure:
         raise _fail(f"critical expectation failed:\n{failure}", 1)
@@ -322,14 +519,28 @@ def _mount_optional() -> None:
     app.add_typer(
         county_app, name="county", help="A county's own table: pull it, build its filing packet."
     )
-    app.add_typer(audit_app, name="audit", help="Delta history, diffs and explanations.")
+    app.add_typer(
+        audit_app, name="audit", help="The runs ledger, Delta history, diffs, explanations, verify."
+    )
 
 
 _mount_optional()
 
 
+# Libraries that log INFO on their own loggers (GX sets its level itself): shown with -v only.
+_CHATTY_LOGGERS = ("great_expectations", "py4j")
+
+
+def _quiet_libraries(record: logging.LogRecord) -> bool:
+    if is_verbose() or record.levelno >= logging.WARNING:
+        return True
+    return not record.name.startswith(_CHATTY_LOGGERS)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet_libraries)
     try:
         app()
     except KeyboardInterrupt:

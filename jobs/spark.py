@@ -7,11 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib.resources import as_file, files
 
 from pyspark.sql import SparkSession
 
 from jobs.config import conf_dir, read_yaml
+from jobs.progress import is_verbose
 from jobs.warehouse.access import owner_only
 
 # Files Spark's Hadoop file systems create (staged Parquet, committer folders) get no group or
@@ -106,6 +110,9 @@ def build_session(
         # not whatever python3 is first on PATH (PySpark reads only the environment here).
         # A cluster names its executors' own (PYSPARK_PYTHON, spark.pyspark.python).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    quiet = not is_verbose() and "PYSPARK_GATEWAY_PORT" not in os.environ
+    if quiet:
+        settings = quiet_settings(settings)
     for key, value in settings.items():
         builder = builder.config(key, value)
     # PySpark 4 logs every analysis error as a JSON stack trace; the caller reports it.
@@ -113,6 +120,82 @@ def build_session(
     # A local session's JVM (and the Python workers it starts) inherits the umask it is
     # started with: owner-only, whatever the caller's umask.
     with owner_only():
-        spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+        if quiet:
+            with _jvm_stderr_filtered():
+                spark = builder.getOrCreate()
+        else:
+            spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR" if quiet else "WARN")
     return spark
+
+
+# --- a quiet console ------------------------------------------------------------------------
+
+LOG4J2_QUIET = "log4j2-quiet.properties"  # package data of jobs/
+# What the JVM prints past log4j (Spark's launcher always adds the incubator module, and
+# Spark tells a PySpark driver, taken for a shell, how to change the log level): dropped from
+# the driver's stderr unless `relief -v`.
+JVM_NOISE = (
+    b"WARNING: Using incubator modules",
+    b"Setting default log level to",
+    b"To adjust logging level use sc.setLogLevel",
+)
+
+
+def log4j2_quiet_file() -> str:
+    """Path of the shipped log4j2 file (a real file also when relief is installed zipped)."""
+    resource = files("jobs") / LOG4J2_QUIET
+    if isinstance(resource, os.PathLike):
+        return os.fspath(resource)
+    with as_file(resource) as path:  # pragma: no cover - zip imports (spark-submit)
+        target = os.path.join(os.path.expanduser("~"), ".cache", "relief", LOG4J2_QUIET)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(path, target)
+        return target
+
+
+def quiet_settings(settings: Mapping[str, str]) -> dict[str, str]:
+    """``settings`` plus relief's log4j2 file for the driver (appended to the caller's
+    extraJavaOptions; one they name themselves is kept)."""
+    out = dict(settings)
+    option = f"-Dlog4j2.configurationFile={log4j2_quiet_file()}"
+    java = out.get("spark.driver.extraJavaOptions", "")
+    if "log4j2.configurationFile" not in java:
+        out["spark.driver.extraJavaOptions"] = f"{java} {option}".strip()
+    return out
+
+
+@contextmanager
+def _jvm_stderr_filtered() -> Iterator[None]:
+    """Launch the driver JVM with its stderr through a pipe that drops :data:`JVM_NOISE`.
+
+    The JVM inherits file descriptor 2 when PySpark starts it: for that moment fd 2 is a
+    pipe, and a thread copies every other line to the real stderr for the JVM's lifetime.
+    Nothing to do when the JVM is already running.
+    """
+    from pyspark import SparkContext
+
+    if SparkContext._gateway is not None:
+        yield
+        return
+    sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    real = os.dup(2)
+
+    def pump() -> None:
+        with os.fdopen(read_end, "rb") as lines:
+            for line in lines:
+                if not line.startswith(JVM_NOISE):
+                    try:
+                        os.write(real, line)
+                    except OSError:
+                        return
+
+    threading.Thread(target=pump, name="relief-jvm-stderr", daemon=True).start()
+    os.dup2(write_end, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(real, 2)
+        os.close(write_end)

@@ -74,7 +74,7 @@ from jobs.warehouse.storage import (
     staged_parquet_files,
     staged_partitions,
 )
-from jobs.warehouse.validation import write_results
+from jobs.warehouse.validation import record_evidence
 from transforms import conservation, ingest
 from transforms.columns import COUNTY_SLUG, INPUT_INDEX, SOURCE_FILE, SOURCE_LINE, TARGET_COUNTY
 from transforms.eligibility import apply_policies
@@ -527,15 +527,19 @@ def _execute(
 
     with progress.stage("validation", "Validating with Great Expectations"):
         results = validate_staged(ingested, staged_rows)
-        record.validation = summarize(results)
-        index = write_results(results, warehouse.validation(run_id), run_id)
+        evidence = record_evidence(results, warehouse.validation(run_id), run_id)
+        record.validation = evidence.summary(summarize(results))
+        if evidence.problem:
+            progress.warn(f"validation results could not be written: {evidence.problem}")
         for result in results:
             for outcome in result.warnings():
                 progress.warn(outcome.message())
-        progress.note(f"{record.validation}; Data Docs: {index}")
+        progress.note(f"{record.validation}; results: {evidence.index or 'not written'}")
         failure = critical_failure_message(results)
         if failure:
-            raise ValidationFailed(f"{failure}\nNothing was committed. Results: {index}")
+            raise ValidationFailed(
+                f"{failure}\nNothing was committed. Results: {evidence.index or 'not written'}"
+            )
 
     with progress.stage("summary", "Computing county figures"):
         figures = county_summary(staged_rows, options.compute_at).collect()  # small: aggregates

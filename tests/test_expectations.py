@@ -31,7 +31,14 @@ from jobs.config import load_counties
 from jobs.config.offenses import load_offenses
 from jobs.generate import generate_extract
 from jobs.statewide import validate_extract
-from jobs.warehouse.validation import INDEX_FILE, RESULTS_FILE, write_results
+from jobs.warehouse.validation import (
+    EVIDENCE_MISSING,
+    GX_DIR,
+    INDEX_FILE,
+    RESULTS_FILE,
+    record_evidence,
+    write_results,
+)
 from transforms import columns as C
 from transforms.policy import Determination
 
@@ -437,13 +444,34 @@ def test_results_json_and_html_pages_are_written(bad_raw: SuiteResult, tmp_path:
     assert expectation["name"] == "raw_cnt_order_12_digits"
     assert expectation["offending_record_ids"] == ["r-4", "r-6"]
     assert saved["suites"][0]["gx_result"]["statistics"]["evaluated_expectations"] == 10
-    # GX's own Data Docs, linked from the index page
-    docs = index.parent / "data_docs"
-    assert (docs / "index.html").is_file()
-    (validation_page,) = (docs / "validations" / "raw" / "run-1").glob("*/raw.html")
-    gx_page = validation_page.read_text()
-    assert "CNT_ORDER is 12 digits" in gx_page and "[critical]" in gx_page
-    assert str(validation_page.relative_to(index.parent)) in page
+    # GX's own result of the suite, linked from the page; no Data Docs site (CDN-only)
+    gx = json.loads((index.parent / GX_DIR / "raw.json").read_text())
+    assert gx["statistics"]["evaluated_expectations"] == 10
+    assert f'href="{GX_DIR}/raw.json"' in page
+    assert not (index.parent / "data_docs").exists()
+
+
+def test_results_on_a_relative_path_are_written_at_its_absolute_path(
+    bad_raw: SuiteResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    index = write_results([bad_raw], Path("wh/validation/run-1"), run_id="run-1")
+    assert index == tmp_path / "wh" / "validation" / "run-1" / INDEX_FILE
+    assert index.is_absolute() and index.is_file()
+
+
+def test_evidence_that_cannot_be_written_is_named_in_the_validation_line(
+    bad_raw: SuiteResult, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "validation"
+    blocker.write_text("a file where the folder should be")
+    evidence = record_evidence([bad_raw], blocker / "run-1", run_id="run-1")
+    assert evidence.index is None
+    assert evidence.problem == f"{blocker / 'run-1'}: Not a directory"
+    assert evidence.summary("raw 5 passed, 1 warned, 4 failed") == (
+        f"raw 5 passed, 1 warned, 4 failed; {EVIDENCE_MISSING} ({blocker / 'run-1'}: "
+        "Not a directory)"
+    )
 
 
 def test_validate_extract_runs_raw_and_normalized_without_writing_tables(

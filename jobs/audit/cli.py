@@ -5,10 +5,12 @@
     relief audit explain --warehouse DIR --county NAME --record-id ID [--version N]
                          [--policy-dir DIR | --policy FILE]
     relief audit verify  --warehouse DIR [--json]
+    relief audit runs    --warehouse DIR [--json]
 
-The logic is in jobs/audit/ (history.py, diff.py, explain.py, verify.py). Every command reads
-the runs ledger to know which version of each table is published (the one the latest
-succeeded run names) and says so. Exit codes: 0 ok, 1 the warehouse lacks what was asked for
+The logic is in jobs/audit/ (history.py, diff.py, explain.py, verify.py, runs.py). Every
+command reads the runs ledger to know which version of each table is published (the one the
+latest succeeded run names) and says so; ``runs`` lists the ledger, one line per run with its
+final status. Exit codes: 0 ok, 1 the warehouse lacks what was asked for
 or (verify) a table version is not accounted for by the ledger or a table's newest version
 is unpublished, 2 bad usage (unknown county, version or record, no such warehouse).
 """
@@ -25,10 +27,11 @@ from jobs.audit.common import AuditError
 from jobs.audit.diff import diff_versions, render_diff, write_diff_csv
 from jobs.audit.explain import explain_record, render_explanation
 from jobs.audit.history import county_history, render_history
+from jobs.audit.runs import list_runs, render_runs
 from jobs.audit.verify import render_verify, verify_warehouse
 
 app = typer.Typer(
-    help="Audit trail: table history, version diffs, why a conviction was decided, verify.",
+    help="Audit trail: runs, table history, version diffs, why a conviction was decided, verify.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -126,6 +129,21 @@ def verify(warehouse: WarehouseOption, json_: JsonOption = False) -> None:
         typer.echo(render_verify(report, warehouse))
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def runs(warehouse: WarehouseOption, json_: JsonOption = False) -> None:
+    """The runs ledger: one line per run with its final status (succeeded, failed,
+    failed_validation, no_change, incomplete, running), timings, rows and validation; the
+    run readers are served is marked published."""
+    try:
+        lines = list_runs(warehouse)
+    except AuditError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    if json_:
+        typer.echo(json.dumps([line.to_json() for line in lines], indent=2, sort_keys=True))
+    else:
+        typer.echo(render_runs(lines, warehouse))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Layout (DESIGN.md):
     <warehouse>/quarantine/         rejected input lines (DOJ only)
     <warehouse>/runs/               the ledger: rows per run (status 'running', then final)
     <warehouse>/summary/            aggregate figures per run and county
-    <warehouse>/validation/<run>/   Great Expectations results and Data Docs
+    <warehouse>/validation/<run>/   validation page, results.json, GX results (gx/<suite>.json)
     <warehouse>/_staging/<run>/     Parquet written by Spark executors before commit
 
 Executors write Parquet into the run's staging area with Spark's own writer. The driver then

@@ -1,26 +1,34 @@
 """Validation I/O: keep suite results per run, render them for people, validate an extract.
 
-``<warehouse>/validation/<run_id>/`` holds, for every run:
+``<warehouse>/validation/<run_id>/`` holds, for every run (always absolute paths):
 
-- ``results.json``: the one-line summary, passed/warned/failed totals, seconds, and per suite
-  every expectation's outcome (observed value, offending record_ids) with GX's own result;
-- ``index.html``: a self-contained page (no network needed) a person opens in a browser,
-  listing every expectation, what was observed and which records broke it;
-- ``data_docs/``: the Great Expectations Data Docs site for the same results, built by GX's
-  own site builder (``data_docs/index.html``). Its styling loads from public CDNs, so on a
-  machine without internet it is plain but readable; index.html links to its pages.
+- ``index.html``: the complete record for people, self-contained (no script, no network):
+  every expectation of every suite, its result, the observed value, the threshold it is held
+  to (``mostly``, bounds, sets) and the record_ids that broke it;
+- ``results.json``: the same for machines: the one-line summary, passed/warned/failed
+  totals, seconds, and per suite every expectation's outcome;
+- ``gx/<suite>.json``: Great Expectations' own validation result of each suite
+  (``ExpectationSuiteValidationResult``), linked from index.html.
+
+GX's Data Docs site is not built: its pages load their scripts and styles from public CDNs
+and its index lists results only through that JavaScript, so offline it was empty. The page
+above holds everything the Data Docs page showed, and the GX results stay as GX wrote them.
+
+A run whose evidence cannot be written keeps going (the tables do not depend on it) and says
+so: :func:`record_evidence` returns the problem, which the run puts in its result line and
+in the ledger's ``validation`` column (``…; evidence not written (…)``).
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import html
 import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +44,8 @@ from jobs.warehouse.access import owner_only
 
 RESULTS_FILE = "results.json"
 INDEX_FILE = "index.html"
-DOCS_DIR = "data_docs"
-SITE_NAME = "relief"
-# Pictures of GX's "how to" help, a few MB per run, that a results page never shows.
-_UNUSED_DOC_ASSETS = (
-    "static/images/glossary_scroller.gif",
-    "static/images/iterative-dev-loop.png",
-    "static/images/validation_failed_unexpected_values.gif",
-)
+GX_DIR = "gx"
+EVIDENCE_MISSING = "evidence not written"
 
 logger = logging.getLogger(__name__)
 
@@ -74,89 +76,58 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def build_data_docs(
-    results: Sequence[SuiteResult], directory: Path, run_id: str | None = None
-) -> dict[str, str]:
-    """GX Data Docs for ``results`` under ``directory``; returns suite -> page (relative).
-
-    Uses an ephemeral GX context whose Data Docs site is a filesystem store at
-    ``directory``: the suite results go into the context's in-memory results store and GX's
-    SiteBuilder renders them.
-    """
-    import great_expectations as gx
-    from great_expectations.core import ExpectationSuite
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    context = gx.get_context(mode="ephemeral")
-    context.add_data_docs_site(
-        SITE_NAME,
-        {
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(directory),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
-    run_time = dt.datetime.now(dt.UTC)
-    keys: dict[str, Any] = {}
-    run = RunIdentifier(run_name=run_id or "relief-validate", run_time=run_time)
-    for result in results:
-        suite_json: dict[str, Any] = dict(result.gx_suite.to_json_dict())
-        suite_json.pop("id", None)
-        context.suites.add(ExpectationSuite(**suite_json))
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite),
-            run_id=run,
-            batch_identifier=result.suite,
-        )
-        # The page shows the run from the result's meta; the stored result is not changed.
-        shown = copy.copy(result.gx_result)
-        shown.meta = {**(result.gx_result.meta or {}), "run_id": run}
-        context.validation_results_store.set(key, shown)
-        keys[result.suite] = key
-    context.build_data_docs(site_names=[SITE_NAME])
-    for asset in _UNUSED_DOC_ASSETS:
-        (directory / asset).unlink(missing_ok=True)
-    pages: dict[str, str] = {}
-    for suite, key in keys.items():
-        for site in context.get_docs_sites_urls(resource_identifier=key, site_name=SITE_NAME):
-            url = str(site.get("site_url") or "")
-            if url.startswith("file://"):
-                pages[suite] = os.path.relpath(url.removeprefix("file://"), directory)
-    return pages
+def gx_result_file(suite: str) -> str:
+    """Where a suite's GX result is kept, relative to the run's validation folder."""
+    return f"{GX_DIR}/{suite}.json"
 
 
 def write_results(
     results: Sequence[SuiteResult], directory: Path, run_id: str | None = None
 ) -> Path:
-    """Write results.json, GX Data Docs and index.html into ``directory``; return index.html.
-
-    When GX's Data Docs cannot be built the run still keeps results.json and index.html (a
-    warning is logged): the record of what was validated matters more than its styling.
-    """
+    """Write gx/<suite>.json, results.json and index.html into ``directory`` (made absolute
+    first); return index.html. Raises OSError when a file cannot be written."""
     with owner_only():  # also for `relief validate --out`: results name records
-        return _write_results(results, Path(directory), run_id)
+        return _write_results(results, Path(directory).expanduser().resolve(), run_id)
 
 
 def _write_results(results: Sequence[SuiteResult], directory: Path, run_id: str | None) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+    (directory / GX_DIR).mkdir(parents=True, exist_ok=True)
+    for result in results:
+        _write_atomically(
+            directory / gx_result_file(result.suite),
+            json.dumps(result.gx_json(), indent=2, default=str),
+        )
     payload = results_payload(results, run_id)
     _write_atomically(directory / RESULTS_FILE, json.dumps(payload, indent=2, default=str))
-    pages: dict[str, str] = {}
-    try:
-        docs = build_data_docs(results, directory / DOCS_DIR, run_id)
-        pages = {suite: f"{DOCS_DIR}/{page}" for suite, page in docs.items()}
-    except Exception as exc:
-        logger.warning("GX Data Docs could not be built in %s: %s", directory / DOCS_DIR, exc)
     index = directory / INDEX_FILE
-    _write_atomically(index, render_index(results, payload, pages))
+    _write_atomically(index, render_index(results, payload))
     return index
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What :func:`record_evidence` wrote: the page, or why there is none."""
+
+    index: Path | None
+    problem: str | None
+
+    def summary(self, validation: str) -> str:
+        """The ledger's one-line validation text, saying when the evidence is missing."""
+        if self.problem is None:
+            return validation
+        return f"{validation}; {EVIDENCE_MISSING} ({self.problem})"
+
+
+def record_evidence(
+    results: Sequence[SuiteResult], directory: Path, run_id: str | None = None
+) -> Evidence:
+    """:func:`write_results`, reporting a failure instead of raising it (a run goes on)."""
+    try:
+        return Evidence(write_results(results, directory, run_id), None)
+    except OSError as exc:
+        problem = f"{directory}: {exc.strerror or exc}"
+        logger.debug("validation evidence not written", exc_info=True)
+        return Evidence(None, problem)
 
 
 # --- the page for people ----------------------------------------------------------------------
@@ -177,9 +148,58 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render_index(
-    results: Sequence[SuiteResult], payload: dict[str, Any], pages: dict[str, str]
-) -> str:
+def _configs(result: SuiteResult) -> dict[str, Mapping[str, Any]]:
+    """Each expectation's kwargs as GX ran them (parameters filled in), by meta.name."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for item in result.gx_json().get("results") or []:
+        config = item.get("expectation_config") or {}
+        name = (config.get("meta") or {}).get("name")
+        if name:
+            out[str(name)] = config.get("kwargs") or {}
+    return out
+
+
+def _short(value: Any, limit: int = 8) -> str:
+    if isinstance(value, list | tuple):
+        shown = ", ".join(str(v) for v in value[:limit])
+        more = f", … ({len(value)} in all)" if len(value) > limit else ""
+        return f"[{shown}{more}]"
+    return str(value)
+
+
+_BOUNDS = (
+    ("min_value", "at least"),
+    ("max_value", "at most"),
+    ("value", "equal to"),
+    ("regex", "matching"),
+    ("regex_list", "matching one of"),
+    ("value_set", "one of"),
+    ("column_set", "columns"),
+    ("column_list", "columns"),
+    ("type_", "of type"),
+    ("row_condition", "where"),
+)
+
+
+def threshold(kwargs: Mapping[str, Any], is_row_check: bool) -> str:
+    """What an expectation holds the data to: ``98% of rows; one of [...]``."""
+    parts: list[str] = []
+    mostly = kwargs.get("mostly")
+    if isinstance(mostly, int | float) and mostly < 1:
+        parts.append(f"at least {mostly * 100:g}% of rows")
+    elif is_row_check:
+        parts.append("every row")
+    for key, word in _BOUNDS:
+        value = kwargs.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, Mapping):
+            value = value.get("pass_through_filter", value)
+        parts.append(f"{word} {_short(value)}")
+    return "; ".join(parts) or "-"
+
+
+def render_index(results: Sequence[SuiteResult], payload: dict[str, Any]) -> str:
     """A self-contained HTML page of the results: no script, no external resource."""
     count = payload["totals"]
     head = (
@@ -200,30 +220,39 @@ def render_index(
         f"<h1>relief validation{run}</h1>",
         f"<p><strong>{_e(payload['summary'])}</strong></p>",
         f"<p>{_e(head)}. {_e(verdict)}</p>",
-        f'<p class="muted">Written {_e(payload["written_at"])}. Machine-readable: '
-        f'<a href="{RESULTS_FILE}">{RESULTS_FILE}</a>.',
+        f'<p class="muted">Written {_e(payload["written_at"])}. This page is the complete '
+        "record of the run's Great Expectations validation. For machines: "
+        f'<a href="{RESULTS_FILE}">{RESULTS_FILE}</a> (every outcome) and GX\'s own result '
+        "of each suite: "
+        + ", ".join(
+            f'<a href="{_e(gx_result_file(r.suite))}">{_e(gx_result_file(r.suite))}</a>'
+            for r in results
+        )
+        + ".</p>",
     ]
-    if pages:
-        docs_index = f"{DOCS_DIR}/index.html"
-        parts.append(f' Great Expectations Data Docs: <a href="{docs_index}">{docs_index}</a>.')
-    parts.append("</p>")
     for result in results:
         rows = f"{result.rows:,} rows" if result.rows is not None else "schema only"
+        configs = _configs(result)
+        link = gx_result_file(result.suite)
         parts.append(f'<h2 id="{_e(result.suite)}">{_e(result.summary_line())}</h2>')
-        link = pages.get(result.suite)
-        docs = f' — <a href="{_e(link)}">GX Data Docs page</a>' if link else ""
-        parts.append(f'<p class="muted">{_e(rows)}, {result.seconds:.1f} s{docs}</p>')
+        parts.append(
+            f'<p class="muted">{_e(rows)}, {result.seconds:.1f} s — GX result: '
+            f'<a href="{_e(link)}">{_e(link)}</a></p>'
+        )
         parts.append(
             "<table><tr><th>Status</th><th>Severity</th><th>Expectation</th><th>Check</th>"
-            "<th>Observed</th><th>Offending record_ids</th></tr>"
+            "<th>Threshold</th><th>Observed</th><th>Offending record_ids</th></tr>"
         )
         for o in result.outcomes:
             columns = f" on <code>{_e(', '.join(o.columns))}</code>" if o.columns else ""
+            held_to = threshold(configs.get(o.name, {}), bool(o.columns))
             parts.append(
-                f'<tr><td class="{o.status}">{o.status}</td><td>{_e(o.severity)}</td>'
+                f'<tr id="{_e(result.suite)}-{_e(o.name)}">'
+                f'<td class="{o.status}">{o.status}</td><td>{_e(o.severity)}</td>'
                 f"<td><strong>{_e(o.description)}</strong><br>"
                 f'<span class="muted">{_e(o.name)}</span></td>'
                 f"<td><code>{_e(o.type)}</code>{columns}</td>"
+                f"<td>{_e(held_to)}</td>"
                 f"<td>{_e(o.observed)}</td>"
                 f"<td><code>{_e(', '.join(o.offending_ids))}</code></td></tr>"
             )
