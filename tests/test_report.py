@@ -279,16 +279,20 @@ def test_pages_are_self_contained_and_print_ready(built: Path):
         assert "<text" in text  # chart text stays text: searchable, sharp in print
 
 
-def test_data_docs_link_appears_only_when_the_runs_data_docs_exist(warehouse: Path, tmp_path: Path):
+def test_validation_page_link_appears_only_when_the_runs_page_exists(
+    warehouse: Path, tmp_path: Path
+):
     out = tmp_path / "site" / "report"
     report_command(warehouse, out, None)
-    assert "Data Docs" not in (out / "index.html").read_text()
+    assert "Validation page" not in (out / "index.html").read_text()
     docs = Warehouse(warehouse).validation(RUN_2) / "index.html"
     docs.parent.mkdir(parents=True)
     docs.write_text("<html>GX</html>")
     report_command(warehouse, out, None)
     for page in ("index.html", "county-kern.html"):
-        hrefs = re.findall(r'<dt>Data Docs</dt><dd><a href="([^"]+)">', (out / page).read_text())
+        hrefs = re.findall(
+            r'<dt>Validation page</dt><dd><a href="([^"]+)">', (out / page).read_text()
+        )
         # An absolute file URI: the link still works from a copy of the folder on this
         # machine; the note says it is not part of the folder.
         assert hrefs == [docs.resolve().as_uri()]

@@ -695,7 +695,7 @@ def _run_block(info: RunInfo, county: str | None = None) -> str:
     rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items)
     if info.data_docs:
         rows += (
-            f'<dt>Validation</dt><dd><a href="{_e(info.data_docs)}">Validation page of this '
+            f'<dt>Validation page</dt><dd><a href="{_e(info.data_docs)}">Validation page of this '
             "run (every expectation, its threshold and result; GX results as JSON)</a> "
             '<span class="note">(on the machine that ran relief, not part of this folder: '
             "the link works there only; the results name records, so they are not copied into "
