@@ -39,8 +39,9 @@ from jobs.config import ConfigError, load_counties
 from jobs.config.offenses import load_offenses
 from jobs.config.policies import PolicySet, load_policy_set
 from jobs.progress import Progress, fmt_count
-from jobs.spark import JavaMissingError, build_session
+from jobs.spark import JavaMissingError, build_session, storage_conf
 from jobs.warehouse import fs, ledger
+from jobs.warehouse.fs import StorePath
 from jobs.warehouse.inputs import (
     InputError,
     InputFile,
@@ -93,7 +94,7 @@ class ValidationFailed(RunFailed):
 @dataclass
 class RunOptions:
     inputs: str | list[str]
-    warehouse: Path
+    warehouse: Path | str  # a local folder or a URI (s3a://, gs://, abfss://, hdfs://)
     compute_at: dt.date = field(default_factory=dt.date.today)
     counties: list[str] | None = None
     master: str | None = None
@@ -162,7 +163,9 @@ class StagedIngest(NamedTuple):
     files: list[InputFile]  # as given, with the fingerprints the ingest pass computed
 
 
-def stage_ingest(spark: SparkSession, files: list[InputFile], directory: Path) -> StagedIngest:
+def stage_ingest(
+    spark: SparkSession, files: list[InputFile], directory: Path | StorePath
+) -> StagedIngest:
     """Read, classify, parse and fingerprint the inputs once, into staged Parquet under
     ``directory`` (jobs/warehouse/inputs.py: one Spark task per byte range).
 
@@ -327,7 +330,11 @@ def _run_locked(
     progress: Progress,
 ) -> ledger.RunRecord:
     try:
-        spark = build_session("relief-statewide", master=options.master, conf=options.conf)
+        # An object-store location adds the S3A settings and jars (jobs/spark.py); the
+        # caller's own settings win.
+        locations = [str(warehouse.root), *(f.path for f in prepared.files)]
+        conf = {**storage_conf(locations, options.master), **options.conf}
+        spark = build_session("relief-statewide", master=options.master, conf=conf)
     except JavaMissingError as exc:
         raise UsageError(str(exc)) from exc
     record = ledger.RunRecord(
@@ -444,7 +451,7 @@ def _execute(
 
     with progress.stage("quarantine", "Setting bad lines aside"):
         quarantine_dir = staging / "quarantine"
-        quarantine_files: list[Path] = []
+        quarantine_files: list[Path | StorePath] = []
         if line_stats.quarantined:
             (
                 ingest.quarantine_rows(ingested)

@@ -851,7 +851,7 @@ def _county_names() -> dict[str, str]:
 
 def _data_docs_link(warehouse: Path, run_id: str, out: Path) -> str | None:
     target = Warehouse(warehouse).validation(run_id) / DATA_DOCS
-    if not target.is_file():
+    if not isinstance(target, Path) or not target.is_file():  # no local link into a store
         return None
     relative = os.path.relpath(target.resolve(), out.resolve())
     return urllib.parse.quote(Path(relative).as_posix())

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from jobs.config import load_counties
 from jobs.warehouse import ledger
+from jobs.warehouse.fs import Location, StorePath
 from jobs.warehouse.publication import Publication, PublishedVersion, publication_of
 from jobs.warehouse.storage import (
     LocationError,
@@ -59,7 +60,7 @@ def resolve_county(name: str, counties: Counties | None = None) -> County:
         raise PullError(str(exc), exit_code=2) from None
 
 
-def open_warehouse(location: Path) -> Warehouse:
+def open_warehouse(location: str | Path | StorePath) -> Warehouse:
     """The warehouse at ``location`` for a reader; PullError (exit 2) when there is none."""
     try:
         warehouse = Warehouse(location)
@@ -70,7 +71,7 @@ def open_warehouse(location: Path) -> Warehouse:
     return warehouse
 
 
-def county_table_path(warehouse: Path, county: County) -> Path:
+def county_table_path(warehouse: str | Path | StorePath, county: County) -> Location:
     return Warehouse(warehouse).county(county.slug)
 
 
@@ -79,7 +80,7 @@ class CountySnapshot:
     """One version of a county's table, rows in input order, with its commit metadata."""
 
     county: County
-    path: Path
+    path: Location
     version: int
     latest_version: int
     commit: Mapping[str, Any]
@@ -145,7 +146,7 @@ def served_text(
     )
 
 
-def not_published_message(label: str, path: Path, pub: Publication) -> str:
+def not_published_message(label: str, path: Location, pub: Publication) -> str:
     if pub.run is None:
         return (
             f"{label}: nothing is published at {path.parent.parent}: no run has succeeded "
@@ -181,7 +182,7 @@ def run_version(
 
 
 def open_snapshot(
-    warehouse: Path,
+    warehouse: str | Path | StorePath,
     county: County,
     version: int | None = None,
     run_id: str | None = None,

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow.fs as pafs
+
 from expectations.runner import (
     FAILED,
     PASSED,
@@ -32,6 +34,7 @@ from expectations.runner import (
     summarize,
     totals,
 )
+from jobs.warehouse.fs import Location, StorePath
 
 RESULTS_FILE = "results.json"
 INDEX_FILE = "index.html"
@@ -132,13 +135,24 @@ def build_data_docs(
 
 
 def write_results(
-    results: Sequence[SuiteResult], directory: Path, run_id: str | None = None
-) -> Path:
+    results: Sequence[SuiteResult], directory: Location, run_id: str | None = None
+) -> Location:
     """Write results.json, GX Data Docs and index.html into ``directory``; return index.html.
 
     When GX's Data Docs cannot be built the run still keeps results.json and index.html (a
     warning is logged): the record of what was validated matters more than its styling.
+    On an object store the files are written to a local folder first, then uploaded.
     """
+    if isinstance(directory, StorePath):
+        with tempfile.TemporaryDirectory(prefix="relief-validation-") as work:
+            local = write_results(results, Path(work), run_id)
+            pafs.copy_files(
+                work,
+                directory.path,
+                source_filesystem=pafs.LocalFileSystem(),
+                destination_filesystem=directory.filesystem,
+            )
+            return directory / local.name
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     payload = results_payload(results, run_id)
