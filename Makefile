@@ -1,4 +1,4 @@
-# relief — make demo | make test | make lint | make bench | make package
+# relief — make demo | make test | make lint | make bench | make package | make jars | make versitygw
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -11,7 +11,19 @@ DEMO_COUNTY ?= Fresno
 ROWS ?=
 INPUT ?=
 
-.PHONY: demo test lint bench package java-check clean
+# Object-store support, fetched once into the checkout (git-ignored), never at job time:
+# - jars/lib/: hadoop-aws 3.4.1 (pyspark 4.0.1's Hadoop), the AWS SDK v2 modules S3A needs and
+#   delta-spark 4.0.1, resolved from Maven Central by jars/pom.xml (jobs/spark.py passes them
+#   with spark.jars for s3a:// locations);
+# - .cache/versitygw-$(VERSITYGW_VERSION)/versitygw: an S3-compatible server (Apache-2.0) the
+#   object-store tests start on loopback, built from the Go module proxy.
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW := .cache/versitygw-$(VERSITYGW_VERSION)/versitygw
+JARS_STAMP := jars/lib/.resolved
+# Spark already ships these (newer): keep only what S3A and Delta add.
+JARS_EXCLUDE := io.netty,org.scala-lang,org.antlr,org.slf4j,commons-codec,org.apache.httpcomponents
+
+.PHONY: demo test lint bench package java-check clean jars versitygw object-store-deps
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "relief needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
@@ -46,7 +58,24 @@ demo: java-check $(STAMP)
 	@echo "  $(VENV)/bin/relief audit verify --warehouse $(DEMO_DIR)/warehouse"
 
 test: java-check $(STAMP)
+	@$(MAKE) --no-print-directory object-store-deps || echo "relief: the object-store tests will skip: the S3A jars (mvn) or versitygw (go) could not be had"
 	$(PY) -m pytest -q
+
+jars: $(JARS_STAMP)
+
+$(JARS_STAMP): jars/pom.xml
+	@command -v mvn >/dev/null 2>&1 || { echo "relief: make jars needs Maven (Debian: apt-get install maven)"; exit 1; }
+	rm -rf jars/lib
+	cd jars && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=lib -DexcludeGroupIds=$(JARS_EXCLUDE)
+	@touch $@
+
+versitygw: $(VERSITYGW)
+
+$(VERSITYGW):
+	@command -v go >/dev/null 2>&1 || { echo "relief: make versitygw needs Go (https://go.dev/dl)"; exit 1; }
+	GOBIN=$(abspath $(dir $(VERSITYGW))) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+object-store-deps: jars versitygw
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -253,7 +253,7 @@ def run(
     typer.echo(f"  validation:    {_validation_line(result, warehouse)}")
 
 
-def _validation_line(result: Any, warehouse: Path) -> str:
+def _validation_line(result: Any, warehouse: Path | str) -> str:
     """The suites' summary and the page that records them, or that the page is missing."""
     from jobs.warehouse.storage import Warehouse
     from jobs.warehouse.validation import EVIDENCE_MISSING, INDEX_FILE
@@ -264,19 +264,25 @@ def _validation_line(result: Any, warehouse: Path) -> str:
     return f"{summary} ({_local(Warehouse(warehouse).validation(result.run_id) / INDEX_FILE)})"
 
 
-def _absolute(path: Path) -> Path:
+def _absolute(path: Path) -> Path | str:
     """A local warehouse as an absolute path: Spark's Python workers and executors do not
-    share this process's working directory (a relative path would stage files elsewhere)."""
-    return path if "://" in str(path) else Path(os.path.abspath(path))
+    share this process's working directory (a relative path would stage files elsewhere).
+    A URI (whose "//" the Path option collapsed) is given back as its text."""
+    from jobs.warehouse import fs
+
+    text = fs.location_text(path)
+    return Path(os.path.abspath(fs.local_path(text))) if fs.is_local(text) else text
 
 
-def _local(path: Path) -> str:
+def _local(path: Any) -> str:
     """An absolute path for a local location (a URI is left as it is)."""
-    text = str(path)
-    return text if "://" in text else os.path.abspath(text)
+    from jobs.warehouse import fs
+
+    text = fs.location_text(path)
+    return os.path.abspath(fs.local_path(text)) if fs.is_local(text) else text
 
 
-def run_result_json(result: Any, warehouse: Path) -> dict[str, Any]:
+def run_result_json(result: Any, warehouse: Path | str) -> dict[str, Any]:
     """The machine-readable result of a run (``relief run --json``)."""
     from jobs.warehouse.storage import Warehouse
     from jobs.warehouse.validation import EVIDENCE_MISSING, INDEX_FILE
@@ -383,7 +389,7 @@ def _run_json(
     _json_out(run_result_json(result, warehouse))
 
 
-def _failed_run(warehouse: Path, began: dt.datetime) -> dict[str, Any]:
+def _failed_run(warehouse: Path | str, began: dt.datetime) -> dict[str, Any]:
     """Run id and final status of the run that just failed, when it reached the ledger (a
     run refused at the lock did not: run_id null)."""
     from jobs.warehouse import ledger

@@ -8,14 +8,16 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib.resources import as_file, files
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from jobs.config import conf_dir, read_yaml
 from jobs.progress import is_verbose
+from jobs.warehouse import fs
 from jobs.warehouse.access import owner_only
 
 # Files Spark's Hadoop file systems create (staged Parquet, committer folders) get no group or
@@ -63,6 +65,89 @@ def require_java() -> None:
 def default_conf() -> dict[str, str]:
     data = read_yaml(conf_dir() / "pipeline.yaml") or {}
     return {str(k): str(v) for k, v in (data.get("spark") or {}).items()}
+
+
+# --- object stores ----------------------------------------------------------------------------
+
+# The environment an S3 client reads; the Python tasks on executors (ingest, jobs/warehouse/
+# inputs.py) get the driver's through spark.executorEnv.
+S3_ENVIRONMENT = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+)
+_S3_SCHEMES = frozenset({"s3a", "s3", "s3n"})
+# Where `make jars` puts hadoop-aws, the AWS SDK modules it needs and delta-spark (jars/pom.xml).
+JARS_DIR = Path(__file__).resolve().parent.parent / "jars" / "lib"
+
+
+def jars_dir() -> Path:
+    return Path(os.environ.get("RELIEF_SPARK_JARS") or JARS_DIR)
+
+
+def s3a_jars() -> list[str]:
+    """hadoop-aws and the AWS SDK jars `make jars` fetched (no delta-spark): [] if none."""
+    folder = jars_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(str(p) for p in folder.glob("*.jar") if not p.name.startswith("delta-"))
+
+
+def delta_jars() -> list[str]:
+    folder = jars_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(str(p) for p in folder.glob("delta-*.jar"))
+
+
+def storage_conf(locations: Iterable[str], master: str | None = None) -> dict[str, str]:
+    """Spark settings for the object stores among ``locations`` (inputs and warehouse).
+
+    For s3a:// (and s3://, mapped to S3A): Hadoop's S3A client gets the endpoint, path-style
+    access and region of an S3-compatible store from AWS_ENDPOINT_URL / AWS_REGION, and the
+    credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when they are set (else S3A's
+    own chain: instance role, profile). The executors' Python tasks get the same variables
+    (spark.executorEnv). Spark redacts settings named like secrets in its UI and logs; none of
+    this reaches the command line or the ledger. The hadoop-aws jars of `make jars` are added
+    when present (a cluster such as EMR or Databricks brings its own). gs:// and abfss://
+    take the cluster's own Hadoop configuration (docs/operations.md).
+    """
+    schemes = {fs.scheme(fs.location_text(loc)) for loc in locations}
+    if not schemes & _S3_SCHEMES:
+        return {}
+    env = os.environ
+    conf: dict[str, str] = {
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+    }
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
+        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        if endpoint.startswith("http://"):
+            conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = "false"
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        conf["spark.hadoop.fs.s3a.endpoint.region"] = region
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        conf["spark.hadoop.fs.s3a.access.key"] = env["AWS_ACCESS_KEY_ID"]
+        conf["spark.hadoop.fs.s3a.secret.key"] = env["AWS_SECRET_ACCESS_KEY"]
+        if env.get("AWS_SESSION_TOKEN"):
+            conf["spark.hadoop.fs.s3a.session.token"] = env["AWS_SESSION_TOKEN"]
+            conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = (
+                "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
+            )
+    if not (master or "").startswith("local"):
+        for name in S3_ENVIRONMENT:
+            if env.get(name):
+                conf[f"spark.executorEnv.{name}"] = env[name]
+    jars = s3a_jars()
+    if jars:
+        conf["spark.jars"] = ",".join(jars)
+    return conf
 
 
 def submitted_conf() -> dict[str, str]:

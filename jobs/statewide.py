@@ -39,7 +39,7 @@ from jobs.config import ConfigError, load_counties
 from jobs.config.offenses import load_offenses
 from jobs.config.policies import PolicySet, load_policy_set
 from jobs.progress import Progress, fmt_count
-from jobs.spark import JavaMissingError, build_session
+from jobs.spark import JavaMissingError, build_session, storage_conf
 from jobs.warehouse import fs, ledger
 from jobs.warehouse.access import (
     AccessError,
@@ -49,6 +49,7 @@ from jobs.warehouse.access import (
     resolve_groups,
     secure_warehouse,
 )
+from jobs.warehouse.fs import StorePath
 from jobs.warehouse.inputs import (
     InputError,
     InputFile,
@@ -101,7 +102,7 @@ class ValidationFailed(RunFailed):
 @dataclass
 class RunOptions:
     inputs: str | list[str]
-    warehouse: Path
+    warehouse: Path | str  # a local folder or a URI (s3a://, gs://, abfss://, hdfs://)
     compute_at: dt.date = field(default_factory=dt.date.today)
     counties: list[str] | None = None
     master: str | None = None
@@ -174,7 +175,9 @@ class StagedIngest(NamedTuple):
     files: list[InputFile]  # as given, with the fingerprints the ingest pass computed
 
 
-def stage_ingest(spark: SparkSession, files: list[InputFile], directory: Path) -> StagedIngest:
+def stage_ingest(
+    spark: SparkSession, files: list[InputFile], directory: Path | StorePath
+) -> StagedIngest:
     """Read, classify, parse and fingerprint the inputs once, into staged Parquet under
     ``directory`` (jobs/warehouse/inputs.py: one Spark task per byte range).
 
@@ -349,7 +352,11 @@ def _run_locked(
     progress: Progress,
 ) -> ledger.RunRecord:
     try:
-        spark = build_session("relief-statewide", master=options.master, conf=options.conf)
+        # An object-store location adds the S3A settings and jars (jobs/spark.py); the
+        # caller's own settings win.
+        locations = [str(warehouse.root), *(f.path for f in prepared.files)]
+        conf = {**storage_conf(locations, options.master), **options.conf}
+        spark = build_session("relief-statewide", master=options.master, conf=conf)
     except JavaMissingError as exc:
         raise UsageError(str(exc)) from exc
     record = ledger.RunRecord(
@@ -449,7 +456,7 @@ def _execute(
     staging = warehouse.staging(run_id)
     # Created here (owner-only) before Spark writes into it: never readable by others even
     # with a JVM started elsewhere under another umask.
-    if fs.is_local(str(staging)):
+    if isinstance(staging, Path):
         staging.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
@@ -479,7 +486,7 @@ def _execute(
 
     with progress.stage("quarantine", "Setting bad lines aside"):
         quarantine_dir = staging / "quarantine"
-        quarantine_files: list[Path] = []
+        quarantine_files: list[Path | StorePath] = []
         if line_stats.quarantined:
             (
                 ingest.quarantine_rows(ingested)

@@ -14,6 +14,7 @@ from deltalake import DeltaTable
 
 from jobs.config import ConfigError
 from jobs.warehouse import ledger
+from jobs.warehouse.fs import Location
 from jobs.warehouse.publication import Publication, publication_of
 from jobs.warehouse.snapshots import (
     PullError,
@@ -100,7 +101,7 @@ def county_named(name: str) -> County:
         raise AuditError(str(exc), 2) from None
 
 
-def table_path(warehouse: Path, county: County) -> Path:
+def table_path(warehouse: Path, county: County) -> Location:
     home = warehouse_at(warehouse)
     path = home.county(county.slug)
     try:  # a linked or escaping table, or one this account may not read: refused plainly
@@ -119,7 +120,7 @@ def table_path(warehouse: Path, county: County) -> Path:
 class TableLog:
     """A Delta table's latest state and the commit info of each of its versions."""
 
-    path: Path
+    path: Location
     latest: DeltaTable
     latest_version: int
     commits: dict[int, dict[str, Any]]
@@ -156,7 +157,7 @@ class TableLog:
             return None
 
 
-def table_log(path: Path) -> TableLog:
+def table_log(path: Location) -> TableLog:
     latest = open_table(path)
     assert latest is not None, path
     version = latest.version()

@@ -29,6 +29,7 @@ from jobs.audit.common import (
     text_table,
     validation_summary,
 )
+from jobs.warehouse.fs import Location
 from jobs.warehouse.publication import PublishedVersion
 from jobs.warehouse.storage import restore_info
 from transforms.vocabulary import County
@@ -126,7 +127,7 @@ def version_entries(
 @dataclass(frozen=True)
 class CountyHistory:
     county: County
-    path: Path
+    path: Location
     entries: list[VersionEntry]
     published: PublishedVersion | None = None
     publication_run: str | None = None

@@ -1044,7 +1044,7 @@ def _data_docs_link(warehouse: Path, run_id: str) -> str | None:
     opened elsewhere: a relative path into the warehouse would break, and the validation
     results (record ids) do not belong in a folder that leaves the office."""
     target = Warehouse(warehouse).validation(run_id) / DATA_DOCS
-    if not target.is_file():
+    if not isinstance(target, Path) or not target.is_file():  # no local link into a store
         return None
     return target.resolve().as_uri()
 

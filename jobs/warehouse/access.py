@@ -33,6 +33,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jobs.warehouse import fs
+from jobs.warehouse.fs import StorePath
 
 ACCESS_FILE = "access.yaml"
 PRIVATE_UMASK = 0o077
@@ -206,7 +207,9 @@ def _tree(top: Path, gid: int | None) -> None:
 
 
 def secure_warehouse(
-    location: Path | str, settings: AccessSettings | None = None, gids: Gids | None = None
+    location: Path | str | StorePath,
+    settings: AccessSettings | None = None,
+    gids: Gids | None = None,
 ) -> None:
     """Give every folder and file of the warehouse its mode and group (module docstring):
     the groups of ``settings`` (default conf/access.yaml), or the group ids ``gids``.

@@ -10,34 +10,71 @@ The lock file appears with its whole content at once (written aside, then hard-l
 name), so a run that loses the race always reads who won. Taking over a dead run's lock
 happens under an flock on ``_relief_run.lock.takeover``: two runs that find the same dead
 holder cannot both remove it and both believe they hold the lock.
+
+On an object store (s3a://, gs://, abfss://; no hard links, no flock, no pid to look at from
+another machine) the lock is a small Delta table, ``<warehouse>/_relief_lock``: every
+acquisition and release is one commit whose metadata says who and what, and a run acquires
+by committing on top of the version it read, with no retry. The store's conditional put (the
+same mechanism that makes county commits safe, fs.storage_options) lets exactly one of two
+runs that read the same version commit the next one; the other fails and reports the winner.
+The holder rewrites ``_relief_lock/heartbeat-<run_id>`` every HEARTBEAT_SECONDS; a holder
+whose heartbeat is older than STALE_SECONDS (RELIEF_LOCK_STALE_SECONDS, default 600), or that
+ran on this host with a process that is gone, is dead and its lock is taken over by a commit
+made the same conditional way, so two runs cannot both take it over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import DeltaError, TableNotFoundError
+
+from jobs.warehouse import fs
+
 LOCK_NAME = "_relief_run.lock"
 TAKEOVER_NAME = LOCK_NAME + ".takeover"
+LOCK_TABLE = "_relief_lock"  # on an object store
+HEARTBEAT_SECONDS = 30.0
+STALE_SECONDS_DEFAULT = 600.0
+_EVENT = "relief_lock"  # commit metadata key: "acquire" or "release"
+_LOCK_SCHEMA = pa.schema(
+    [("event", pa.string()), ("run_id", pa.string()), ("host", pa.string()), ("at", pa.string())]
+)
 
 
 class WarehouseLocked(Exception):
     pass
 
 
-def lock_path(warehouse: Path) -> Path:
-    return warehouse / LOCK_NAME
+def lock_path(warehouse: fs.Location) -> fs.Location:
+    return warehouse / (LOCK_TABLE if isinstance(warehouse, fs.StorePath) else LOCK_NAME)
 
 
-def read_lock(warehouse: Path) -> dict[str, Any] | None:
+def stale_seconds() -> float:
+    try:
+        return float(os.environ.get("RELIEF_LOCK_STALE_SECONDS", STALE_SECONDS_DEFAULT))
+    except ValueError:
+        return STALE_SECONDS_DEFAULT
+
+
+def read_lock(warehouse: fs.Location) -> dict[str, Any] | None:
+    """The holder of the warehouse lock (run_id, pid, host, started_at), None when free."""
+    if isinstance(warehouse, fs.StorePath):
+        state = _remote_state(warehouse)
+        return state[1] if state is not None and state[1].get(_EVENT) == "acquire" else None
     try:
         return dict(json.loads(lock_path(warehouse).read_text()))
     except (FileNotFoundError, PermissionError, json.JSONDecodeError):
@@ -55,6 +92,8 @@ def _alive(pid: int) -> bool:
 
 
 def holder_is_dead(holder: dict[str, Any]) -> bool:
+    if holder.get("heartbeat_age") is not None and float(holder["heartbeat_age"]) > stale_seconds():
+        return True  # an object-store lock whose holder stopped beating
     return holder.get("host") == socket.gethostname() and not _alive(int(holder.get("pid", -1)))
 
 
@@ -89,10 +128,15 @@ def _takeover_guard(warehouse: Path) -> Iterator[None]:
 
 
 @contextmanager
-def warehouse_lock(warehouse: Path, run_id: str) -> Iterator[dict[str, Any] | None]:
+def warehouse_lock(warehouse: fs.Location, run_id: str) -> Iterator[dict[str, Any] | None]:
     """Hold the warehouse lock for the run; yields the dead holder taken over, if any."""
+    if isinstance(warehouse, fs.StorePath):
+        with _remote_lock(warehouse, run_id) as dead:
+            yield dead
+        return
+    assert isinstance(warehouse, Path)
     warehouse.mkdir(parents=True, exist_ok=True)
-    path = lock_path(warehouse)
+    path = warehouse / LOCK_NAME
     content = {
         "run_id": run_id,
         "pid": os.getpid(),
@@ -129,3 +173,105 @@ def warehouse_lock(warehouse: Path, run_id: str) -> Iterator[dict[str, Any] | No
         current = read_lock(warehouse)
         if current and current.get("run_id") == run_id:
             path.unlink(missing_ok=True)
+
+
+# --- on an object store: a Delta table whose conditional commits are the lock ----------------
+
+
+def _lock_table(warehouse: fs.StorePath) -> tuple[str, dict[str, str] | None]:
+    where = str(warehouse / LOCK_TABLE)
+    return fs.delta_uri(where), fs.storage_options(where)
+
+
+def _remote_state(warehouse: fs.StorePath) -> tuple[DeltaTable, dict[str, Any]] | None:
+    """(the lock table, the latest event's metadata with ``heartbeat_age``); None: no table."""
+    uri, options = _lock_table(warehouse)
+    try:
+        table = DeltaTable(uri, storage_options=options)
+    except TableNotFoundError:
+        return None
+    latest = table.history(1)[0]
+    state = {k: latest[k] for k in (_EVENT, "run_id", "pid", "host", "started_at") if k in latest}
+    if state.get(_EVENT) == "acquire":
+        beat = warehouse / LOCK_TABLE / f"heartbeat-{state.get('run_id')}"
+        try:
+            state["heartbeat_age"] = time.time() - beat.stat().st_mtime
+        except FileNotFoundError:  # it acquired but has not beaten yet: count from its commit
+            state["heartbeat_age"] = time.time() - float(latest.get("timestamp", 0)) / 1000
+    return table, state
+
+
+def _commit_event(
+    warehouse: fs.StorePath, table: DeltaTable | None, event: str, content: dict[str, Any]
+) -> bool:
+    """Commit ``event`` on top of the version ``table`` was read at (or create the table);
+    False when another run committed first."""
+    uri, options = _lock_table(warehouse)
+    metadata = {_EVENT: event, **{k: str(v) for k, v in content.items()}}
+    row = pa.Table.from_pylist(
+        [{"event": event, "run_id": content["run_id"], "host": content["host"], "at": _now()}],
+        schema=_LOCK_SCHEMA,
+    )
+    properties = CommitProperties(custom_metadata=metadata, max_commit_retries=0)
+    try:
+        if table is None:
+            write_deltalake(
+                uri, row, mode="error", storage_options=options, commit_properties=properties
+            )
+        else:
+            write_deltalake(table, row, mode="append", commit_properties=properties)
+    except DeltaError:
+        return False
+    return True
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _heartbeat(beat: fs.StorePath, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_SECONDS):
+        with contextlib.suppress(OSError):  # a holder that cannot beat becomes stale
+            beat.write_text(_now())
+
+
+@contextmanager
+def _remote_lock(warehouse: fs.StorePath, run_id: str) -> Iterator[dict[str, Any] | None]:
+    content = {
+        "run_id": run_id,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started_at": _now(),
+    }
+    taken_over = None
+    for _attempt in range(3):
+        state = _remote_state(warehouse)
+        table, holder = (None, {}) if state is None else state
+        held = holder.get(_EVENT) == "acquire"
+        if held and not holder_is_dead(holder):
+            raise WarehouseLocked(
+                f"another run holds the warehouse {warehouse}: run "
+                f"{holder.get('run_id', '?')} (pid {holder.get('pid', '?')} on "
+                f"{holder.get('host', '?')}, started {holder.get('started_at', '?')}). "
+                "Wait for it to finish. If you are sure it is dead, wait until its heartbeat "
+                f"is {stale_seconds():.0f} s old (RELIEF_LOCK_STALE_SECONDS) and run again."
+            )
+        if _commit_event(warehouse, table, "acquire", content):
+            taken_over = holder if held else None
+            break
+    else:
+        raise WarehouseLocked(f"could not take the lock {warehouse / LOCK_TABLE}")
+    beat = warehouse / LOCK_TABLE / f"heartbeat-{run_id}"
+    beat.write_text(_now())
+    stop = threading.Event()
+    beater = threading.Thread(target=_heartbeat, args=(beat, stop), daemon=True)
+    beater.start()
+    try:
+        yield {k: v for k, v in taken_over.items() if k != _EVENT} if taken_over else None
+    finally:
+        stop.set()
+        beater.join()
+        state = _remote_state(warehouse)
+        if state is not None and state[1].get("run_id") == run_id:
+            _commit_event(warehouse, state[0], "release", content)
+        beat.unlink(missing_ok=True)

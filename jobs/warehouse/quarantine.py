@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
+from jobs.warehouse.fs import StorePath
 from jobs.warehouse.publication import publication
 from jobs.warehouse.storage import Warehouse, open_table, read_arrow
 
 
-def summarise(warehouse_dir: Path, run_id: str | None = None) -> list[str]:
+def summarise(warehouse_dir: str | Path | StorePath, run_id: str | None = None) -> list[str]:
     try:
         warehouse = Warehouse(warehouse_dir)
     except ValueError as exc:  # fs.LocationError: a path delta-rs would misread

@@ -29,6 +29,7 @@ from typing import Any
 
 from jobs import faults
 from jobs.warehouse import ledger
+from jobs.warehouse.fs import Location, StorePath
 from jobs.warehouse.publication import (
     QUARANTINE,
     SUMMARY,
@@ -72,7 +73,7 @@ class RecoveryReport:
         return [*self.actions, *(f"NOT recovered: {text}" for text in self.left)]
 
 
-def _tables(warehouse: Warehouse) -> list[tuple[str, Path]]:
+def _tables(warehouse: Warehouse) -> list[tuple[str, Location]]:
     """(name, folder) of every table a run writes: counties (with a log or not), quarantine,
     summary."""
     tables = [(slug, warehouse.county(slug)) for slug in warehouse.county_dirs()]
@@ -102,7 +103,7 @@ def _orphans(warehouse: Warehouse, report: RecoveryReport, keep_run: str | None)
 
 def _undo_versions(
     name: str,
-    path: Path,
+    path: Location,
     published: PublishedVersion | None,
     runs: Mapping[str, Mapping[str, Any]],
     by: str,
@@ -248,7 +249,7 @@ class RecoverError(Exception):
         self.exit_code = exit_code
 
 
-def recover_warehouse(root: Path) -> list[str]:
+def recover_warehouse(root: str | Path | StorePath) -> list[str]:
     """``relief recover``: take the warehouse lock, recover, and return what was done, one
     line each (the last line says what readers are served now)."""
     from jobs.config import ConfigError
@@ -267,13 +268,13 @@ def recover_warehouse(root: Path) -> list[str]:
     if not warehouse.exists():
         raise RecoverError(f"{root}: no such warehouse", exit_code=2)
     try:
-        check_writable(root)
+        check_writable(warehouse.root)
     except WarehouseUnwritable as exc:
         raise RecoverError(str(exc), exit_code=2) from None
     holder = f"recover-{ledger.new_run_id()}"
     lines: list[str] = []
     try:
-        with owner_only(), warehouse_lock(root, holder) as dead:
+        with owner_only(), warehouse_lock(warehouse.root, holder) as dead:
             if dead:
                 lines.append(
                     f"took over the lock of run {dead.get('run_id')} (pid {dead.get('pid')} on "

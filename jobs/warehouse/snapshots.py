@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from jobs.config import load_counties
 from jobs.warehouse import fs, ledger
+from jobs.warehouse.fs import Location, StorePath
 from jobs.warehouse.publication import Publication, PublishedVersion, publication_of
 from jobs.warehouse.storage import (
     LocationError,
@@ -60,7 +61,7 @@ def resolve_county(name: str, counties: Counties | None = None) -> County:
         raise PullError(str(exc), exit_code=2) from None
 
 
-def open_warehouse(location: Path) -> Warehouse:
+def open_warehouse(location: str | Path | StorePath) -> Warehouse:
     """The warehouse at ``location`` for a reader; PullError (exit 2) when there is none."""
     try:
         warehouse = Warehouse(location)
@@ -71,12 +72,13 @@ def open_warehouse(location: Path) -> Warehouse:
     return warehouse
 
 
-def check_table_place(home: Warehouse, path: Path) -> None:
+def check_table_place(home: Warehouse, path: Path) -> None:  # a local table
     """Refuse (PullError) a county table that is a symbolic link or lies, once every link
     is followed, anywhere but directly in ``<warehouse>/counties``: a link there could serve
     the quarantine, another county's table or any folder as this county's table. Its Delta
     log must be a real folder inside it."""
-    counties = home.counties
+    counties, root = home.counties, home.root
+    assert isinstance(counties, Path) and isinstance(root, Path)  # a local warehouse
     where = f"{path}"
     fix = (
         "relief reads a county's table only from a real folder in <warehouse>/counties; "
@@ -87,24 +89,27 @@ def check_table_place(home: Warehouse, path: Path) -> None:
             raise PullError(
                 f"{item} is a symbolic link (to {os.readlink(item)}): refusing to read it. {fix}"
             )
-    inside = home.root.resolve() / "counties"
+    inside = root.resolve() / "counties"
     real = path.resolve()
     if real.parent != inside or (path / "_delta_log").resolve().parent != real:
         raise PullError(f"{where} resolves to {real}, outside {inside}: refusing. {fix}")
 
 
-def denied(path: Path) -> str:
+def denied(path: Location) -> str:
     return (
         f"cannot read {path}: permission denied. This account may read only the county "
         "tables conf/access.yaml gives its groups (docs/operations.md, Access)"
     )
 
 
-def check_table_access(home: Warehouse, path: Path) -> None:
+def check_table_access(home: Warehouse, path: Location) -> None:
     """PullError when the county table at ``path`` is a link or lies outside
     ``<warehouse>/counties`` (:func:`check_table_place`), or this account may not read it."""
+    if isinstance(path, StorePath):  # an object store: access is the store's (IAM) to give
+        return
     try:
         if fs.is_local(str(path)):
+            assert isinstance(path, Path)
             check_table_place(home, path)
             if path.exists():
                 os.listdir(path)  # a folder of another county's group: refused here, plainly
@@ -112,8 +117,11 @@ def check_table_access(home: Warehouse, path: Path) -> None:
         raise PullError(denied(path)) from None
 
 
-def check_data_files(path: Path, files: list[str]) -> None:
-    """Refuse a snapshot whose data files are links or lie outside its table folder."""
+def check_data_files(path: Location, files: list[str]) -> None:
+    """Refuse a snapshot whose data files are links or lie outside its table folder (a
+    local table; on an object store there are no links)."""
+    if isinstance(path, StorePath):
+        return
     real = path.resolve()
     for uri in files:
         if not fs.is_local(uri):
@@ -128,7 +136,7 @@ def check_data_files(path: Path, files: list[str]) -> None:
             )
 
 
-def county_table_path(warehouse: Path, county: County) -> Path:
+def county_table_path(warehouse: str | Path | StorePath, county: County) -> Location:
     return Warehouse(warehouse).county(county.slug)
 
 
@@ -137,7 +145,7 @@ class CountySnapshot:
     """One version of a county's table, rows in input order, with its commit metadata."""
 
     county: County
-    path: Path
+    path: Location
     version: int
     latest_version: int
     commit: Mapping[str, Any]
@@ -203,7 +211,7 @@ def served_text(
     )
 
 
-def not_published_message(label: str, path: Path, pub: Publication) -> str:
+def not_published_message(label: str, path: Location, pub: Publication) -> str:
     if pub.run is None:
         return (
             f"{label}: nothing is published at {path.parent.parent}: no run has succeeded "
@@ -239,7 +247,7 @@ def run_version(
 
 
 def open_snapshot(
-    warehouse: Path,
+    warehouse: str | Path | StorePath,
     county: County,
     version: int | None = None,
     run_id: str | None = None,

@@ -8,8 +8,12 @@ Layout (DESIGN.md):
     <warehouse>/validation/<run>/   validation page, results.json, GX results (gx/<suite>.json)
     <warehouse>/_staging/<run>/     Parquet written by Spark executors before commit
 
+The warehouse is a local folder or an object-store / HDFS URI (fs.py: a ``Path`` or a
+``StorePath``, with the same methods); every access goes through this package.
+
 Executors write Parquet into the run's staging area with Spark's own writer. The driver then
-moves each table's files into the table directory (a rename on one file system) and commits
+moves each table's files into the table directory (a rename on a local disk, copy and delete on
+an object store) and commits
 them as ONE Delta version with delta-rs' transaction API. Files in a table directory that no
 commit names are invisible to every Delta reader, so a run killed between the move and the
 commit leaves the table at its previous version; ``remove_orphans`` deletes such files later.
@@ -31,8 +35,6 @@ fs.table_filesystem), and every table is opened with :func:`open_table` (fs.delt
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -58,7 +60,21 @@ RESTORE_KEY = "relief_restore"  # value: the run (or "relief recover") that rest
 RESTORED_VERSION_KEY = "restored_version"
 UNDONE_RUNS_KEY = "undone_runs"  # comma list of the runs whose versions it undid
 
+# Commit info key Spark's DESCRIBE HISTORY shows (its userMetadata column): the run's metadata
+# as JSON, less the policy text (its hash stays), so Spark-native readers see which run wrote
+# each version.
+USER_METADATA = "userMetadata"
+
 LocationError = fs.LocationError
+
+
+def commit_properties(
+    metadata: Mapping[str, Any], max_commit_retries: int | None = None
+) -> CommitProperties:
+    custom = dict(metadata)
+    shown = {k: v for k, v in custom.items() if k != "policy"}
+    custom.setdefault(USER_METADATA, json.dumps(shown, sort_keys=True, default=str))
+    return CommitProperties(custom_metadata=custom, max_commit_retries=max_commit_retries)
 
 
 class CommitConflict(Exception):
@@ -69,36 +85,47 @@ class WarehouseUnwritable(Exception):
     """The warehouse folder cannot be created or written; the message names it and the fix."""
 
 
-@dataclass(frozen=True)
-class Warehouse:
-    root: Path
+Location = fs.Location
 
-    def __post_init__(self) -> None:
-        fs.check_table_location(str(self.root))
+
+@dataclass(frozen=True, init=False)
+class Warehouse:
+    """The warehouse at a local path or a URI (a Path given for a URI is repaired, fs.py)."""
+
+    root: Location
+
+    def __init__(self, root: str | Path | fs.StorePath) -> None:
+        location = fs.location(root)
+        fs.check_table_location(str(location))
+        object.__setattr__(self, "root", location)
 
     @property
-    def counties(self) -> Path:
+    def is_remote(self) -> bool:
+        return isinstance(self.root, fs.StorePath)
+
+    @property
+    def counties(self) -> Location:
         return self.root / "counties"
 
-    def county(self, slug: str) -> Path:
+    def county(self, slug: str) -> Location:
         return self.counties / slug
 
     @property
-    def quarantine(self) -> Path:
+    def quarantine(self) -> Location:
         return self.root / "quarantine"
 
     @property
-    def runs(self) -> Path:
+    def runs(self) -> Location:
         return self.root / "runs"
 
     @property
-    def summary(self) -> Path:
+    def summary(self) -> Location:
         return self.root / "summary"
 
-    def validation(self, run_id: str) -> Path:
+    def validation(self, run_id: str) -> Location:
         return self.root / "validation" / run_id
 
-    def staging(self, run_id: str) -> Path:
+    def staging(self, run_id: str) -> Location:
         return self.root / STAGING / run_id
 
     def exists(self) -> bool:
@@ -110,16 +137,13 @@ class Warehouse:
 
     def county_dirs(self) -> list[str]:
         """Every folder under counties/, with a table or not (a dead run may leave one)."""
-        if not self.counties.is_dir():
-            return []
-        return sorted(p.name for p in self.counties.iterdir() if p.is_dir())
+        return fs.subdirs(self.counties)
 
     def staged_runs(self) -> list[str]:
-        root = self.root / STAGING
-        return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+        return fs.subdirs(self.root / STAGING)
 
 
-def check_writable(root: Path) -> None:
+def check_writable(root: Location) -> None:
     """Create the warehouse folder if needed and prove a file can be written in it.
 
     Raises WarehouseUnwritable with one line naming the folder and the fix (a read-only
@@ -141,22 +165,23 @@ def check_writable(root: Path) -> None:
 # --- opening and reading tables -------------------------------------------------------------
 
 
-def table_exists(path: Path) -> bool:
+def table_exists(path: Location) -> bool:
     return (path / "_delta_log").is_dir()
 
 
-def open_table(path: Path, version: int | None = None) -> DeltaTable | None:
+def open_table(path: Location, version: int | None = None) -> DeltaTable | None:
     """The Delta table at ``path`` (at ``version``, default latest); None if there is none."""
+    uri, options = fs.delta_uri(str(path)), fs.storage_options(str(path))
     try:
         if version is None:
-            return DeltaTable(fs.delta_uri(str(path)))
-        return DeltaTable(fs.delta_uri(str(path)), version=version)
+            return DeltaTable(uri, storage_options=options)
+        return DeltaTable(uri, version=version, storage_options=options)
     except TableNotFoundError:
         return None
 
 
 def read_arrow(
-    path: Path,
+    path: Location,
     table: DeltaTable,
     columns: Sequence[str] | None = None,
     filters: Any = None,
@@ -203,32 +228,36 @@ def version_rows(table: DeltaTable) -> int | None:
 # --- staged Parquet (written by Spark) --------------------------------------------------------
 
 
-def staged_parquet_files(directory: Path) -> list[Path]:
+def staged_parquet_files(directory: Location) -> list[Location]:
     """Parquet files Spark wrote under ``directory`` (no _SUCCESS, no .crc)."""
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.rglob("*.parquet") if not p.name.startswith((".", "_")))
+    files: list[Location] = [
+        p for p in directory.rglob("*.parquet") if not p.name.startswith((".", "_"))
+    ]
+    return sorted(files, key=str)
 
 
-def staged_partitions(directory: Path, column: str) -> dict[str, list[Path]]:
+def staged_partitions(directory: Location, column: str) -> dict[str, list[Location]]:
     """Spark's ``partitionBy(column)`` output: partition value -> its Parquet files."""
-    result: dict[str, list[Path]] = {}
+    result: dict[str, list[Location]] = {}
     prefix = f"{column}="
-    if not directory.is_dir():
-        return result
-    for child in sorted(directory.iterdir()):
-        if child.is_dir() and child.name.startswith(prefix):
-            value = child.name[len(prefix) :]
-            result[value] = staged_parquet_files(child)
+    for name in fs.subdirs(directory):
+        if name.startswith(prefix):
+            result[name[len(prefix) :]] = staged_parquet_files(directory / name)
     return result
 
 
-def parquet_rows(files: Sequence[Path]) -> int:
-    return sum(pq.read_metadata(f).num_rows for f in files)
+def _parquet(file: Location) -> pq.ParquetFile:
+    if isinstance(file, fs.StorePath):
+        return pq.ParquetFile(file.filesystem.open_input_file(file.path))
+    return pq.ParquetFile(file)
 
 
-def parquet_schema(file: Path) -> pa.Schema:
-    return pq.read_schema(file)
+def parquet_rows(files: Sequence[Location]) -> int:
+    return sum(_parquet(f).metadata.num_rows for f in files)
+
+
+def parquet_schema(file: Location) -> pa.Schema:
+    return _parquet(file).schema_arrow
 
 
 def remove_staging(warehouse: Warehouse, run_id: str) -> bool:
@@ -236,18 +265,18 @@ def remove_staging(warehouse: Warehouse, run_id: str) -> bool:
     path = warehouse.staging(run_id)
     if not path.exists():
         return False
-    shutil.rmtree(path, ignore_errors=True)
+    fs.remove_tree(path)
     return True
 
 
 # --- commits ----------------------------------------------------------------------------------
 
 
-def _add_action(table: Path, file: Path) -> AddAction:
-    meta = pq.read_metadata(file)
+def _add_action(table: Location, file: Location) -> AddAction:
+    meta = _parquet(file).metadata
     stat = file.stat()
     return AddAction(
-        path=file.relative_to(table).as_posix(),
+        path=file.relative_to(table).as_posix(),  # type: ignore[arg-type]
         size=stat.st_size,
         partition_values={},
         modification_time=int(stat.st_mtime * 1000),
@@ -258,8 +287,8 @@ def _add_action(table: Path, file: Path) -> AddAction:
 
 
 def commit_files(
-    table: Path,
-    files: list[Path],
+    table: Location,
+    files: Sequence[Location],
     run_id: str,
     metadata: Mapping[str, Any],
     mode: str = "overwrite",
@@ -279,25 +308,25 @@ def commit_files(
     if schema is None:
         if not files:
             raise ValueError(f"nothing to commit to {table}: no files and no schema")
-        schema = pq.read_schema(files[0])
+        schema = parquet_schema(files[0])
     if not files and mode != "overwrite":
         raise ValueError(f"nothing to append to {table}")
     delta_schema = DeltaSchema.from_arrow(schema)
     for file in files:
-        if DeltaSchema.from_arrow(pq.read_schema(file)) != delta_schema:
+        if DeltaSchema.from_arrow(parquet_schema(file)) != delta_schema:
             raise ValueError(
                 f"{file}: its schema differs from the table schema the run commits to {table}"
             )
     table.mkdir(parents=True, exist_ok=True)
-    moved: list[Path] = []
+    moved: list[Location] = []
     for index, source in enumerate(files):
         target = table / f"{STAGED_PREFIX}{run_id}-{index:05d}.parquet"
-        os.replace(source, target)
+        fs.move_file(source, target)
         moved.append(target)
     if moved:
         faults.point("staged_files_moved")
     actions: list[AddAction | RemoveAction] = [_add_action(table, f) for f in moved]
-    properties = CommitProperties(custom_metadata=dict(metadata), max_commit_retries=0)
+    properties = commit_properties(metadata, max_commit_retries=0)
     existing = open_table(table)
     try:
         if existing is None:
@@ -306,6 +335,7 @@ def commit_files(
                 delta_schema,
                 [a for a in actions if isinstance(a, AddAction)],
                 mode="error",
+                storage_options=fs.storage_options(str(table)),
                 commit_properties=properties,
             )
             return 0
@@ -332,21 +362,22 @@ def commit_files(
     return read_version + 1
 
 
-def append_rows(table: Path, rows: pa.Table, metadata: Mapping[str, Any]) -> int:
+def append_rows(table: Location, rows: pa.Table, metadata: Mapping[str, Any]) -> int:
     """Append a small driver-side table (ledger rows, summaries) as one commit."""
     write_deltalake(
         fs.delta_uri(str(table)),
         rows,
         mode="append",
         schema_mode="merge",
-        commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+        storage_options=fs.storage_options(str(table)),
+        commit_properties=commit_properties(metadata),
     )
     latest = open_table(table)
     assert latest is not None
     return latest.version()
 
 
-def restore_version(table: Path, version: int, metadata: Mapping[str, Any]) -> int:
+def restore_version(table: Location, version: int, metadata: Mapping[str, Any]) -> int:
     """Commit a new version of ``table`` whose snapshot is ``version``'s; returns it.
 
     The commit carries ``metadata`` (RESTORE_KEY, RESTORED_VERSION_KEY, ...), so the audit
@@ -358,14 +389,14 @@ def restore_version(table: Path, version: int, metadata: Mapping[str, Any]) -> i
     read_version = current.version()
     current.restore(
         version,
-        commit_properties=CommitProperties(custom_metadata=dict(metadata), max_commit_retries=0),
+        commit_properties=commit_properties(metadata, max_commit_retries=0),
     )
     return read_version + 1
 
 
-def remove_table(table: Path) -> None:
+def remove_table(table: Location) -> None:
     """Delete a table folder and everything in it (a table no succeeded run published)."""
-    shutil.rmtree(table)
+    fs.remove_tree(table)
 
 
 def restore_info(commit: Mapping[str, Any]) -> tuple[str, int] | None:
@@ -380,7 +411,7 @@ def restore_info(commit: Mapping[str, Any]) -> tuple[str, int] | None:
         return None
 
 
-def remove_orphans(table: Path, keep_run: str | None = None) -> list[str]:
+def remove_orphans(table: Location, keep_run: str | None = None) -> list[str]:
     """Delete data files at the top of ``table`` that no Delta version ever referenced.
 
     They are left by runs killed between moving files and committing (relief's
@@ -395,7 +426,7 @@ def remove_orphans(table: Path, keep_run: str | None = None) -> list[str]:
     # county's table leaves its moved files there, referenced by nothing.
     referenced = _referenced_files(table)
     removed = []
-    for file in sorted(table.glob("*.parquet")):
+    for file in _matching(table, "*.parquet"):
         if file.name in referenced:
             continue
         if keep_run and file.name.startswith(f"{STAGED_PREFIX}{keep_run}-"):
@@ -405,6 +436,12 @@ def remove_orphans(table: Path, keep_run: str | None = None) -> list[str]:
     return removed
 
 
+def _matching(folder: Location, pattern: str) -> list[Location]:
+    """Files directly in ``folder`` whose name matches ``pattern``, in name order."""
+    found: list[Location] = list(folder.glob(pattern))
+    return sorted(found, key=str)
+
+
 def orphan_run(name: str) -> str | None:
     """The run id in a relief file name (part-relief-<run_id>-<NNNNN>.parquet), else None."""
     if not name.startswith(STAGED_PREFIX):
@@ -412,13 +449,13 @@ def orphan_run(name: str) -> str | None:
     return name.removeprefix(STAGED_PREFIX).rsplit("-", 1)[0]
 
 
-def _referenced_files(table: Path) -> set[str]:
+def _referenced_files(table: Location) -> set[str]:
     """Names of the files any Delta version of ``table`` added: every JSON commit still in the
     log, and the current snapshot (a checkpoint may stand in for commits the log expired).
     relief's files sit at the top of the table directory, so a name identifies a file."""
     paths: list[str] = []
     log = table / "_delta_log"
-    for entry in sorted(log.glob("*.json")) if log.is_dir() else []:
+    for entry in _matching(log, "*.json") if log.is_dir() else []:
         for line in entry.read_text().splitlines():
             action = json.loads(line) if line.strip() else {}
             if "add" in action:
@@ -434,7 +471,7 @@ def clear_staging(warehouse: Warehouse, keep_run: str | None = None) -> list[str
     removed: list[str] = []
     for name in warehouse.staged_runs():
         if name != keep_run:
-            shutil.rmtree(warehouse.root / STAGING / name, ignore_errors=True)
+            fs.remove_tree(warehouse.root / STAGING / name)
             removed.append(name)
     return removed
 

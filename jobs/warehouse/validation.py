@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.fs as pafs
+
 from expectations.runner import (
     FAILED,
     PASSED,
@@ -41,6 +43,7 @@ from expectations.runner import (
     totals,
 )
 from jobs.warehouse.access import owner_only
+from jobs.warehouse.fs import Location, StorePath
 
 RESULTS_FILE = "results.json"
 INDEX_FILE = "index.html"
@@ -82,10 +85,23 @@ def gx_result_file(suite: str) -> str:
 
 
 def write_results(
-    results: Sequence[SuiteResult], directory: Path, run_id: str | None = None
-) -> Path:
-    """Write gx/<suite>.json, results.json and index.html into ``directory`` (made absolute
-    first); return index.html. Raises OSError when a file cannot be written."""
+    results: Sequence[SuiteResult], directory: Location, run_id: str | None = None
+) -> Location:
+    """Write gx/<suite>.json, results.json and index.html into ``directory`` (a local one made
+    absolute first); return index.html. Raises OSError when a file cannot be written.
+
+    On an object store the files are written to a local folder first, then uploaded.
+    """
+    if isinstance(directory, StorePath):
+        with tempfile.TemporaryDirectory(prefix="relief-validation-") as work:
+            local = write_results(results, Path(work), run_id)
+            pafs.copy_files(
+                work,
+                directory.path,
+                source_filesystem=pafs.LocalFileSystem(),
+                destination_filesystem=directory.filesystem,
+            )
+            return directory / local.name
     with owner_only():  # also for `relief validate --out`: results name records
         return _write_results(results, Path(directory).expanduser().resolve(), run_id)
 
@@ -108,7 +124,7 @@ def _write_results(results: Sequence[SuiteResult], directory: Path, run_id: str 
 class Evidence:
     """What :func:`record_evidence` wrote: the page, or why there is none."""
 
-    index: Path | None
+    index: Location | None
     problem: str | None
 
     def summary(self, validation: str) -> str:
@@ -119,7 +135,7 @@ class Evidence:
 
 
 def record_evidence(
-    results: Sequence[SuiteResult], directory: Path, run_id: str | None = None
+    results: Sequence[SuiteResult], directory: Location, run_id: str | None = None
 ) -> Evidence:
     """:func:`write_results`, reporting a failure instead of raising it (a run goes on)."""
     try:
