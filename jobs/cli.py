@@ -110,6 +110,14 @@ def generate(
             max=1.0,
         ),
     ] = None,
+    county_shaped: Annotated[
+        str | None,
+        typer.Option(
+            "--county-shaped",
+            help="the file DOJ sends one county: every subject has a Prop 64 conviction in "
+            "this county, with their whole statewide history",
+        ),
+    ] = None,
 ) -> None:
     """Write a fabricated statewide DOJ extract (95 columns, DOMAIN.md §1)."""
     from jobs.config import ConfigError
@@ -129,6 +137,7 @@ def generate(
                     if disp_date_placeholder is None
                     else disp_date_placeholder
                 ),
+                county_shaped=county_shaped,
             )
     except (ConfigError, ValueError) as exc:
         raise _fail(str(exc), 2) from None
