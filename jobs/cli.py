@@ -193,17 +193,49 @@ def run(
     if result.status != "succeeded":
         typer.echo(f"run {result.run_id}: {result.status} — {result.message}")
         return
-    typer.echo(f"run {result.run_id} succeeded (compute-at {result.compute_at})")
+    typer.echo(
+        f"run {result.run_id} succeeded (compute-at {result.compute_at}); readers are now "
+        "served its tables"
+    )
     typer.echo(
         f"  rows read {fmt_count(result.rows_read)} = kept {fmt_count(result.rows_kept)}"
         f" + quarantined {fmt_count(result.rows_quarantined)}"
     )
+    unplaced = sum(int(u["rows"]) for u in result.prop64_lines_unplaced)
+    typer.echo(
+        f"  Prop 64 conviction lines {fmt_count(result.prop64_lines)} = in their county's "
+        f"table {fmt_count(result.prop64_lines_in_tables)} + counted with a reason {unplaced:,}"
+    )
+    for item in result.prop64_lines_unplaced:
+        typer.echo(f"    {item['county']}: {item['rows']:,} {item['reason']}")
+    written = [v for v in result.county_versions if not v.get("carried_from")]
+    empty = sum(1 for v in written if not v["rows"])
+    carried = len(result.county_versions) - len(written)
     typer.echo(
         f"  county tables: {warehouse / 'counties'}/<county> "
-        f"({len(result.county_versions)} written)"
+        f"({len(written)} written, {empty} of them empty"
+        + (f"; {carried} left as they were)" if carried else ")")
     )
     typer.echo(f"  quarantine:    {warehouse / 'quarantine'}")
     typer.echo(f"  runs ledger:   {warehouse / 'runs'}")
+
+
+@app.command()
+def recover(
+    warehouse: Annotated[Path, typer.Option(help="warehouse directory")],
+) -> None:
+    """Clean up after a run that died: remove its staging and orphaned files, roll every table
+    back to the version the runs ledger publishes, and say what was done. (Every run does
+    this first; use it when no run follows soon.)"""
+    from jobs.warehouse.recovery import RecoverError, recover_warehouse
+
+    try:
+        lines = recover_warehouse(warehouse)
+    except RecoverError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    typer.echo(f"relief recover: {warehouse}")
+    for line in lines:
+        typer.echo(f"  {line}")
 
 
 @app.command()
@@ -265,12 +297,20 @@ def report(
     """Static HTML report with charts (opens offline, prints)."""
     _require_extra("report", ("matplotlib",))
     from jobs.audit.report import ReportError, report_command
+    from jobs.warehouse.publication import publication
+    from jobs.warehouse.storage import Warehouse
 
     try:
         index = report_command(warehouse, out, run_id)
+        published = publication(Warehouse(warehouse))
     except ReportError as exc:
         raise _fail(str(exc), exc.exit_code) from None
-    typer.echo(f"report: {index}")
+    except ValueError as exc:  # fs.LocationError: a warehouse path delta-rs cannot read
+        raise _fail(f"--warehouse {exc}", 2) from None
+    if run_id is None or run_id == published.run_id:
+        typer.echo(f"report: {index} (run {published.run_id}, the published run)")
+    else:
+        typer.echo(f"report: {index} (run {run_id}; the published run is {published.run_id})")
 
 
 def _mount_optional() -> None:

@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -24,9 +23,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from expectations.runner import (
     SuiteResult,
@@ -35,13 +34,13 @@ from expectations.runner import (
     validate,
     validate_together,
 )
-from jobs import __version__
+from jobs import __version__, faults
 from jobs.config import ConfigError, load_counties
 from jobs.config.offenses import load_offenses
 from jobs.config.policies import PolicySet, load_policy_set
 from jobs.progress import Progress, fmt_count
 from jobs.spark import JavaMissingError, build_session
-from jobs.warehouse import ledger
+from jobs.warehouse import fs, ledger
 from jobs.warehouse.inputs import (
     InputError,
     InputFile,
@@ -53,20 +52,26 @@ from jobs.warehouse.inputs import (
     staged_row_count,
 )
 from jobs.warehouse.lock import WarehouseLocked, warehouse_lock
+from jobs.warehouse.publication import Publication, publication
+from jobs.warehouse.recovery import recover, roll_back_tables
 from jobs.warehouse.storage import (
+    LocationError,
     Warehouse,
+    WarehouseUnwritable,
     append_rows,
-    clear_staging,
+    check_writable,
     commit_files,
-    remove_orphans,
+    parquet_rows,
+    remove_staging,
     staged_parquet_files,
     staged_partitions,
 )
 from jobs.warehouse.validation import write_results
-from transforms import ingest
-from transforms.columns import INPUT_INDEX, SOURCE_FILE, SOURCE_LINE, TARGET_COUNTY
+from transforms import conservation, ingest
+from transforms.columns import COUNTY_SLUG, INPUT_INDEX, SOURCE_FILE, SOURCE_LINE, TARGET_COUNTY
 from transforms.eligibility import apply_policies
 from transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
+from transforms.identity import with_row_key
 from transforms.normalize import normalize
 from transforms.offenses import Offenses
 from transforms.summary import county_summary
@@ -109,8 +114,23 @@ class Prepared:
     targets: list[str] | None  # county slugs requested, None = all
 
 
+# Ages and "years since" are measured at compute-at: a date outside this range is a typo
+# (0005-01-01), and date arithmetic on it fails deep inside a run.
+COMPUTE_AT_MIN = dt.date(1900, 1, 1)
+COMPUTE_AT_MAX = dt.date(2200, 12, 31)
+
+
+def check_compute_at(day: dt.date) -> None:
+    if not COMPUTE_AT_MIN <= day <= COMPUTE_AT_MAX:
+        raise UsageError(
+            f"--compute-at {day.isoformat()}: out of range; give the day ages are measured at, "
+            f"between {COMPUTE_AT_MIN.isoformat()} and {COMPUTE_AT_MAX.isoformat()}"
+        )
+
+
 def prepare(options: RunOptions) -> Prepared:
     """Validate inputs and configuration; raise UsageError with a message for people."""
+    check_compute_at(options.compute_at)
     try:
         counties = load_counties()
         offenses = load_offenses()
@@ -164,7 +184,9 @@ def annotate_steps(
     """
     candidates = prop64_subject_rows(rows, prepared.counties, prepared.offenses)
     normalized = normalize(candidates, prepared.counties, prepared.offenses)
-    history = normalized.transform(subject_history).transform(fan_out_to_counties)
+    history = (
+        normalized.transform(subject_history).transform(with_row_key).transform(fan_out_to_counties)
+    )
     if prepared.targets is not None:
         history = history.where(F.col(TARGET_COUNTY).isin(prepared.targets))
     eligible = apply_policies(
@@ -201,30 +223,97 @@ def validate_extract(
 # --- the run ------------------------------------------------------------------------------
 
 
-def run_key(prepared: Prepared, compute_at: dt.date) -> str:
-    """Identity of a run's inputs: same key -> same tables (idempotence)."""
-    payload = {
-        "inputs": sorted(f.fingerprint for f in prepared.files),
+# Spark settings that change what a run writes (others only change how fast): part of the
+# run key.
+RESULT_SETTINGS = ("spark.sql.session.timeZone", "spark.sql.ansi.enabled")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_key_parts(
+    prepared: Prepared,
+    compute_at: dt.date,
+    files: list[InputFile],
+    settings: Mapping[str, str],
+) -> dict[str, Any]:
+    """Everything that changes a run's output, part by part (the ledger keeps them, so a run
+    can say what changed since the published one)."""
+    return {
+        "inputs": [f.fingerprint for f in sorted(files, key=lambda f: f.index)],
         "policies": prepared.policies.hashes(prepared.targets),
+        "offenses": _sha256(prepared.offenses.model_dump_json()),
+        "counties": _sha256(json.dumps(_county_vocabulary(prepared.counties), sort_keys=True)),
+        "settings": dict(sorted(settings.items())),
         "compute_at": compute_at.isoformat(),
-        "counties": prepared.targets,
+        "counties_requested": prepared.targets,
         "relief": __version__,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _county_vocabulary(counties: Counties) -> list[dict[str, Any]]:
+    """What of counties.yaml decides results: names (DOJ spelling), slugs, codes. The
+    population only weights the synthetic extract."""
+    return [c.model_dump(include={"name", "slug", "code"}) for c in counties.counties]
+
+
+def run_key(parts: Mapping[str, Any]) -> str:
+    """Identity of a run's result: same key -> same tables (idempotence)."""
+    return _sha256(json.dumps(parts, sort_keys=True))
+
+
+KEY_PART_NAMES = {
+    "inputs": "the input files",
+    "policies": "the policies",
+    "offenses": "offenses.yaml",
+    "counties": "counties.yaml",
+    "settings": "result-affecting Spark settings",
+    "compute_at": "compute-at",
+    "counties_requested": "the counties requested",
+    "relief": "the relief version",
+}
+
+
+def changed_parts(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    return [name for key, name in KEY_PART_NAMES.items() if before.get(key) != after.get(key)]
+
+
+def result_settings(spark: SparkSession) -> dict[str, str]:
+    return {key: str(spark.conf.get(key)) for key in RESULT_SETTINGS}
+
+
+def ingested_files(prepared: Prepared, staged: StagedIngest) -> list[InputFile]:
+    """The inputs with the fingerprints the ingest pass computed (distributed block hashes;
+    ``prepare`` leaves them empty). The run key is computed from these, after ingest."""
+    files = list(staged.files or prepared.files)
+    missing = [f.path for f in files if not f.fingerprint]
+    if missing:
+        raise RunFailed(f"ingest left no fingerprint for {', '.join(missing)}")
+    return files
 
 
 def run(options: RunOptions, progress: Progress | None = None) -> ledger.RunRecord:
     progress = progress or Progress()
     prepared = prepare(options)  # before Spark: bad config never starts a job
-    warehouse = Warehouse(options.warehouse)
+    try:
+        warehouse = Warehouse(options.warehouse)
+        check_writable(warehouse.root)
+    except LocationError as exc:
+        raise UsageError(f"--warehouse {exc}") from None
+    except WarehouseUnwritable as exc:
+        raise UsageError(str(exc)) from None
     run_id = ledger.new_run_id()
     try:
         with warehouse_lock(warehouse.root, run_id) as dead:
             if dead:
                 progress.warn(
-                    f"run {dead.get('run_id')} died without finishing; it is marked incomplete "
-                    "and its staging files are removed"
+                    f"run {dead.get('run_id')} died without finishing (pid {dead.get('pid')} on "
+                    f"{dead.get('host')} is gone); cleaning up after it"
                 )
+            report = recover(warehouse, holder=run_id, by=f"run {run_id}")
+            for line in report.lines():
+                progress.info(f"recovery: {line}")
             return _run_locked(options, prepared, warehouse, run_id, progress)
     except WarehouseLocked as exc:
         raise RunFailed(str(exc)) from exc
@@ -237,6 +326,10 @@ def _run_locked(
     run_id: str,
     progress: Progress,
 ) -> ledger.RunRecord:
+    try:
+        spark = build_session("relief-statewide", master=options.master, conf=options.conf)
+    except JavaMissingError as exc:
+        raise UsageError(str(exc)) from exc
     record = ledger.RunRecord(
         run_id=run_id,
         started_at=dt.datetime.now(dt.UTC),
@@ -245,13 +338,9 @@ def _run_locked(
         counties_requested=prepared.targets,
     )
     try:
-        spark = build_session("relief-statewide", master=options.master, conf=options.conf)
-    except JavaMissingError as exc:
-        raise UsageError(str(exc)) from exc
-    ledger.record(warehouse, record)
-    staging = warehouse.staging(run_id)
-    try:
         _execute(spark, prepared, options, warehouse, record, progress)
+    except UsageError:
+        raise  # bad input found while reading it: nothing was recorded or committed
     except BaseException as exc:
         record.status = (
             ledger.STATUS_FAILED_VALIDATION
@@ -261,11 +350,60 @@ def _run_locked(
         record.message = f"{type(exc).__name__}: {exc}"[:4000]
         record.finished_at = dt.datetime.now(dt.UTC)
         record.stage_seconds = dict(progress.seconds)
-        ledger.record(warehouse, record)
+        _record_failure(warehouse, record, progress)
         raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_staging(warehouse, run_id)
     return record
+
+
+def _record_failure(warehouse: Warehouse, record: ledger.RunRecord, progress: Progress) -> None:
+    """The failed run's final row, then its table versions rolled back (it may have
+    committed some before failing). A failure here is reported, not raised: the run's own
+    failure is the error, and the next run's recovery finishes the job."""
+    try:
+        ledger.record(warehouse, record)
+        report = roll_back_tables(warehouse, by=f"run {record.run_id}", only_run=record.run_id)
+    except Exception as exc:  # e.g. the warehouse became unwritable
+        progress.warn(
+            f"could not record the failure of run {record.run_id} or roll back its table "
+            f"versions ({type(exc).__name__}: {exc}); the next run or `relief recover` will"
+        )
+        return
+    for line in report.lines():
+        progress.info(f"rolled back: {line}")
+
+
+def _no_change(
+    record: ledger.RunRecord, published: Publication, force: bool, progress: Progress
+) -> bool:
+    """True when the run would reproduce the published tables (and is not forced)."""
+    run = published.run
+    if run is None:
+        return False
+    if run["run_key"] == record.run_key:
+        if force:
+            progress.info(f"same result as the published run {run['run_id']}; --force: committing")
+            return False
+        record.status = ledger.STATUS_NO_CHANGE
+        record.finished_at = dt.datetime.now(dt.UTC)
+        record.message = (
+            f"same inputs, configuration and compute-at as the published run {run['run_id']}: "
+            "nothing committed"
+        )
+        progress.info(record.message + " (use --force to commit a new version anyway)")
+        return True
+    before = ledger.run_key_parts(dict(run))  # {}: the run predates recorded key parts
+    changed = changed_parts(before, record.run_key_parts or {}) if before else []
+    if changed:
+        progress.info(f"changed since the published run {run['run_id']}: {', '.join(changed)}")
+    return False
+
+
+def table_schema(annotated: DataFrame) -> pa.Schema:
+    """The Arrow schema of every county table the run writes, from the annotated DataFrame
+    (also for a county with no rows, which has no staged file to take it from)."""
+    return to_arrow_schema(annotated.drop(TARGET_COUNTY).schema)
 
 
 def _execute(
@@ -278,8 +416,6 @@ def _execute(
 ) -> None:
     run_id = record.run_id
     staging = warehouse.staging(run_id)
-    for dead in clear_staging(warehouse, keep_run=run_id):
-        progress.info(f"removed staging files of an earlier, unfinished run {dead}")
 
     with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
         try:
@@ -289,20 +425,22 @@ def _execute(
         ingested, line_stats = staged_ingest.lines, staged_ingest.stats
         record.rows_read = line_stats.rows_read
         progress.note(f"{fmt_count(record.rows_read)} rows read")
-
-    # The run key needs the inputs' fingerprints, which the ingest pass computes.
-    prepared.files = record.inputs = staged_ingest.files
-    record.run_key = run_key(prepared, options.compute_at)
-    last = ledger.last_successful(warehouse)
-    if last is not None and last["run_key"] == record.run_key and not options.force:
-        record.status = ledger.STATUS_NO_CHANGE
-        record.finished_at = dt.datetime.now(dt.UTC)
-        record.message = (
-            f"same inputs, policies and compute-at as run {last['run_id']}: nothing committed"
+    record.inputs = prepared.files = ingested_files(prepared, staged_ingest)
+    if not record.rows_read:
+        names = ", ".join(fs.normalize(f.path) for f in record.inputs)
+        raise UsageError(
+            f"--input {names}: no data lines (empty, or a header only). Check that the extract "
+            "is complete; nothing was written."
         )
-        progress.info(record.message + " (use --force to commit a new version anyway)")
+    record.run_key_parts = run_key_parts(
+        prepared, options.compute_at, record.inputs, result_settings(spark)
+    )
+    record.run_key = run_key(record.run_key_parts)
+    published = publication(warehouse)
+    if _no_change(record, published, options.force, progress):
         ledger.record(warehouse, record)
         return
+    ledger.record(warehouse, record)  # running: from here on the run may change tables
 
     with progress.stage("quarantine", "Setting bad lines aside"):
         quarantine_dir = staging / "quarantine"
@@ -317,7 +455,7 @@ def _execute(
                 .parquet(str(quarantine_dir))
             )
             quarantine_files = staged_parquet_files(quarantine_dir)
-        record.rows_quarantined = _parquet_rows(quarantine_files)
+        record.rows_quarantined = parquet_rows(quarantine_files)
         # Kept rows from the staged files' footers: an independent count of what was staged.
         record.rows_kept = staged_row_count(str(staging / "ingested")) - line_stats.quarantined
         rows = ingest.kept_rows(ingested)
@@ -333,6 +471,7 @@ def _execute(
 
     with progress.stage("transform", "Normalizing, building histories, applying policies"):
         annotated = annotate(rows, prepared, options.compute_at)
+        schema = table_schema(annotated)
         tables_dir = staging / "counties"
         (
             annotated.repartition(TARGET_COUNTY)
@@ -342,10 +481,16 @@ def _execute(
             .parquet(str(tables_dir))
         )
         staged = staged_partitions(tables_dir, TARGET_COUNTY)
-        progress.note(f"{len(staged)} county tables staged")
+        progress.note(f"{len(staged)} county tables with rows staged")
+    # Read back with the annotated schema: a run whose extract holds no county's rows has
+    # no staged file to infer a schema from.
+    staged_rows = spark.read.schema(annotated.schema).parquet(str(tables_dir))
+
+    with progress.stage("conservation", "Checking every Prop 64 conviction reached its county"):
+        check_prop64_placed(rows, staged_rows, prepared, record)
+        progress.note(prop64_note(record))
 
     with progress.stage("validation", "Validating with Great Expectations"):
-        staged_rows = spark.read.parquet(str(tables_dir))
         results = validate_staged(ingested, staged_rows)
         record.validation = summarize(results)
         index = write_results(results, warehouse.validation(run_id), run_id)
@@ -363,45 +508,132 @@ def _execute(
         progress.note(f"{summary_table.num_rows:,} figures")
 
     with progress.stage("commit", "Committing county tables"):
-        for slug, files in sorted(staged.items()):
-            table = warehouse.county(slug)
-            remove_orphans(table, keep_run=run_id)
+        slugs = prepared.targets or [c.slug for c in prepared.counties.counties]
+        for slug in sorted(slugs):
+            files = staged.get(slug, [])
             policy_hash = prepared.policies.hash_for(slug)
             metadata = _commit_metadata(
                 record,
-                prepared,
-                {"county": slug, "policy_hash": policy_hash,
-                 "policy": prepared.policies.for_county(slug).canonical_json()},
-            )  # fmt: skip
-            rows_in_table = _parquet_rows(files)
-            version = commit_files(table, files, run_id, metadata)
+                {
+                    "county": slug,
+                    "policy_hash": policy_hash,
+                    "policy": prepared.policies.for_county(slug).canonical_json(),
+                },
+            )
+            rows_in_table = parquet_rows(files)
+            version = commit_files(warehouse.county(slug), files, run_id, metadata, schema=schema)
             record.county_versions.append(
                 {
                     "county": slug,
                     "version": version,
                     "rows": rows_in_table,
                     "policy_hash": policy_hash,
+                    "carried_from": None,
                 }
             )
+            faults.point("county_committed")
+        record.county_versions += carried_versions(published, slugs)
         if quarantine_files:
-            remove_orphans(warehouse.quarantine, keep_run=run_id)
             record.quarantine_version = commit_files(
                 warehouse.quarantine,
                 quarantine_files,
                 run_id,
-                _commit_metadata(record, prepared, {}),
+                _commit_metadata(record, {}),
                 mode="append",
             )
         if summary_table.num_rows:
             record.summary_version = append_rows(
-                warehouse.summary, summary_table, _commit_metadata(record, prepared, {})
+                warehouse.summary, summary_table, _commit_metadata(record, {})
             )
-        progress.note(f"{len(record.county_versions)} county tables committed")
+        faults.point("tables_committed")
+        written = len(slugs)
+        empty = sum(1 for slug in slugs if slug not in staged)
+        progress.note(
+            f"{written} county tables committed ({empty} empty)"
+            + (
+                f"; {len(record.county_versions) - written} left as they were"
+                if prepared.targets
+                else ""
+            )
+        )
 
     record.status = ledger.STATUS_SUCCEEDED
     record.finished_at = dt.datetime.now(dt.UTC)
     record.stage_seconds = dict(progress.seconds)
-    ledger.record(warehouse, record)
+    ledger.record(warehouse, record)  # the commit point: from now on readers serve this run
+
+
+def carried_versions(published: Publication, written: list[str]) -> list[dict[str, Any]]:
+    """Ledger entries for the counties a --counties run left as they were: their published
+    versions, each with the run that wrote it."""
+    return [
+        {
+            "county": slug,
+            "version": entry.version,
+            "rows": entry.rows,
+            "policy_hash": entry.policy_hash,
+            "carried_from": entry.written_by,
+        }
+        for slug, entry in sorted(published.counties.items())
+        if slug not in written
+    ]
+
+
+def check_prop64_placed(
+    rows: DataFrame, staged_rows: DataFrame, prepared: Prepared, record: ledger.RunRecord
+) -> None:
+    """Conservation, part two (transforms/conservation.py): every kept Prop 64 conviction line
+    of a California county (of the counties run) is in its county's table or counted in the
+    ledger with a reason. Raises RunFailed, before any commit, for a line no reason explains.
+    Collects counts only."""
+    lines = conservation.prop64_conviction_lines(
+        rows, prepared.counties, prepared.offenses, prepared.targets
+    )
+    placed = conservation.with_placed(lines, staged_rows)
+    counts = placed.groupBy(conservation.PLACED).count().collect()
+    by_placed = {bool(r[conservation.PLACED]): int(r["count"]) for r in counts}
+    record.prop64_lines = sum(by_placed.values())
+    record.prop64_lines_in_tables = by_placed.get(True, 0)
+    record.prop64_lines_unplaced = []
+    if not by_placed.get(False):
+        return
+    unplaced = placed.where(~F.col(conservation.PLACED)).drop(conservation.PLACED)
+    subjects = conservation.subjects_rows(rows, unplaced.where(F.col("subject").isNotNull()))
+    reasons = conservation.with_unplaced_reason(
+        unplaced, subjects, prepared.counties, prepared.offenses
+    )
+    grouped = (
+        reasons.groupBy(COUNTY_SLUG, conservation.UNPLACED_REASON)
+        .agg(F.count("*").alias("rows"), F.min(F.struct("source_line", "record_id")).alias("first"))
+        .collect()
+    )
+    unexplained = [r for r in grouped if r[conservation.UNPLACED_REASON] is None]
+    if unexplained:
+        total = sum(int(r["rows"]) for r in unexplained)
+        first = unexplained[0]
+        raise RunFailed(
+            f"conservation check failed: {total} kept Prop 64 conviction line(s) of "
+            f"{', '.join(sorted(r[COUNTY_SLUG] for r in unexplained))} are in no county table "
+            f"and no reason explains it (e.g. record {first['first']['record_id']}). Nothing "
+            "was committed; this is a defect of relief: report it with the record."
+        )
+    record.prop64_lines_unplaced = [
+        {
+            "county": r[COUNTY_SLUG],
+            "reason": r[conservation.UNPLACED_REASON],
+            "rows": int(r["rows"]),
+        }
+        for r in sorted(grouped, key=lambda r: (r[COUNTY_SLUG], r[conservation.UNPLACED_REASON]))
+    ]
+
+
+def prop64_note(record: ledger.RunRecord) -> str:
+    unplaced = sum(int(u["rows"]) for u in record.prop64_lines_unplaced)
+    return (
+        f"{fmt_count(record.prop64_lines)} Prop 64 conviction lines = "
+        f"{fmt_count(record.prop64_lines_in_tables)} in their county's table + "
+        f"{unplaced:,} counted with a reason"
+    )
 
 
 SUMMARY_SCHEMA = pa.schema(
@@ -440,22 +672,18 @@ def validate_staged(ingested: DataFrame, staged_rows: DataFrame) -> list[SuiteRe
     return results
 
 
-def _commit_metadata(
-    record: ledger.RunRecord, prepared: Prepared, extra: Mapping[str, Any]
-) -> dict[str, Any]:
+def _commit_metadata(record: ledger.RunRecord, extra: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "run_id": record.run_id,
         "compute_at": record.compute_at.isoformat(),
-        "input_fingerprints": json.dumps({f.path: f.fingerprint for f in prepared.files}),
+        "input_fingerprints": json.dumps(
+            {fs.normalize(f.path): f.fingerprint for f in record.inputs}
+        ),
         "relief_version": __version__,
         "validation": record.validation or "",
         "rows_read": str(record.rows_read),  # the gogen export's lineCount (DOMAIN.md §5)
         **extra,
     }
-
-
-def _parquet_rows(files: list[Path]) -> int:
-    return sum(pq.read_metadata(f).num_rows for f in files)
 
 
 # --- spark-submit entry point ---------------------------------------------------------------

@@ -474,13 +474,15 @@ def test_history_lists_each_version_with_run_compute_at_policy_inputs_rows_and_g
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("Fresno: 2 version(s) of ")
-    assert lines[1].split() == ["VERSION", "TIMESTAMP", "(UTC)", "RUN", "COMPUTE-AT", "POLICY",
-                                "INPUTS", "ROWS", "GX"]  # fmt: skip
+    assert lines[0].endswith(f"; readers are served version 1, published by run {RUN_2}")
+    assert lines[1].split() == ["VERSION", "SERVED", "TIMESTAMP", "(UTC)", "RUN", "COMPUTE-AT",
+                                "POLICY", "INPUTS", "ROWS", "GX"]  # fmt: skip
     v0, v1 = lines[2].split(), lines[3].split()
-    assert v0[0] == "0" and v0[3:9] == [RUN_1, "2024-06-30", policy_hash[:12],
-                                        f"extract.csv:{FINGERPRINT[:12]}", "6", "-"]  # fmt: skip
-    assert v1[0] == "1" and v1[3:9] == [RUN_2, "2026-06-30", policy_hash[:12],
-                                        f"extract.csv:{FINGERPRINT[:12]}", "6", "3"]  # fmt: skip
+    inputs = f"extract.csv:{FINGERPRINT[:12]}"
+    assert v0[:2] == ["0", "-"]
+    assert v0[4:10] == [RUN_1, "2024-06-30", policy_hash[:12], inputs, "6", "-"]
+    assert v1[:2] == ["1", "published"]
+    assert v1[4:10] == [RUN_2, "2026-06-30", policy_hash[:12], inputs, "6", "3"]
     assert lines[3].endswith(GX_RUN_2)
     assert len(lines) == 4
 
@@ -609,7 +611,10 @@ def test_explain_walks_the_rules_in_order_and_names_the_rule_that_fired(
                     "--record-id", record_id(2), "--policy-dir", policy_dir)  # fmt: skip
     assert result.exit_code == 0, result.output
     text = result.output
-    assert text.startswith(f"Record {record_id(2)} in Fresno's table, version 1 (latest)")
+    assert text.startswith(
+        f"Record {record_id(2)} in Fresno's table, version 1 (run {RUN_2}), published by run "
+        f"{RUN_2}\n"
+    )
     assert fact(text, "subject") == "S1"
     assert fact(text, "date of birth") == "1975-03-01"
     assert fact(text, "conviction date") == "2010-05-03"
@@ -703,7 +708,8 @@ def test_explain_warns_when_a_row_contradicts_its_own_decision_inputs(
     rows[2] = rows[2] | {RULE_ID: "dismiss-sections", REASON: "Dismiss all HS 11357 convictions"}
     write_version(warehouse, "fresno", rows, commit_metadata(RUN_2, COMPUTE_2, "fresno",
                                                              policy_hash))  # fmt: skip
-    e = audit_explain.explain_record(warehouse, "fresno", record_id(3), policy_dir=policy_dir)
+    e = audit_explain.explain_record(warehouse, "fresno", record_id(3), version=2,
+                                     policy_dir=policy_dir)  # fmt: skip
     assert e.fired_rule == "misdemeanor"
     assert e.consistency_problem is not None
     assert "WARNING: the stored values make rule 'misdemeanor' fire" in (
@@ -744,8 +750,10 @@ def test_condition_values_follow_kleene_logic():
 def test_verify_accepts_a_warehouse_written_only_by_recorded_runs(warehouse: Path):
     result = invoke("verify", "--warehouse", warehouse)
     assert result.exit_code == 0, result.output
-    assert "6 version(s) of 3 table(s) checked; every version was written by a recorded" in (
-        result.output)  # fmt: skip
+    assert (
+        f"6 version(s) of 3 table(s) checked; published by run {RUN_2}. Every version is "
+        "accounted for by the runs ledger, every table's newest state is its published one"
+    ) in result.output
 
 
 def test_verify_flags_a_version_written_outside_relief(warehouse: Path):
@@ -774,7 +782,10 @@ def test_verify_flags_versions_of_a_run_that_died_or_is_not_in_the_ledger(
     report = audit_verify.verify_warehouse(warehouse)
     assert [(p.table, p.version, p.run_id) for p in report.problems] == [
         ("fresno", 2, dead), ("kern", 2, "ghost")]  # fmt: skip
-    assert "never finished" in report.problems[0].problem
+    assert report.problems[0].problem == (
+        f"unpublished: run {dead} died after committing it; readers are served version 1. "
+        "`relief recover` rolls it back"
+    )
     assert "not in the runs ledger" in report.problems[1].problem
     text = audit_verify.render_verify(report, warehouse)
     assert "2 NOT accounted for:" in text
@@ -785,8 +796,9 @@ def test_verify_flags_a_version_the_ledger_names_but_the_table_lacks(warehouse: 
                [{"county": "kern", "version": 5, "rows": 1, "policy_hash": "x"}], None,
                started=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))  # fmt: skip
     report = audit_verify.verify_warehouse(warehouse)
-    assert [(p.table, p.version) for p in report.problems] == [("kern", 5)]
-    assert report.problems[0].problem.endswith("it is missing")
+    assert [(p.table, p.version) for p in report.problems] == [("kern", 1), ("kern", 5)]
+    assert report.problems[0].problem.startswith("the newest version is not the published")
+    assert report.problems[1].problem.endswith("it is missing")
 
 
 def test_verify_flags_a_row_count_that_differs_from_the_ledger(warehouse: Path, policy_hash: str):
@@ -814,7 +826,7 @@ def test_audit_command_runs_without_java(warehouse: Path):
         cwd=ROOT, env=_no_java_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "every version was written by a recorded, succeeded run" in done.stdout
+    assert "Every version is accounted for by the runs ledger" in done.stdout
 
 
 # --- end to end: the real statewide job, twice, with different compute-at ---------------------
@@ -830,12 +842,23 @@ def two_runs(spark, tmp_path_factory):
     extract = root / "extract.csv"
     generate_extract(extract, rows=3000, seed=11)
     warehouse = root / "warehouse"
+    # Felonies go to hand review unless the subject is 50 or older: two years apart, some
+    # subjects cross 50 and their convictions move to dismissal.
+    options = root / "options.json"
+    options.write_text(json.dumps(AGE_50_OPTIONS))
     results = [
-        run(RunOptions(inputs=str(extract), warehouse=warehouse, compute_at=day_),
+        run(RunOptions(inputs=str(extract), warehouse=warehouse, compute_at=day_,
+                       eligibility_options=options),
             Progress(quiet=True))
         for day_ in (dt.date(2024, 1, 1), dt.date(2026, 1, 1))
     ]  # fmt: skip
-    return warehouse, results
+    return warehouse, results, options
+
+
+AGE_50_OPTIONS = {
+    "baselineEligibility": {"dismiss": [], "reduce": []},
+    "additionalRelief": {"subjectAgeThreshold": 50, "subjectIsDeceased": False},
+}
 
 
 @pytest.mark.slow
@@ -843,7 +866,7 @@ def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
     from jobs.audit.report import report_command
     from tests.test_report import assert_pages_match_summary
 
-    warehouse, (first, second) = two_runs
+    warehouse, (first, second), options = two_runs
     assert [first.status, second.status] == ["succeeded", "succeeded"]
     slugs = [v["county"] for v in second.county_versions]
     assert slugs
@@ -867,7 +890,8 @@ def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
     assert changed
     for slug, change in changed[:5]:
         for version, rule in ((0, change.from_rule), (1, change.to_rule)):
-            e = audit_explain.explain_record(warehouse, slug, change.record_id, version=version)
+            e = audit_explain.explain_record(warehouse, slug, change.record_id, version=version,
+                                             policy_file=options)  # fmt: skip
             assert e.policy_problem is None and e.consistency_problem is None
             assert e.fired_rule == e.rule_id == rule
 

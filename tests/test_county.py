@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from deltalake import CommitProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from jobs.county.gogen import (
     ALL_RESULTS,
@@ -40,6 +40,7 @@ from jobs.county.pull import (
     pull_column_order,
 )
 from jobs.county.xlsx import ALL_ROWS_SHEET, CANDIDATE_SHEET, CONDENSED_SHEET
+from tests.ledger_rows import publish
 from transforms.columns import (
     CASE_NUMBERS,
     CNT_ORDER,
@@ -317,8 +318,11 @@ def write_county(warehouse: Path, slug: str, rows: list[dict[str, Any]], run_id:
     table = storable(as_table(rows))
     # Stored out of input order on purpose: a pull must sort.
     table = table.take(list(reversed(range(table.num_rows))))
-    write_deltalake(str(warehouse / "counties" / slug), table, mode="overwrite",
+    path = warehouse / "counties" / slug
+    write_deltalake(str(path), table, mode="overwrite",
                     commit_properties=commit(run_id, slug))  # fmt: skip
+    # Readers serve what the runs ledger publishes: publish it as a run of this county.
+    publish(warehouse, run_id, {slug: DeltaTable(str(path)).version()}, partial=True)
 
 
 @pytest.fixture
@@ -327,6 +331,7 @@ def warehouse(tmp_path: Path) -> Path:
     write_county(root, "fresno", fresno_rows()[:3], "run-1")  # version 0: an older run
     write_county(root, "fresno", fresno_rows(), "run-2")  # version 1: latest
     write_county(root, "kern", [row(1, "S1", county="KERN")], "run-2")
+    publish(root, "run-2", {"fresno": 1, "kern": 0})  # readers serve what the ledger names
     return root
 
 
@@ -655,6 +660,7 @@ def test_gogen_pull_reports_the_runs_input_lines_and_every_listed_entry(tmp_path
                 "rows_read": "2500", "policy": policy.canonical_json()}  # fmt: skip
     write_deltalake(str(tmp_path / "wh" / "counties" / "fresno"), table, mode="overwrite",
                     commit_properties=CommitProperties(custom_metadata=metadata))  # fmt: skip
+    publish(tmp_path / "wh", "run-9", {"fresno": 0})
     pull(tmp_path / "wh", "fresno", tmp_path / "g", PullFormat.GOGEN)
     summary = json.loads((tmp_path / "g" / SUMMARY_JSON).read_text(encoding="utf-8"))
     assert summary["lineCount"] == 2500
@@ -720,7 +726,10 @@ def test_pull_command_runs_without_java(warehouse: Path, tmp_path: Path):
     done = run_cli("pull", "--warehouse", str(warehouse), "--county", "fresno",
                    "--out", str(tmp_path / "o"), "--format", "gogen", "--run", "run-1")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "Fresno: version 0 of 1 (run run-1), 3 rows" in done.stdout
+    assert (
+        "Fresno: version 0 (run run-1), NOT the published version (that is version 1, "
+        "published by run run-2); 3 rows"
+    ) in done.stdout
     assert len(read_csv_rows(tmp_path / "o" / ALL_RESULTS)) == 4
 
 

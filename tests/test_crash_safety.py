@@ -1,9 +1,11 @@
-"""Crash safety and concurrency of the statewide job ("Trustworthy writes", point 5).
+"""Crash safety and concurrency of the statewide job: one publication at a time.
 
-A run killed at any moment leaves every county table readable at its previous or its new
-version, never a partial one; the runs ledger shows the dead run as incomplete; the next run
-takes over the dead run's lock and removes its staging and orphaned files. Two runs started at
-once on one warehouse never corrupt a table: one commits, the other fails naming it.
+A run killed at any moment leaves every county table readable, and every reader (pull, packet,
+audit, report) keeps serving the previous publication: the versions the latest succeeded
+ledger row names. The next run (or `relief recover`) takes over the dead run's lock, removes
+its staging and orphaned files, rolls every table back to its published version and marks the
+run incomplete. Two runs started at once on one warehouse never corrupt a table: one commits,
+the other fails naming it.
 
 Real Spark, real Delta, real SIGKILL. `relief run` runs in its own session and is killed with
 ``os.killpg`` so Spark's JVM dies with it. Spark runs cost ~40 s each on this machine, so one
@@ -13,11 +15,16 @@ the records:
 1. run A (extract A) succeeds (in-process);
 2. run K1 (extract B) is SIGKILLed while Spark writes its staged county Parquet (polled);
 3. run K2 (extract B) kills itself with SIGKILL right after moving the files of its
-   KILL_AT_COUNTY-th county into the table directory, before committing them
-   (``RELIEF_FAULT_KILL_AT``, jobs/faults.py): the counties before it are committed, that
-   county has files no version names, the counties after it are untouched;
-4. two runs of extract B start at once: one takes over K2's dead lock, cleans up and commits,
-   the other fails at once naming it.
+   KILL_AT_MOVE-th county with rows into the table directory, before committing them
+   (``RELIEF_FAULT_KILL_AT``, jobs/faults.py);
+4. two runs of extract B start at once: one takes over K2's dead lock, recovers (rolls back
+   K2's commits) and publishes, the other fails at once naming it;
+5. run K3 (extract A) dies between two county commits (after KILL_AT_COUNTY of 58);
+6. `relief recover` dies after restoring KILL_AT_RESTORE tables; readers still serve B;
+7. `relief recover` finishes the job and says what it did;
+8. run K4 (extract A) dies after its last table commit, before its ledger row;
+9. run B again (in-process): its recovery rolls K4 back, and as its result is the published
+   one it commits nothing (no_change) — with every table at B's version.
 
 Extracts A and B differ, so every county's row count tells A's snapshot from B's: a table
 with rows of both, or of half a run, would match neither. The counts come from the ledger of
@@ -37,7 +44,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +55,23 @@ from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
 from jobs import faults
+from jobs.config import load_counties
 from jobs.generate import generate_extract
 from jobs.progress import Progress
 from jobs.statewide import RunOptions, run
 from jobs.warehouse import ledger, storage
 from jobs.warehouse.lock import LOCK_NAME, read_lock
+from jobs.warehouse.publication import publication
+from jobs.warehouse.snapshots import open_snapshot
 from jobs.warehouse.storage import (
     STAGED_PREFIX,
     STAGING,
     CommitConflict,
     Warehouse,
     commit_files,
+    read_arrow,
     remove_orphans,
+    restore_info,
 )
 
 pytestmark = pytest.mark.slow
@@ -67,7 +79,9 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 RELIEF = str(Path(sys.executable).with_name("relief"))
 COMPUTE_AT = dt.date(2026, 11, 22)
-KILL_AT_COUNTY = 4  # K2 dies after moving this county's files (1-based, in slug order)
+KILL_AT_MOVE = 4  # K2 dies after moving the files of its 4th county with rows
+KILL_AT_COUNTY = 9  # K3 dies after committing its 9th county (of 58, slug order)
+KILL_AT_RESTORE = 3  # the first `relief recover` dies after restoring its 3rd table
 RUN_TIMEOUT = 600
 SPARK_CONF = {
     "spark.ui.enabled": "false",
@@ -75,6 +89,7 @@ SPARK_CONF = {
     "spark.default.parallelism": "2",
     "spark.driver.memory": "1g",
 }
+SLUGS = sorted(c.slug for c in load_counties().counties)
 
 
 # --- what a warehouse looks like at one moment --------------------------------------------
@@ -88,10 +103,20 @@ def file_run(name: str) -> str:
 @dataclass(frozen=True)
 class TableState:
     version: int
-    run_id: str  # the run named by the commit of the current version
+    run_id: str | None  # the run named by the commit of the current version (None: a restore)
+    restored: int | None  # the version a recovery's restore brought back
     rows: int  # read from the data files of the current snapshot
     snapshot_runs: frozenset[str]  # runs named by the files of the current snapshot
     orphan_runs: frozenset[str]  # runs of relief files in the directory no version names
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a reader is served for one county: the published version, its run and rows."""
+
+    version: int
+    run_id: str | None
+    rows: int
 
 
 @dataclass
@@ -103,6 +128,7 @@ class Observed:
     runs: dict[str, dict[str, Any]]  # ledger: run_id -> latest row (status derived)
     staging: set[str]  # run ids with a folder under _staging
     lock: dict[str, Any] | None
+    served: dict[str, Served]  # county -> what pull/packet/audit serve by default
 
 
 def logged_files(table: Path) -> set[str]:
@@ -125,6 +151,16 @@ def orphans(warehouse: Path) -> list[Path]:
     ]
 
 
+def served(warehouse: Path) -> dict[str, Served]:
+    """Every county as the readers see it (jobs/warehouse/snapshots.py, the published one)."""
+    counties = load_counties()
+    result = {}
+    for slug in publication(Warehouse(warehouse)).counties:
+        snapshot = open_snapshot(warehouse, counties.by_slug()[slug])
+        result[slug] = Served(snapshot.version, snapshot.run_id, snapshot.table.num_rows)
+    return result
+
+
 def observe(warehouse: Path) -> Observed:
     tables: dict[str, TableState] = {}
     logless: dict[str, frozenset[str]] = {}
@@ -138,10 +174,13 @@ def observe(warehouse: Path) -> Observed:
         in_snapshot = {uri.rsplit("/", 1)[-1] for uri in table.file_uris()}
         logged = logged_files(directory)
         version = table.version()
+        commit = table.history(1)[0]
+        restored = restore_info(commit)
         tables[directory.name] = TableState(
             version=version,
-            run_id=table.history(1)[0]["run_id"],
-            rows=table.to_pyarrow_table().num_rows,  # reads every file of the snapshot
+            run_id=commit.get("run_id"),
+            restored=None if restored is None else restored[1],
+            rows=read_arrow(directory, table).num_rows,  # reads every file of the snapshot
             snapshot_runs=frozenset(file_run(n) for n in in_snapshot),
             orphan_runs=frozenset(file_run(n) for n in present - logged),
         )
@@ -152,6 +191,7 @@ def observe(warehouse: Path) -> Observed:
         runs={r["run_id"]: r for r in ledger.read_runs(Warehouse(warehouse))},
         staging={p.name for p in staging_root.iterdir()} if staging_root.is_dir() else set(),
         lock=read_lock(warehouse),
+        served=served(warehouse),
     )
 
 
@@ -167,6 +207,12 @@ def start_run(
         *("--compute-at", COMPUTE_AT.isoformat(), "--master", "local[2]", "--force"),
         *settings,
     ]
+    return start(command, log, env)
+
+
+def start(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     environment = {k: v for k, v in os.environ.items() if k != faults.ENV}
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -177,6 +223,15 @@ def start_run(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the JVM is killed with it
         )
+
+
+def relief(*args: str) -> subprocess.CompletedProcess[str]:
+    """A read-only (or recover) command, as a person runs it."""
+    environment = {k: v for k, v in os.environ.items() if k != faults.ENV}
+    return subprocess.run(
+        [RELIEF, *args], cwd=ROOT, env=environment, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -210,6 +265,14 @@ def finish(process: subprocess.Popen[bytes], log: Path) -> int:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def killed_at(command: list[str], point: str, log: Path) -> int:
+    """Run ``command`` until it kills itself at the fault ``point`` (``name@n``)."""
+    process = start(command, log, env={faults.ENV: point})
+    code = finish(process, log)
+    assert code == -signal.SIGKILL, f"not killed at {point}\n{tail(log)}"
+    return process.pid
+
+
 def tail(log: Path, lines: int = 40) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
@@ -239,6 +302,20 @@ class Scenario:
     logs: list[str] = field(default_factory=list)
     winner: str = ""
     after_pair: Observed | None = None
+    k3: str = ""
+    after_k3: Observed | None = None
+    k3_pull: subprocess.CompletedProcess[str] | None = None
+    k3_verify: subprocess.CompletedProcess[str] | None = None
+    k3_history: subprocess.CompletedProcess[str] | None = None
+    after_killed_recovery: Observed | None = None
+    recovery: subprocess.CompletedProcess[str] | None = None
+    after_recovery: Observed | None = None
+    verify_after_recovery: subprocess.CompletedProcess[str] | None = None
+    k4: str = ""
+    after_k4: Observed | None = None
+    rerun: ledger.RunRecord | None = None
+    after_rerun: Observed | None = None
+    verify_after_rerun: subprocess.CompletedProcess[str] | None = None
     extract_of: dict[str, str] = field(default_factory=dict)  # run_id -> "A" | "B"
 
     def rows_of(self, run_id: str) -> dict[str, int]:
@@ -247,6 +324,11 @@ class Scenario:
         row = self.after_pair.runs[succeeded] if self.after_pair else None
         assert row is not None and row["status"] == ledger.STATUS_SUCCEEDED
         return {v["county"]: v["rows"] for v in row["county_versions"]}
+
+    def published_b(self) -> dict[str, Served]:
+        """What readers are served while the winner's publication (extract B) stands."""
+        assert self.after_pair is not None
+        return self.after_pair.served
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +358,7 @@ def scenario(spark, tmp_path_factory) -> Scenario:
 
     # 3. K2 dies between moving a county's files into its table and committing them.
     log = root / "k2.log"
-    hook = {faults.ENV: f"staged_files_moved@{KILL_AT_COUNTY}"}
+    hook = {faults.ENV: f"staged_files_moved@{KILL_AT_MOVE}"}
     k2 = start_run(extract_b, warehouse, log, env=hook)
     code = finish(k2, log)
     assert code == -signal.SIGKILL, f"K2 was not killed at its fault point\n{tail(log)}"
@@ -294,17 +376,54 @@ def scenario(spark, tmp_path_factory) -> Scenario:
     succeeded = [r for r in s.after_pair.runs.values() if r["status"] == "succeeded"]
     s.winner = succeeded[-1]["run_id"]
     s.extract_of[s.winner] = "B"
+
+    # 5. K3 (extract A) dies between two county commits; readers are asked what they serve.
+    settings = [arg for k, v in SPARK_CONF.items() for arg in ("--conf", f"{k}={v}")]
+    run_a_again = [
+        *(RELIEF, "run", "--input", str(extract_a), "--warehouse", str(warehouse)),
+        *("--compute-at", COMPUTE_AT.isoformat(), "--master", "local[2]", "--force"),
+        *settings,
+    ]
+    killed_at(run_a_again, f"county_committed@{KILL_AT_COUNTY}", root / "k3.log")
+    s.after_k3 = observe(warehouse)
+    s.k3 = (s.after_k3.lock or {}).get("run_id", "")
+    s.extract_of[s.k3] = "A"
+    county = SLUGS[0]  # committed by K3 before it died
+    s.k3_pull = relief("county", "pull", "--warehouse", str(warehouse), "--county", county,
+                       "--out", str(root / "pull"))  # fmt: skip
+    s.k3_verify = relief("audit", "verify", "--warehouse", str(warehouse))
+    s.k3_history = relief("audit", "history", "--warehouse", str(warehouse), "--county", county)
+
+    # 6. A recovery dies after restoring a few tables; 7. the next one finishes the job.
+    recover = [RELIEF, "recover", "--warehouse", str(warehouse)]
+    killed_at(recover, f"table_restored@{KILL_AT_RESTORE}", root / "recover-killed.log")
+    s.after_killed_recovery = observe(warehouse)
+    s.recovery = relief("recover", "--warehouse", str(warehouse))
+    s.after_recovery = observe(warehouse)
+    s.verify_after_recovery = relief("audit", "verify", "--warehouse", str(warehouse))
+
+    # 8. K4 (extract A) dies after its last commit, before the ledger row.
+    killed_at(run_a_again, "tables_committed", root / "k4.log")
+    s.after_k4 = observe(warehouse)
+    s.k4 = (s.after_k4.lock or {}).get("run_id", "")
+    s.extract_of[s.k4] = "A"
+
+    # 9. B again, without --force: recovery rolls K4 back; B is what is published: no_change.
+    options_b = RunOptions(inputs=str(extract_b), warehouse=warehouse, compute_at=COMPUTE_AT)
+    s.rerun = run(options_b, Progress(quiet=True))
+    s.after_rerun = observe(warehouse)
+    s.verify_after_rerun = relief("audit", "verify", "--warehouse", str(warehouse))
     return s
 
 
 def assert_whole(before: Observed, after: Observed, new_run: str, s: Scenario) -> None:
-    """Every county table: readable, at its previous version or the next one, and holding
-    exactly one whole snapshot of the run that committed that version."""
+    """Every county table: readable, holding exactly one whole snapshot of one run, and either
+    as before or newer with ``new_run``'s snapshot (a recovery's restore may come first)."""
     assert set(before.tables) <= set(after.tables), "a table disappeared"
     for slug, now in after.tables.items():
         then = before.tables.get(slug)
         if then is None:  # a county the earlier runs never wrote
-            assert (now.version, now.run_id) == (0, new_run), slug
+            assert now.run_id == new_run, slug
         elif now.version == then.version:
             assert (now.run_id, now.rows, now.snapshot_runs) == (
                 then.run_id,
@@ -312,9 +431,22 @@ def assert_whole(before: Observed, after: Observed, new_run: str, s: Scenario) -
                 then.snapshot_runs,
             ), slug
         else:
-            assert (now.version, now.run_id) == (then.version + 1, new_run), slug
-        assert now.snapshot_runs == {now.run_id}, f"{slug} mixes runs' files"
-        assert now.rows == s.rows_of(now.run_id)[slug], f"{slug} is not a whole snapshot"
+            assert now.version > then.version and now.run_id == new_run, slug
+        assert len(now.snapshot_runs) <= 1, f"{slug} mixes runs' files"
+        writer = next(iter(now.snapshot_runs), None)
+        if writer is not None:
+            assert now.rows == s.rows_of(writer)[slug], f"{slug} is not a whole snapshot"
+        else:
+            assert now.rows == 0, slug
+
+
+def assert_serves_b(observed: Observed | None, s: Scenario) -> None:
+    """Every reader is served the winner's publication, whatever newer versions exist."""
+    assert observed is not None
+    assert observed.served == s.published_b()
+    for slug, served_now in observed.served.items():
+        assert served_now.run_id == s.winner, slug
+        assert served_now.rows == s.rows_of(s.winner)[slug], slug
 
 
 # --- the tests ----------------------------------------------------------------------------
@@ -326,6 +458,7 @@ def test_a_run_killed_while_spark_writes_staged_parquet_changes_no_table(scenari
     assert s.k1_staged, "the kill was meant to land while Spark wrote staged Parquet"
     assert s.after_k1.lock is not None and s.after_k1.lock["pid"] == s.k1_pid
     assert s.after_k1.tables == s.after_a.tables  # versions, runs, rows: all untouched
+    assert s.after_k1.served == s.after_a.served
     assert_whole(s.after_a, s.after_k1, s.k1, s)
     assert s.k1 in s.after_k1.staging
     runs = s.after_k1.runs
@@ -341,20 +474,20 @@ def test_a_run_killed_between_moving_files_and_committing_leaves_every_table_who
     before, after = s.after_k1, s.after_k2
     assert after.lock is not None and after.lock["pid"] == s.k2_pid != s.k1_pid
     assert_whole(before, after, s.k2, s)
+    assert after.served == before.served, "readers must still be served A's publication"
 
-    # Counties are committed in slug order: the first KILL_AT_COUNTY - 1 carry K2's version,
-    # the next has K2's files in its directory that no version names, the rest are as before.
-    committed = sorted(slug for slug, t in after.tables.items() if t.run_id == s.k2)
+    # Counties are committed in slug order: the ones before the orphaned county carry K2's
+    # (unpublished) version, it has K2's files that no version names, the rest are as before.
     orphaned = [slug for slug, t in after.tables.items() if s.k2 in t.orphan_runs]
     orphaned += [slug for slug, runs in after.logless.items() if s.k2 in runs]
-    assert len(committed) == KILL_AT_COUNTY - 1
-    assert len(orphaned) == 1 and orphaned[0] > committed[-1]
+    assert len(orphaned) == 1
     slug = orphaned[0]
-    if slug in before.tables:  # the dead run's files are there, invisible to readers
-        then = before.tables[slug]
-        assert after.tables[slug] == replace(then, orphan_runs=then.orphan_runs | {s.k2})
-    else:  # a new county: a directory of files and no table, as before the run
-        assert slug not in after.tables
+    committed = sorted(name for name, t in after.tables.items() if t.run_id == s.k2)
+    assert committed == [name for name in SLUGS if name < slug]
+    assert len([n for n in committed if after.tables[n].rows]) == KILL_AT_MOVE - 1
+    then = before.tables[slug]  # the dead run's files are there, invisible to readers
+    assert after.tables[slug].version == then.version
+    assert after.tables[slug].snapshot_runs == then.snapshot_runs
 
     # K2 took over K1's dead lock and removed K1's staging before it started its own.
     assert f"run {s.k1} died without finishing" in s.k2_log
@@ -380,25 +513,29 @@ def test_two_runs_started_at_once_one_commits_and_the_other_fails_naming_it(
     # The loser stopped before recording anything: the ledger knows A, K1, K2 and the winner.
     assert set(s.after_pair.runs) == {s.run_a, s.k1, s.k2, s.winner}
 
-    # Every table the winner wrote gained exactly one version, a whole snapshot of extract B.
+    # Every county table got the winner's version (after a restore where K2 had committed),
+    # a whole snapshot of extract B, and that is what readers are served.
     winner = s.after_pair.runs[s.winner]
     written = {v["county"]: v["version"] for v in winner["county_versions"]}
+    assert sorted(written) == SLUGS
     for slug, now in s.after_pair.tables.items():
-        then = s.after_k2.tables.get(slug)
-        gained = 1 if slug in written else 0
-        assert now.version == (then.version if then else -1) + gained, slug
-        assert written.get(slug, now.version) == now.version, slug
+        assert now.version == written[slug] and now.run_id == s.winner, slug
     assert_whole(s.after_k2, s.after_pair, s.winner, s)
+    assert {served_now.run_id for served_now in s.after_pair.served.values()} == {s.winner}
 
 
 def test_the_next_run_takes_over_the_dead_lock_and_removes_the_dead_runs_files(
     scenario: Scenario,
 ):
     s = scenario
-    assert s.after_pair is not None
+    assert s.after_pair is not None and s.after_k2 is not None
     after = s.after_pair
     winner_log = s.logs[s.codes.index(0)]
     assert f"run {s.k2} died without finishing" in winner_log
+    # It rolled back what K2 had committed before it died, saying so.
+    k2_committed = [slug for slug, t in s.after_k2.tables.items() if t.run_id == s.k2]
+    for slug in k2_committed:
+        assert f"recovery: {slug}: restored version" in winner_log, slug
     assert after.lock is None and not (s.warehouse / LOCK_NAME).exists()
     assert after.staging == set(), "staging of a dead (or the finished) run is left"
     assert not after.logless
@@ -411,6 +548,86 @@ def test_the_next_run_takes_over_the_dead_lock_and_removes_the_dead_runs_files(
         s.k2: ledger.STATUS_INCOMPLETE,
         s.winner: ledger.STATUS_SUCCEEDED,
     }
+
+
+def test_a_run_killed_between_county_commits_is_never_served(scenario: Scenario):
+    s = scenario
+    assert s.after_k3 is not None and s.after_pair is not None
+    committed = sorted(slug for slug, t in s.after_k3.tables.items() if t.run_id == s.k3)
+    assert committed == SLUGS[:KILL_AT_COUNTY]  # nine tables hold K3's (extract A) version
+    for slug in committed:
+        assert s.after_k3.tables[slug].rows == s.rows_of(s.k3)[slug], slug
+    assert_serves_b(s.after_k3, s)  # ... and no reader is served one of them
+
+    assert s.k3_pull is not None and s.k3_pull.returncode == 0, s.k3_pull.stderr
+    county = SLUGS[0]
+    version = s.published_b()[county].version
+    assert s.k3_pull.stdout.startswith(
+        f"{county.replace('-', ' ').title()}: version {version} (run {s.winner}), "
+        f"published by run {s.winner}; "
+    ), s.k3_pull.stdout
+    assert s.k3_verify is not None and s.k3_verify.returncode == 1
+    assert f"unpublished: run {s.k3} died after committing it" in s.k3_verify.stdout
+    assert s.k3_history is not None and s.k3_history.returncode == 0
+    assert f"readers are served version {version}, published by run {s.winner}" in (
+        s.k3_history.stdout)  # fmt: skip
+    assert "unpublished" in s.k3_history.stdout.splitlines()[-1]
+
+
+def test_a_recovery_killed_midway_leaves_readers_on_the_publication_and_is_finished_later(
+    scenario: Scenario,
+):
+    s = scenario
+    assert s.after_killed_recovery is not None and s.after_recovery is not None
+    assert_serves_b(s.after_killed_recovery, s)
+    restored = [t for t in s.after_killed_recovery.tables.values() if t.restored is not None]
+    assert len(restored) == KILL_AT_RESTORE
+
+    assert s.recovery is not None and s.recovery.returncode == 0, s.recovery.stderr
+    lines = s.recovery.stdout.splitlines()
+    assert lines[0] == f"relief recover: {s.warehouse}"
+    assert f"  run {s.k3} died without finishing" in "\n".join(lines)
+    assert s.k3 not in s.after_killed_recovery.staging  # the killed recovery removed it
+    restores = [line for line in lines if ": restored version " in line]
+    assert len(restores) == KILL_AT_COUNTY - KILL_AT_RESTORE
+    assert f"  ledger: run {s.k3} recorded as incomplete" in lines
+    assert lines[-1].startswith(f"  every table is at the version published by run {s.winner}")
+
+    after = s.after_recovery
+    assert_serves_b(after, s)
+    for slug, now in after.tables.items():  # the newest version of every table is B's again
+        served_now = s.published_b()[slug]
+        assert now.version == served_now.version or now.restored == served_now.version, slug
+        assert now.rows == served_now.rows, slug
+    assert after.staging == set() and after.lock is None and orphans(s.warehouse) == []
+    assert after.runs[s.k3]["status"] == ledger.STATUS_INCOMPLETE
+    assert "recovered by relief recover" in after.runs[s.k3]["message"]
+    assert s.verify_after_recovery is not None
+    assert s.verify_after_recovery.returncode == 0, s.verify_after_recovery.stdout
+
+
+def test_a_run_killed_before_its_ledger_row_publishes_nothing_and_the_next_run_restores_order(
+    scenario: Scenario,
+):
+    s = scenario
+    assert s.after_k4 is not None and s.after_rerun is not None and s.rerun is not None
+    assert {slug for slug, t in s.after_k4.tables.items() if t.run_id == s.k4} == set(SLUGS)
+    assert_serves_b(s.after_k4, s)  # every table has K4's version; none is served
+    assert s.after_k4.runs[s.k4]["status"] == ledger.STATUS_INCOMPLETE
+
+    # Re-running the published input after the kill: the run first rolls K4 back, then finds
+    # its result is the published one.
+    assert s.rerun.status == ledger.STATUS_NO_CHANGE
+    assert s.winner in (s.rerun.message or "")
+    after = s.after_rerun
+    assert_serves_b(after, s)
+    for slug, now in after.tables.items():
+        assert now.restored == s.published_b()[slug].version, slug
+        assert now.rows == s.published_b()[slug].rows, slug
+    assert after.runs[s.k4]["status"] == ledger.STATUS_INCOMPLETE
+    assert after.staging == set() and orphans(s.warehouse) == []
+    assert s.verify_after_rerun is not None
+    assert s.verify_after_rerun.returncode == 0, s.verify_after_rerun.stdout
 
 
 # --- without Spark: the commit and the lock under races ---------------------------------
@@ -525,14 +742,14 @@ def test_of_processes_racing_for_the_lock_exactly_one_holds_it(tmp_path: Path, d
     assert not (warehouse / LOCK_NAME).exists()
 
 
-def test_remove_orphans_deletes_only_relief_files_no_version_names(tmp_path: Path):
+def test_remove_orphans_deletes_only_data_files_no_version_names(tmp_path: Path):
     table = tmp_path / "counties" / "kern"
     commit_files(table, staged(tmp_path, "r0", 3), "r0", {"run_id": "r0"})
     commit_files(table, staged(tmp_path, "r1", 4), "r1", {"run_id": "r1"})
     for name in (f"{STAGED_PREFIX}dead-00000.parquet", f"{STAGED_PREFIX}live-00000.parquet"):
         (table / name).write_bytes(b"left by a run")
     (table / "notes.txt").write_text("not relief's")
-    assert remove_orphans(table, keep_run="live") == 1
+    assert remove_orphans(table, keep_run="live") == [f"{STAGED_PREFIX}dead-00000.parquet"]
     assert sorted(p.name for p in table.iterdir() if p.is_file()) == [
         "notes.txt",
         f"{STAGED_PREFIX}live-00000.parquet",
@@ -545,5 +762,5 @@ def test_remove_orphans_deletes_only_relief_files_no_version_names(tmp_path: Pat
     new_county = tmp_path / "counties" / "modoc"
     new_county.mkdir()
     (new_county / f"{STAGED_PREFIX}dead-00000.parquet").write_bytes(b"left by a run")
-    assert remove_orphans(new_county, keep_run="live") == 1
+    assert remove_orphans(new_county, keep_run="live") == [f"{STAGED_PREFIX}dead-00000.parquet"]
     assert list(new_county.iterdir()) == []

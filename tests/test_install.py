@@ -86,7 +86,7 @@ def test_the_base_install_pulls_packets_and_audits_a_county_table(
         done = run(county_venv, elsewhere, "county", "pull", "--warehouse", str(warehouse),
                    "--county", "Fresno County", "--out", out, "--format", fmt)  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert "Fresno: version 0 (run run-1), 11 rows" in done.stdout
+        assert "Fresno: version 0 (run run-1), published by run run-1; 11 rows" in done.stdout
     csv_text = (tmp_path / "csv" / "fresno_v0.csv").read_text(encoding="utf-8-sig")
     assert "'=O'BRIEN, PAT" in csv_text
     done = run(county_venv, elsewhere, "county", "packet", "--warehouse", str(warehouse),

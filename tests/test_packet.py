@@ -35,6 +35,7 @@ from jobs.county.packet import (
     packet,
 )
 from jobs.county.pull import PullError
+from tests.ledger_rows import publish
 from tests.test_county import _no_java_env, fresno_rows, write_county
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +53,7 @@ def warehouse(tmp_path: Path) -> Path:
     write_county(root, "fresno", fresno_rows()[:3], "run-1")
     write_county(root, "fresno", fresno_rows(), "run-2")
     write_county(root, "kern", fresno_rows()[3:4], "run-2")
+    publish(root, "run-2", {"fresno": 1, "kern": 0})  # readers serve what the ledger names
     return root
 
 
@@ -229,6 +231,7 @@ def test_names_beyond_latin1_render_with_an_embedded_unicode_font(
     monkeypatch.setitem(SUBJECTS["S4"], "name", "NGUYỄN, VĂN")
     root = tmp_path / "warehouse"
     write_county(root, "fresno", fresno_rows(), "run-1")
+    publish(root, "run-1", {"fresno": 0})
     packet(root, "fresno", tmp_path / "p")
     text = pdf_text(tmp_path / "p" / ORDERS / "order_M20-9.pdf")
     assert "PEOPLE OF THE STATE OF CALIFORNIA v. VĂN NGUYỄN" in text

@@ -76,6 +76,12 @@ INPUT_INDEX = "input_index"  # position of the file in the run's input list (ord
 RAW_LINE = "raw_line"  # the line's text (ingest internals and quarantine only)
 QUARANTINE_REASON = "reason"
 
+# --- identity (transforms/identity.py) ---------------------------------------------------
+# A row's natural key: trimmed SUBJECT_ID, trimmed CNT_ORDER and the line's ordinal among the
+# lines sharing both (file order). Unlike record_id it survives a refreshed extract whose
+# lines moved: ``relief audit diff`` matches rows on it.
+ROW_KEY = "row_key"
+
 # --- normalize (transforms/normalize.py), DOMAIN.md §1-2 ---------------------------------
 SUBJECT = "subject"  # trimmed SUBJECT_ID
 COUNT_ORDER = "count_order"  # trimmed CNT_ORDER (12 digits)

@@ -6,10 +6,11 @@
                          [--policy-dir DIR | --policy FILE]
     relief audit verify  --warehouse DIR [--json]
 
-The logic is in jobs/audit/ (history.py, diff.py, explain.py, verify.py). Exit codes: 0 ok, 1
-the warehouse lacks what was asked for or
-(verify) a table version is not accounted for by a recorded, succeeded run, 2 bad usage
-(unknown county, version or record).
+The logic is in jobs/audit/ (history.py, diff.py, explain.py, verify.py). Every command reads
+the runs ledger to know which version of each table is published (the one the latest
+succeeded run names) and says so. Exit codes: 0 ok, 1 the warehouse lacks what was asked for
+or (verify) a table version is not accounted for by the ledger or a table's newest version
+is unpublished, 2 bad usage (unknown county, version or record, no such warehouse).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 @app.command()
 def history(warehouse: WarehouseOption, county: CountyOption, json_: JsonOption = False) -> None:
-    """One line per version of the county's table: when, run, compute-at, policy, inputs, rows,
-    validation."""
+    """One line per version of the county's table: which one readers are served, when, run,
+    compute-at, policy, inputs, rows, validation."""
     try:
         result = county_history(warehouse, county)
     except AuditError as exc:
@@ -68,8 +69,8 @@ def diff(
     ] = None,
     show: Annotated[int, typer.Option(help="changes to list on screen", min=0)] = 20,
 ) -> None:
-    """What changed per record between two versions: new, removed, determination or reason
-    changed; counts by kind and by rule."""
+    """What changed per record (matched on row_key) between two versions: new, removed,
+    determination or reason changed; counts by kind and by rule."""
     try:
         result = diff_versions(warehouse, county, from_version, to_version)
         typer.echo(render_diff(result, limit=show))
@@ -88,7 +89,7 @@ def explain(
     county: CountyOption,
     record_id: Annotated[str, typer.Option("--record-id", help="the row's record_id")],
     version: Annotated[
-        int | None, typer.Option(help="table version (default: latest)", min=0)
+        int | None, typer.Option(help="table version (default: the published one)", min=0)
     ] = None,
     policy_dir: Annotated[
         Path | None, typer.Option(help="policy directory the run used (default conf/policies)")
@@ -113,8 +114,8 @@ def explain(
 
 @app.command()
 def verify(warehouse: WarehouseOption, json_: JsonOption = False) -> None:
-    """Check that every table version was written by a recorded, succeeded run (exit 1 if
-    any is not)."""
+    """Check that every table version is accounted for by the runs ledger and that every
+    table's newest version is its published one (exit 1 if not)."""
     try:
         report = verify_warehouse(warehouse)
     except AuditError as exc:

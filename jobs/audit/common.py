@@ -14,12 +14,20 @@ from deltalake import DeltaTable
 
 from jobs.config import ConfigError
 from jobs.warehouse import ledger
+from jobs.warehouse.publication import Publication, publication_of
 from jobs.warehouse.snapshots import (
     PullError,
     commit_history,
+    open_warehouse,
     resolve_county,
 )
-from jobs.warehouse.storage import Warehouse
+from jobs.warehouse.storage import (
+    Warehouse,
+    open_table,
+    read_arrow,
+    table_exists,
+    version_rows,
+)
 from transforms.vocabulary import County
 
 STATUS_RUNNING = ledger.STATUS_RUNNING
@@ -44,9 +52,22 @@ class AuditError(Exception):
 # --- the runs ledger ------------------------------------------------------------------------
 
 
+def warehouse_at(location: Path) -> Warehouse:
+    """The Warehouse at ``location``; AuditError (exit 2) for a bad or missing one."""
+    try:
+        return open_warehouse(location)
+    except PullError as exc:
+        raise AuditError(str(exc), exc.exit_code) from None
+
+
 def read_ledger(warehouse: Path) -> list[dict[str, Any]]:
     """Latest row of every run, oldest first (ledger.read_runs; no Spark needed)."""
-    return ledger.read_runs(Warehouse(warehouse))
+    return ledger.read_runs(warehouse_at(warehouse))
+
+
+def published(warehouse: Path) -> Publication:
+    """What readers are served (jobs/warehouse/publication.py)."""
+    return publication_of(read_ledger(warehouse))
 
 
 def runs_by_id(warehouse: Path) -> dict[str, dict[str, Any]]:
@@ -79,14 +100,11 @@ def county_named(name: str) -> County:
 
 
 def table_path(warehouse: Path, county: County) -> Path:
-    if not Path(warehouse).is_dir():
-        raise AuditError(f"{warehouse}: no such warehouse directory", exit_code=2)
-    path = Warehouse(warehouse).county(county.slug)
-    if not (path / "_delta_log").is_dir():
+    path = warehouse_at(warehouse).county(county.slug)
+    if not table_exists(path):
         raise AuditError(
             f"{county.name.title()} has no county table at {path}: no run has written one "
-            "(a run writes a county's table only when the extract holds a Prop 64 conviction "
-            "there)"
+            "(every statewide run writes a table for each county)"
         )
     return path
 
@@ -103,7 +121,19 @@ class TableLog:
     def at(self, version: int) -> DeltaTable:
         if version == self.latest_version:
             return self.latest
-        return DeltaTable(str(self.path), version=version)
+        table = open_table(self.path, version)
+        assert table is not None
+        return table
+
+    def read(
+        self, version: int, columns: Sequence[str] | None = None, filters: Any = None
+    ) -> pa.Table:
+        """Rows of a version (only ``columns`` that exist in it, when given)."""
+        table = self.at(version)
+        if columns is not None:
+            present = {f.name for f in table.schema().fields}
+            columns = [c for c in columns if c in present]
+        return read_arrow(self.path, table, columns, filters)
 
     def check_version(self, version: int, label: str) -> None:
         if not 0 <= version <= self.latest_version:
@@ -115,29 +145,18 @@ class TableLog:
     def rows(self, version: int) -> int | None:
         """Rows in the version, from the row counts its files carry in the Delta log."""
         try:
-            actions = pa.table(self.at(version).get_add_actions(flatten=False))
+            return version_rows(self.at(version))
         except Exception:  # an unreadable old version (log cleaned up): unknown
             return None
-        if "num_records" not in actions.column_names:
-            return None
-        counts = actions["num_records"].to_pylist()
-        if any(c is None for c in counts):
-            return None
-        return int(sum(counts))
 
 
 def table_log(path: Path) -> TableLog:
-    latest = DeltaTable(str(path))
+    latest = open_table(path)
+    assert latest is not None, path
     version = latest.version()
-    assert version is not None
     # commit_history reads the *latest* table: older snapshots number history relative to
     # themselves in deltalake 1.x.
     return TableLog(path, latest, version, commit_history(latest))
-
-
-def read_columns(table: DeltaTable, wanted: Sequence[str]) -> pa.Table:
-    present = {f.name for f in table.schema().fields}
-    return table.to_pyarrow_table(columns=[c for c in wanted if c in present])
 
 
 def column_value(row: Mapping[str, Any], *names: str) -> Any:

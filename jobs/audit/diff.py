@@ -2,6 +2,11 @@
 
 Only rows that carry a determination in either version are compared (the county's Prop 64
 convictions); the subjects' other history rows are context and are only counted.
+
+Rows are matched on their natural key (``row_key``: SUBJECT_ID, CNT_ORDER and the line's
+ordinal among the lines sharing them; transforms/identity.py), so a refreshed extract whose
+lines moved shows only what really changed. A version written before relief stored the key
+is matched on ``record_id`` (input fingerprint + line number), as before.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from jobs.audit.common import (
     column_value,
     commit_text,
     county_named,
-    read_columns,
+    published,
     short_hash,
     table_log,
     table_path,
@@ -36,6 +41,7 @@ from transforms.columns import (
     IS_CANDIDATE,
     REASON,
     RECORD_ID,
+    ROW_KEY,
     RULE_ID,
     SOURCE_LINE,
     SUBJECT,
@@ -52,6 +58,7 @@ REASON_CHANGED = "reason changed"
 CHANGE_KINDS = (NEW, REMOVED, DETERMINATION_CHANGED, REASON_CHANGED)
 
 _DIFF_COLUMNS = (
+    ROW_KEY,
     RECORD_ID,
     INPUT_INDEX,
     SOURCE_LINE,
@@ -68,7 +75,7 @@ _DIFF_COLUMNS = (
 
 @dataclass(frozen=True)
 class RecordChange:
-    record_id: str
+    record_id: str  # the newer version's record_id (the older one's for a removed row)
     change: str
     subject: str | None
     code_section: str | None
@@ -79,6 +86,7 @@ class RecordChange:
     to_reason: str | None
     from_rule: str | None
     to_rule: str | None
+    row_key: str | None = None  # what the versions were matched on (None: record_id)
 
     def rule_transition(self) -> str:
         return f"{self.from_rule or NONE_SHOWN} -> {self.to_rule or NONE_SHOWN}"
@@ -112,6 +120,8 @@ class VersionDiff:
     to_rows: int
     unchanged: int
     changes: list[RecordChange] = field(default_factory=list)
+    matched_on: str = ROW_KEY  # ROW_KEY, or RECORD_ID when a version lacks row keys
+    published_version: int | None = None  # the version readers are served
 
     def counts_by_kind(self) -> dict[str, int]:
         counts = Counter(c.change for c in self.changes)
@@ -130,7 +140,7 @@ class VersionDiff:
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _decided(table: pa.Table) -> dict[str, dict[str, Any]]:
+def _decided(table: pa.Table, key: str) -> dict[str, dict[str, Any]]:
     if table.num_rows == 0:
         return {}
     if IS_CANDIDATE in table.column_names:
@@ -141,7 +151,7 @@ def _decided(table: pa.Table) -> dict[str, dict[str, Any]]:
         mask = pc.is_valid(table[DETERMINATION])
     else:
         return {}
-    return {row[RECORD_ID]: row for row in table.filter(mask).to_pylist()}
+    return {row[key]: row for row in table.filter(mask).to_pylist()}
 
 
 def _order(row: Mapping[str, Any]) -> tuple[int, int, str]:
@@ -155,20 +165,24 @@ def _order(row: Mapping[str, Any]) -> tuple[int, int, str]:
 def diff_versions(
     warehouse: Path, county_name: str, from_version: int, to_version: int
 ) -> VersionDiff:
-    """Per record_id, what changed between two versions of the county's table."""
+    """Per row (matched on row_key, else record_id), what changed between two versions of the
+    county's table."""
     county = county_named(county_name)
     path = table_path(warehouse, county)
     log = table_log(path)
     label = f"{county.name.title()}'s table"
     log.check_version(from_version, label)
     log.check_version(to_version, label)
-    before_table = read_columns(log.at(from_version), _DIFF_COLUMNS)
-    after_table = read_columns(log.at(to_version), _DIFF_COLUMNS)
-    before, after = _decided(before_table), _decided(after_table)
+    before_table = log.read(from_version, _DIFF_COLUMNS)
+    after_table = log.read(to_version, _DIFF_COLUMNS)
+    both = set(before_table.column_names) & set(after_table.column_names)
+    key = ROW_KEY if ROW_KEY in both else RECORD_ID
+    before, after = _decided(before_table, key), _decided(after_table, key)
+    entry = published(warehouse).county(county.slug)
     changes: list[tuple[tuple[int, int, str], RecordChange]] = []
     unchanged = 0
-    for record_id in before.keys() | after.keys():
-        old, new = before.get(record_id), after.get(record_id)
+    for matched in before.keys() | after.keys():
+        old, new = before.get(matched), after.get(matched)
         if old is not None and new is not None:
             if old.get(DETERMINATION) != new.get(DETERMINATION):
                 kind = DETERMINATION_CHANGED
@@ -182,7 +196,7 @@ def diff_versions(
         either = new if new is not None else old
         assert either is not None
         change = RecordChange(
-            record_id=record_id,
+            record_id=str(either.get(RECORD_ID)),
             change=kind,
             subject=column_value(either, SUBJECT, SUBJECT_ID),
             code_section=either.get(CODE_SECTION),
@@ -193,6 +207,7 @@ def diff_versions(
             to_reason=None if new is None else new.get(REASON),
             from_rule=None if old is None else old.get(RULE_ID),
             to_rule=None if new is None else new.get(RULE_ID),
+            row_key=matched if key == ROW_KEY else None,
         )
         changes.append((_order(either), change))
     kind_order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
@@ -209,6 +224,8 @@ def diff_versions(
         to_rows=after_table.num_rows,
         unchanged=unchanged,
         changes=[c for _, c in changes],
+        matched_on=key,
+        published_version=None if entry is None else entry.version,
     )
 
 
@@ -235,22 +252,32 @@ def write_diff_csv(diff: VersionDiff, path: Path) -> Path:
         return write_csv(path, rows_table(CSV_HEADER, rows), CsvStyle.PLAIN)
 
 
-def _version_label(version: int, commit: Mapping[str, Any]) -> str:
+_MATCHED_ON = {
+    ROW_KEY: "row_key (SUBJECT_ID|CNT_ORDER|n-th line sharing them)",
+    RECORD_ID: "record_id (a version predates row keys)",
+}
+
+
+def _version_label(version: int, commit: Mapping[str, Any], published: int | None) -> str:
+    served = ", the published one" if version == published else ""
     return (
         f"version {version} (run {commit.get('run_id') or 'unknown'}, "
         f"compute-at {commit.get('compute_at') or 'unknown'}, "
-        f"policy {short_hash(commit_text(commit, 'policy_hash'))})"
+        f"policy {short_hash(commit_text(commit, 'policy_hash'))}{served})"
     )
 
 
 def render_diff(diff: VersionDiff, limit: int = 20) -> str:
     lines = [
-        f"{diff.county.name.title()}: {_version_label(diff.from_version, diff.from_commit)}",
-        f"{' ' * len(diff.county.name)}  -> {_version_label(diff.to_version, diff.to_commit)}",
+        f"{diff.county.name.title()}: "
+        f"{_version_label(diff.from_version, diff.from_commit, diff.published_version)}",
+        f"{' ' * len(diff.county.name)}  -> "
+        f"{_version_label(diff.to_version, diff.to_commit, diff.published_version)}",
         f"Prop 64 convictions with a determination: {diff.from_decided:,} -> "
         f"{diff.to_decided:,}; {diff.unchanged:,} unchanged, {len(diff.changes):,} changed",
         f"all rows of the table (with the subjects' other history): {diff.from_rows:,} -> "
         f"{diff.to_rows:,}",
+        f"rows matched on {_MATCHED_ON.get(diff.matched_on, diff.matched_on)}",
         "",
         "Changes by kind:",
     ]
@@ -262,9 +289,10 @@ def render_diff(diff: VersionDiff, limit: int = 20) -> str:
         lines += [f"  {t:<70} {n:>8,}" for t, n in diff.counts_by_determination().items()]
         shown = diff.changes[:limit]
         lines += ["", f"First {len(shown)} of {len(diff.changes):,} changes:"]
-        header = ["RECORD", "CHANGE", "SECTION", "BEFORE", "AFTER"]
+        header = ["ROW KEY", "RECORD", "CHANGE", "SECTION", "BEFORE", "AFTER"]
         rows = [
             [
+                c.row_key or NONE_SHOWN,
                 c.record_id,
                 c.change,
                 c.code_section or NONE_SHOWN,

@@ -19,6 +19,7 @@ from jobs.audit.common import (
     commit_text,
     commit_time,
     county_named,
+    published,
     runs_by_id,
     table_log,
     table_path,
@@ -26,6 +27,7 @@ from jobs.audit.common import (
 )
 from jobs.config import ConfigError
 from jobs.config.policies import load_policies
+from jobs.warehouse.snapshots import not_published_message, served_text
 from transforms.columns import (
     CASE_NUMBERS,
     CII_NUMBER,
@@ -145,6 +147,7 @@ class Explanation:
     rule_id: str | None
     decision_inputs: dict[str, bool | None]
     run: dict[str, Any] | None
+    served: str = ""  # which version, and whether it is the published one
     policy: Policy | None = None
     policy_source: str | None = None
     current_hash: str | None = None
@@ -294,7 +297,8 @@ def explain_record(
     policy_dir: Path | None = None,
     policy_file: Path | None = None,
 ) -> Explanation:
-    """Why the record got its determination in the county's table (latest or ``version``).
+    """Why the record got its determination in the county's table (the published version,
+    or ``version``).
 
     The policy is the county's current one from ``policy_dir`` (default conf/policies) or
     ``policy_file`` (a policy file or BEAR options JSON); when its hash differs from the one
@@ -303,9 +307,14 @@ def explain_record(
     county = county_named(county_name)
     path = table_path(warehouse, county)
     log = table_log(path)
-    version = log.latest_version if version is None else version
+    publication = published(warehouse)
+    entry = publication.county(county.slug)
+    if version is None:
+        if entry is None:
+            raise AuditError(not_published_message(county.name.title(), path, publication))
+        version = entry.version
     log.check_version(version, f"{county.name.title()}'s table")
-    table = log.at(version).to_pyarrow_table(filters=[(RECORD_ID, "=", record_id)])
+    table = log.read(version, filters=[(RECORD_ID, "=", record_id)])
     if table.num_rows == 0:
         raise AuditError(
             f"no record {record_id!r} in version {version} of {county.name.title()}'s table "
@@ -329,6 +338,7 @@ def explain_record(
         rule_id=row.get(RULE_ID),
         decision_inputs=_inputs(row.get(DECISION_INPUTS)),
         run=run,
+        served=served_text(version, run_id, entry, publication.run_id),
     )
     if not explanation.is_candidate:
         return explanation
@@ -412,10 +422,7 @@ def _fmt_time(value: dt.datetime | None) -> str:
 
 def render_explanation(explanation: Explanation) -> str:
     e = explanation
-    latest = " (latest)" if e.version == e.latest_version else f" of {e.latest_version}"
-    lines = [
-        f"Record {e.record_id} in {e.county.name.title()}'s table, version {e.version}{latest}"
-    ]
+    lines = [f"Record {e.record_id} in {e.county.name.title()}'s table, {e.served}"]
     lines += ["", "Conviction facts"]
     width = max(len(label) for label, _ in e.facts) if e.facts else 0
     lines += [f"  {label:<{width}}  {value}" for label, value in e.facts]

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-import pyarrow.compute as pc
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
@@ -48,7 +47,7 @@ from jobs.audit.common import (
     validation_summary,
 )
 from jobs.config import ConfigError, load_counties
-from jobs.warehouse.storage import Warehouse, open_table
+from jobs.warehouse.storage import Warehouse, open_table, read_arrow
 from transforms.policy import Determination
 from transforms.summary_names import (
     BY_DETERMINATION,
@@ -153,12 +152,17 @@ class SummaryFigures:
         return sorted({k[0] for k in (*self.values, *self.texts)})
 
 
-def read_summary(warehouse: Path, run_id: str) -> SummaryFigures:
-    table = open_table(Warehouse(warehouse).summary)
+def read_summary(warehouse: Path, run_id: str, version: int | None = None) -> SummaryFigures:
+    """The run's figures, read at ``version`` of the summary table (the one the run's ledger
+    row names; default: the newest)."""
+    path = Warehouse(warehouse).summary
+    table = open_table(path)
     if table is None:
-        raise ReportError(f"{Warehouse(warehouse).summary}: no summary table; has a run succeeded?")
-    rows = table.to_pyarrow_table()
-    rows = rows.filter(pc.equal(rows["run_id"], run_id))
+        raise ReportError(f"{path}: no summary table; has a run succeeded?")
+    if version is not None and version != table.version():
+        table = open_table(path, version)
+        assert table is not None
+    rows = read_arrow(path, table, filters=[("run_id", "=", run_id)])
     values: dict[FigureKey, int] = {}
     texts: dict[FigureKey, str] = {}
     for row in rows.to_pylist():
@@ -870,7 +874,8 @@ def build_report(warehouse: Path, out: Path, run_id: str | None = None) -> tuple
                 "`relief run` first, or give --run)"
             )
         run_id = str(latest["run_id"])
-    figures = read_summary(warehouse, run_id)
+    chosen = runs.get(run_id) or {}
+    figures = read_summary(warehouse, run_id, chosen.get("summary_version"))
     if not figures.values and not figures.texts:
         known = ", ".join(r for r, row in runs.items() if row["status"] == "succeeded")
         raise ReportError(
@@ -898,7 +903,11 @@ def build_report(warehouse: Path, out: Path, run_id: str | None = None) -> tuple
 def report_command(warehouse: Path, out: Path, run_id: str | None) -> Path:
     """``relief report``: the report of ``run_id`` (default: latest succeeded run); returns
     ``<out>/index.html``. Raises :class:`ReportError` (``exit_code`` 1 or 2) for people."""
-    if not Warehouse(warehouse).root.is_dir():
+    try:
+        home = Warehouse(warehouse)
+    except ValueError as exc:  # fs.LocationError: a path delta-rs would misread
+        raise ReportError(f"--warehouse {exc}", exit_code=2) from None
+    if not home.root.is_dir():
         raise ReportError(f"{warehouse}: no such warehouse directory", exit_code=2)
     try:
         index, _ = build_report(warehouse, out, run_id)

@@ -1,6 +1,17 @@
 """``relief audit verify``: every version of every county table (and of the summary and
-quarantine tables) must have been written by a run the ledger records as succeeded, which
-names that table and version; and every version the ledger names must exist.
+quarantine tables) is accounted for by the runs ledger, and every table's newest state is the
+one the ledger publishes.
+
+A version is accounted for when it is
+
+- written by a run the ledger records as succeeded, whose final row names that table and
+  version (with the same policy hash and row count);
+- a recovery's restore (storage.RESTORE_KEY) of a version a succeeded run published; or
+- written by a run that did not succeed (it died or failed) and was then undone: an older
+  version than the published one, or followed by a restore of the published one.
+
+A version newer than the published one that nobody undid is *unpublished*: readers are not
+served it, and ``relief recover`` rolls it back. Every version the ledger names must exist.
 """
 
 from __future__ import annotations
@@ -15,20 +26,26 @@ from jobs.audit.common import (
     STATUS_INCOMPLETE,
     STATUS_RUNNING,
     STATUS_SUCCEEDED,
-    AuditError,
     TableLog,
     commit_text,
     read_ledger,
     short_hash,
     table_log,
     text_table,
+    warehouse_at,
 )
-from jobs.warehouse.storage import Warehouse
+from jobs.warehouse.publication import (
+    QUARANTINE,
+    SUMMARY,
+    PublishedVersion,
+    publication_of,
+)
+from jobs.warehouse.storage import restore_info, table_exists
 
 # --- verify ---------------------------------------------------------------------------------
 
-SUMMARY_TABLE = "summary"
-QUARANTINE_TABLE = "quarantine"
+SUMMARY_TABLE = SUMMARY
+QUARANTINE_TABLE = QUARANTINE
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,9 @@ class VerifyReport:
     tables: int = 0
     versions: int = 0
     problems: list[Unaccounted] = field(default_factory=list)
+    published_by: str | None = None  # the latest succeeded run
+    rolled_back: int = 0  # versions of runs that did not succeed, since undone
+    restores: int = 0  # versions written by recoveries
 
     @property
     def ok(self) -> bool:
@@ -62,8 +82,47 @@ class VerifyReport:
             "ok": self.ok,
             "tables": self.tables,
             "versions": self.versions,
+            "published_by": self.published_by,
+            "rolled_back": self.rolled_back,
+            "restores": self.restores,
             "problems": [p.to_json() for p in self.problems],
         }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A succeeded run's ledger row naming a table version."""
+
+    named_by: str
+    written_by: str
+    entry: Mapping[str, Any]
+
+
+def _claims(runs: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int], list[Claim]]:
+    """(table, version) -> every succeeded run's ledger entry naming it."""
+    claims: dict[tuple[str, int], list[Claim]] = {}
+    for run in runs:
+        if run["status"] != STATUS_SUCCEEDED:
+            continue
+        run_id = str(run["run_id"])
+        for entry in run.get("county_versions") or []:
+            writer = str(entry.get("carried_from") or run_id)
+            key = (entry["county"], int(entry["version"]))
+            claims.setdefault(key, []).append(Claim(run_id, writer, entry))
+        for name, column in ((SUMMARY, "summary_version"), (QUARANTINE, "quarantine_version")):
+            if run.get(column) is not None:
+                key = (name, int(run[column]))
+                claims.setdefault(key, []).append(Claim(run_id, run_id, {}))
+    return claims
+
+
+def _newest_is_published(log: TableLog, published: PublishedVersion | None) -> bool:
+    if published is None:
+        return False
+    if log.latest_version == published.version:
+        return True
+    restored = restore_info(log.commits.get(log.latest_version, {}))
+    return restored is not None and restored[1] == published.version
 
 
 def _run_problem(run_id: str | None, run: Mapping[str, Any] | None) -> str | None:
@@ -71,145 +130,158 @@ def _run_problem(run_id: str | None, run: Mapping[str, Any] | None) -> str | Non
         return "its commit names no run: written outside relief"
     if run is None:
         return f"run {run_id} is not in the runs ledger: written outside relief or ledger lost"
-    status = run["status"]
-    if status == STATUS_INCOMPLETE:
-        return f"run {run_id} never finished (ledger status incomplete): it died after committing"
-    if status == STATUS_RUNNING:
+    if run["status"] == STATUS_RUNNING:
         return f"run {run_id} is still running: verify again when it has finished"
-    if status != STATUS_SUCCEEDED:
-        return f"run {run_id} ended {status}, not succeeded: it should have committed nothing"
     return None
 
 
-def _county_claims(runs: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
-    """(county, version) -> the county_versions entry of the succeeded run that names it."""
-    claims: dict[tuple[str, int], dict[str, Any]] = {}
-    for run in runs:
-        if run["status"] != STATUS_SUCCEEDED:
-            continue
-        for entry in run.get("county_versions") or []:
-            claims[(entry["county"], int(entry["version"]))] = {**entry, "run_id": run["run_id"]}
-    return claims
-
-
-def _verify_county(
-    slug: str,
+def _verify_table(
+    name: str,
     log: TableLog,
     runs: Mapping[str, Mapping[str, Any]],
-    claims: Mapping[tuple[str, int], Mapping[str, Any]],
+    claims: Mapping[tuple[str, int], list[Claim]],
+    published: PublishedVersion | None,
+    report: VerifyReport,
 ) -> list[Unaccounted]:
-    problems = []
+    problems: list[Unaccounted] = []
+    newest_ok = _newest_is_published(log, published)
+    target = None if published is None else published.version
     for version in sorted(log.commits):
         commit = log.commits[version]
         run_id = commit_text(commit, "run_id")
-        problem = _run_problem(run_id, runs.get(run_id) if run_id else None)
-        claim = claims.get((slug, version))
-        if problem is None and (claim is None or claim["run_id"] != run_id):
-            problem = f"run {run_id} succeeded but its ledger row does not name version {version}"
-            if claim is not None:
-                problem += f" (the ledger gives version {version} to run {claim['run_id']})"
-        if problem is None and claim is not None:
-            stored = commit_text(commit, "policy_hash")
-            if claim.get("policy_hash") and stored != claim["policy_hash"]:
+        restored = restore_info(commit)
+        if restored is not None:
+            report.restores += 1
+            if not claims.get((name, restored[1])):
+                problems.append(
+                    Unaccounted(
+                        name,
+                        version,
+                        run_id,
+                        f"a restore by {restored[0]} of version {restored[1]}, which no "
+                        "succeeded run published",
+                    )
+                )
+            continue
+        run = runs.get(run_id) if run_id else None
+        problem = _run_problem(run_id, run)
+        if problem is None and run is not None and run["status"] != STATUS_SUCCEEDED:
+            newer = target is None or version > target
+            if newer and not newest_ok:
+                status = run["status"]
+                died = "died" if status == STATUS_INCOMPLETE else f"ended {status}"
+                serves = (
+                    f"readers are served version {target}"
+                    if target is not None
+                    else "no succeeded run publishes this table"
+                )
                 problem = (
-                    f"policy hash in the commit ({short_hash(stored)}) differs from the "
-                    f"ledger's ({short_hash(claim['policy_hash'])})"
+                    f"unpublished: run {run_id} {died} after committing it; {serves}. "
+                    "`relief recover` rolls it back"
                 )
             else:
-                rows = log.rows(version)
-                if claim.get("rows") is not None and rows is not None and rows != claim["rows"]:
-                    problem = (
-                        f"the version holds {rows:,} rows but run {run_id} recorded "
-                        f"{claim['rows']:,}"
-                    )
-        if problem is not None:
-            problems.append(Unaccounted(slug, version, run_id, problem))
-    return problems
-
-
-def _verify_run_table(
-    name: str,
-    log: TableLog | None,
-    runs: Sequence[Mapping[str, Any]],
-    by_id: Mapping[str, Mapping[str, Any]],
-    ledger_key: str,
-    checked: list[int],
-) -> list[Unaccounted]:
-    """The summary or quarantine table: each version is named by one succeeded run."""
-    claims = {
-        int(run[ledger_key]): run["run_id"]
-        for run in runs
-        if run["status"] == STATUS_SUCCEEDED and run.get(ledger_key) is not None
-    }
-    problems = []
-    commits = log.commits if log is not None else {}
-    checked.append(len(commits))
-    for version in sorted(commits):
-        run_id = commit_text(commits[version], "run_id")
-        problem = _run_problem(run_id, by_id.get(run_id) if run_id else None)
-        if problem is None and claims.get(version) != run_id:
-            problem = f"run {run_id} succeeded but its ledger row does not name version {version}"
+                report.rolled_back += 1
+        elif problem is None:
+            named = claims.get((name, version), [])
+            if not any(c.written_by == run_id for c in named):
+                problem = (
+                    f"run {run_id} succeeded but its ledger row does not name version {version}"
+                )
+                if named:
+                    problem += f" (the ledger gives version {version} to run {named[0].written_by})"
+            else:
+                problem = _claim_problem(log, version, run_id, named)
         if problem is not None:
             problems.append(Unaccounted(name, version, run_id, problem))
-    for version, run_id in sorted(claims.items()):
-        if version not in commits:
+    if published is not None and not newest_ok:
+        flagged = {p.version for p in problems}
+        if log.latest_version not in flagged:
             problems.append(
                 Unaccounted(
-                    name, version, run_id, f"run {run_id} recorded this version; it is missing"
+                    name,
+                    log.latest_version,
+                    commit_text(log.commits.get(log.latest_version, {}), "run_id"),
+                    f"the newest version is not the published version {published.version} "
+                    f"(run {published.named_by}); `relief recover` restores it",
                 )
             )
     return problems
+
+
+def _claim_problem(
+    log: TableLog, version: int, run_id: str | None, named: Sequence[Claim]
+) -> str | None:
+    commit = log.commits[version]
+    for claim in named:
+        expected = claim.entry.get("policy_hash")
+        stored = commit_text(commit, "policy_hash")
+        if expected and stored != expected:
+            return (
+                f"policy hash in the commit ({short_hash(stored)}) differs from the "
+                f"ledger's ({short_hash(expected)}, run {claim.named_by})"
+            )
+        rows = log.rows(version)
+        recorded = claim.entry.get("rows")
+        if recorded is not None and rows is not None and rows != recorded:
+            return f"the version holds {rows:,} rows but run {claim.named_by} recorded {recorded:,}"
+    return None
 
 
 def verify_warehouse(warehouse: Path) -> VerifyReport:
-    """Re-derive from the ledger and the Delta logs that every table version was written by a
-    recorded, succeeded run that names it, and that every version the ledger names exists."""
-    home = Warehouse(warehouse)
-    if not warehouse.is_dir():
-        raise AuditError(f"{warehouse}: no such warehouse directory", exit_code=2)
+    """Re-derive from the ledger and the Delta logs that every table version is accounted
+    for, that every table's newest state is its published one, and that every version the
+    ledger names exists."""
+    home = warehouse_at(warehouse)  # AuditError, exit 2: no such warehouse, or a bad path
     runs = read_ledger(warehouse)
-    by_id = {r["run_id"]: r for r in runs}
-    claims = _county_claims(runs)
-    report = VerifyReport()
+    by_id = {str(r["run_id"]): r for r in runs}
+    claims = _claims(runs)
+    publication = publication_of(runs)
+    report = VerifyReport(published_by=publication.run_id)
     seen: set[tuple[str, int]] = set()
-    for slug in home.county_slugs():
-        log = table_log(home.county(slug))
+    tables = [(slug, home.county(slug)) for slug in home.county_slugs()]
+    tables += [(SUMMARY, home.summary), (QUARANTINE, home.quarantine)]
+    for name, path in tables:
+        if not table_exists(path):
+            continue
+        log = table_log(path)
         report.tables += 1
         report.versions += len(log.commits)
-        seen.update((slug, v) for v in log.commits)
-        report.problems += _verify_county(slug, log, by_id, claims)
-    for (slug, version), claim in sorted(claims.items()):
-        if (slug, version) not in seen:
+        seen.update((name, v) for v in log.commits)
+        report.problems += _verify_table(name, log, by_id, claims, publication.table(name), report)
+    for (name, version), named in sorted(claims.items()):
+        if (name, version) not in seen:
+            what = "this county's table" if name not in (SUMMARY, QUARANTINE) else "this table"
             report.problems.append(
                 Unaccounted(
-                    slug,
+                    name,
                     version,
-                    claim["run_id"],
-                    f"run {claim['run_id']} recorded version {version} of this county's table; "
-                    "it is missing",
+                    named[0].written_by,
+                    f"run {named[0].named_by} recorded version {version} of {what}; it is missing",
                 )
             )
-    for name, path, key in (
-        (SUMMARY_TABLE, home.summary, "summary_version"),
-        (QUARANTINE_TABLE, home.quarantine, "quarantine_version"),
-    ):
-        run_log = table_log(path) if (path / "_delta_log").is_dir() else None
-        counted: list[int] = []
-        report.problems += _verify_run_table(name, run_log, runs, by_id, key, counted)
-        if run_log is not None:
-            report.tables += 1
-            report.versions += counted[0]
     return report
 
 
 def render_verify(report: VerifyReport, warehouse: Path) -> str:
     head = f"{warehouse}: {report.versions:,} version(s) of {report.tables} table(s) checked"
+    published = (
+        f"published by run {report.published_by}"
+        if report.published_by
+        else "nothing published (no run has succeeded)"
+    )
+    extra = []
+    if report.rolled_back:
+        extra.append(f"{report.rolled_back} version(s) of runs that did not succeed, rolled back")
+    if report.restores:
+        extra.append(f"{report.restores} restore(s) by recovery")
+    notes = f" ({'; '.join(extra)})" if extra else ""
     if report.ok:
         return (
-            f"{head}; every version was written by a recorded, succeeded run that names it, "
-            "and every version the ledger names exists."
+            f"{head}; {published}. Every version is accounted for by the runs ledger{notes}, "
+            "every table's newest state is its published one, and every version the ledger "
+            "names exists."
         )
-    lines = [f"{head}; {len(report.problems)} NOT accounted for:"]
+    lines = [f"{head}; {published}; {len(report.problems)} NOT accounted for{notes}:"]
     rows = [[p.table, str(p.version), p.run_id or NONE_SHOWN, p.problem] for p in report.problems]
     lines += ["  " + line for line in text_table(["TABLE", "VERSION", "RUN", "PROBLEM"], rows)]
     return "\n".join(lines)

@@ -9,7 +9,9 @@
 NAME is a county's name or slug in any case, with or without "County", or its DOJ code
 (transforms/vocabulary.py Counties.resolve).
 
-Both read only ``<warehouse>/counties/<slug>`` (jobs/warehouse/snapshots.py). Exit codes:
+Both read only ``<warehouse>/counties/<slug>`` (jobs/warehouse/snapshots.py), at the version
+the runs ledger publishes unless ``--version``/``--run`` asks for another, and say which
+version and run they served. Exit codes:
 0 ok, 1 the pull failed (no table, unreadable table), 2 bad usage (unknown county, no such
 version or run).
 """
@@ -36,7 +38,8 @@ CountyOption = Annotated[
     str, typer.Option(help='county name, slug or DOJ code, e.g. "Los Angeles", los-angeles, 19')
 ]
 VersionOption = Annotated[
-    int | None, typer.Option(help="table version to read (default: latest)", min=0)
+    int | None,
+    typer.Option(help="table version to read (default: the published one)", min=0),
 ]
 RunOption = Annotated[str | None, typer.Option("--run", help="read the version this run committed")]
 
@@ -85,11 +88,7 @@ def pull(
         raise _fail(str(exc), exc.exit_code) from None
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
-    older = "" if result.version == result.latest_version else f" of {result.latest_version}"
-    typer.echo(
-        f"{result.county.name.title()}: version {result.version}{older} "
-        f"(run {result.run_id or 'unknown'}), {result.rows:,} rows"
-    )
+    typer.echo(f"{result.county.name.title()}: {result.served}; {result.rows:,} rows")
     for path in result.files:
         typer.echo(f"  wrote {path}")
 
@@ -126,8 +125,8 @@ def packet(
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
     typer.echo(
-        f"{result.county.name.title()}: version {result.version} (run "
-        f"{result.run_id or 'unknown'}): {result.granted:,} convictions granted relief "
+        f"{result.county.name.title()}: {result.served}: "
+        f"{result.granted:,} convictions granted relief "
         f"({result.dismissals:,} dismiss, {result.reductions:,} reduce) in {result.cases:,} "
         f"cases; {result.worklist:,} worklist lines"
     )

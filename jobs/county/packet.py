@@ -728,6 +728,7 @@ class PacketResult:
     worklist: int
     office_configured: bool = False
     files: list[Path] = field(default_factory=list)
+    served: str = ""  # which version, and whether it is the published one
 
 
 def cover_pdf(result: PacketResult, source: Provenance, office: Office | None,
@@ -903,4 +904,6 @@ def packet(
             "it was not written by a relief run with eligibility"
         )
     with owner_only():
-        return write_packet(snapshot, out, orders, office)
+        result = write_packet(snapshot, out, orders, office)
+    result.served = snapshot.served()
+    return result

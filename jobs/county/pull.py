@@ -19,6 +19,8 @@ Formats (``--format``):
   in its format (no BOM); ``--suffix S`` names them ``All_Results_S.csv`` ... as the
   reference's ``--file-name-suffix`` does.
 
+By default the pull reads the version the runs ledger publishes (the latest succeeded run's;
+jobs/warehouse/publication.py), never a newer version a dead run left.
 ``--version N`` / ``--run RUN_ID`` read the table as of that Delta version (a run's version is
 the one whose commit metadata carries its run_id), so an earlier pull is reproduced exactly:
 csv, parquet and gogen output is byte-identical; xlsx holds the same cells.
@@ -131,6 +133,7 @@ class PullResult:
     run_id: str | None
     rows: int
     files: list[Path] = field(default_factory=list)
+    served: str = ""  # which version, and whether it is the published one
 
 
 def pull_file_name(county: County, version: int, fmt: PullFormat) -> str:
@@ -167,6 +170,7 @@ def pull(
         latest_version=snapshot.latest_version,
         run_id=snapshot.run_id,
         rows=snapshot.table.num_rows,
+        served=snapshot.served(),
     )
     with owner_only():
         private_dir(out)

@@ -1,10 +1,15 @@
 """The runs ledger: a Delta table with one row per run state change.
 
-A run appends a ``running`` row when it starts and its final row (``succeeded``,
-``failed``, ``failed_validation``, ``no_change``) when it ends; the ledger's view of a run is
-its latest row. A run whose latest row is still ``running`` and that holds no lock is
-incomplete: it died. The final row is written last, after every county commit, and names the
-version each county table got.
+A run appends a ``running`` row once its inputs are read and it is about to change the
+warehouse, and its final row (``succeeded``, ``failed``, ``failed_validation``,
+``no_change``) when it ends; the ledger's view of a run is its latest row. A run whose latest
+row is still ``running`` and that holds no lock is incomplete: it died. Recovery
+(recovery.py) appends a final ``incomplete`` row for it saying what it cleaned up.
+
+The final row of a succeeded run is written last, after every table commit, and names the
+version of every county table: the ones it wrote and, for a ``--counties`` run, the ones it
+left as they were (``carried_from``: the run that wrote that version). That row is the single
+commit point of a run: readers serve what the latest succeeded row names (publication.py).
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from jobs import __version__
+from jobs.warehouse import fs
 from jobs.warehouse.lock import holder_is_dead, read_lock
-from jobs.warehouse.storage import Warehouse, append_rows, open_table
+from jobs.warehouse.storage import Warehouse, append_rows, open_table, read_arrow
 
 if TYPE_CHECKING:  # jobs.warehouse.inputs imports pyspark; readers of the ledger must not need it
     from jobs.warehouse.inputs import InputFile
@@ -41,8 +47,12 @@ COUNTY_VERSION_TYPE = pa.struct(
         ("version", pa.int64()),
         ("rows", pa.int64()),
         ("policy_hash", pa.string()),
+        # None: this run wrote the version. Else the run that did: a --counties run names
+        # the versions of the counties it left as they were.
+        ("carried_from", pa.string()),
     ]
 )
+UNPLACED_TYPE = pa.struct([("county", pa.string()), ("reason", pa.string()), ("rows", pa.int64())])
 RUNS_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -63,6 +73,12 @@ RUNS_SCHEMA = pa.schema(
         ("relief_version", pa.string()),
         ("message", pa.string()),
         ("stage_seconds", pa.string()),  # JSON {stage: seconds}
+        # Conservation, part two: kept Prop 64 conviction lines of California counties (of
+        # the counties run) = lines in their county's table + lines counted here by reason.
+        ("prop64_lines", pa.int64()),
+        ("prop64_lines_in_tables", pa.int64()),
+        ("prop64_lines_unplaced", pa.list_(UNPLACED_TYPE)),
+        ("run_key_parts", pa.string()),  # JSON: what the run key hashes, part by part
     ]
 )
 
@@ -91,6 +107,10 @@ class RunRecord:
     run_key: str | None = None
     message: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    prop64_lines: int | None = None
+    prop64_lines_in_tables: int | None = None
+    prop64_lines_unplaced: list[dict[str, Any]] = field(default_factory=list)
+    run_key_parts: dict[str, Any] | None = None
 
     def to_arrow(self) -> pa.Table:
         row = {
@@ -100,7 +120,7 @@ class RunRecord:
             "finished_at": self.finished_at,
             "compute_at": self.compute_at,
             "inputs": [
-                {"path": f.path, "fingerprint": f.fingerprint, "size_bytes": f.size}
+                {"path": fs.normalize(f.path), "fingerprint": f.fingerprint, "size_bytes": f.size}
                 for f in self.inputs
             ],
             "counties_requested": self.counties_requested,
@@ -115,12 +135,31 @@ class RunRecord:
             "relief_version": __version__,
             "message": self.message,
             "stage_seconds": json.dumps(self.stage_seconds, sort_keys=True),
+            "prop64_lines": self.prop64_lines,
+            "prop64_lines_in_tables": self.prop64_lines_in_tables,
+            "prop64_lines_unplaced": self.prop64_lines_unplaced,
+            "run_key_parts": (
+                json.dumps(self.run_key_parts, sort_keys=True) if self.run_key_parts else None
+            ),
         }
         return pa.Table.from_pylist([row], schema=RUNS_SCHEMA)
 
 
 def record(warehouse: Warehouse, run: RunRecord) -> int:
     return append_rows(warehouse.runs, run.to_arrow(), {"run_id": run.run_id, "status": run.status})
+
+
+def record_final(warehouse: Warehouse, row: dict[str, Any], status: str, message: str) -> int:
+    """Append a final row for a run from its latest row (recovery closing a dead run)."""
+    final = {name: row.get(name) for name in RUNS_SCHEMA.names}
+    final.update(
+        status=status,
+        finished_at=dt.datetime.now(dt.UTC),
+        message=message[:4000],
+        relief_version=row.get("relief_version") or __version__,
+    )
+    table = pa.Table.from_pylist([final], schema=RUNS_SCHEMA)
+    return append_rows(warehouse.runs, table, {"run_id": row["run_id"], "status": status})
 
 
 def read_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
@@ -133,7 +172,7 @@ def read_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
     table = open_table(warehouse.runs)
     if table is None:
         return []
-    rows = table.to_pyarrow_table().to_pylist()
+    rows = read_arrow(warehouse.runs, table).to_pylist()
     latest: dict[str, dict[str, Any]] = {}
     order: dict[str, int] = {}
     for position, row in enumerate(rows):
@@ -159,6 +198,18 @@ def _rank(row: dict[str, Any]) -> tuple[int, Any]:
 def last_successful(warehouse: Warehouse) -> dict[str, Any] | None:
     done = [r for r in read_runs(warehouse) if r["status"] in (STATUS_SUCCEEDED,)]
     return done[-1] if done else None
+
+
+def run_key_parts(row: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a run's key as recorded ({} for a run recorded before they were)."""
+    text = row.get("run_key_parts")
+    if not text:
+        return {}
+    try:
+        parts = json.loads(text)
+    except json.JSONDecodeError:
+        return {}
+    return parts if isinstance(parts, dict) else {}
 
 
 def runs_table(warehouse: Warehouse) -> DeltaTable | None:

@@ -1,4 +1,8 @@
-"""`relief quarantine`: what was set aside, by reason (reads the Delta table, no Spark)."""
+"""`relief quarantine`: what was set aside, by reason (reads the Delta table, no Spark).
+
+Reads the quarantine table at the version the runs ledger publishes (publication.py): the
+lines a dead run appended are not shown.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,35 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from jobs.warehouse.storage import Warehouse, open_table
+from jobs.warehouse.publication import publication
+from jobs.warehouse.storage import Warehouse, open_table, read_arrow
 
 
 def summarise(warehouse_dir: Path, run_id: str | None = None) -> list[str]:
-    warehouse = Warehouse(warehouse_dir)
-    table = open_table(warehouse.quarantine)
-    if table is None:
-        if not warehouse_dir.is_dir():
-            raise FileNotFoundError(f"{warehouse_dir}: no such warehouse")
+    try:
+        warehouse = Warehouse(warehouse_dir)
+    except ValueError as exc:  # fs.LocationError: a path delta-rs would misread
+        raise FileNotFoundError(f"--warehouse {exc}") from None
+    if not warehouse.exists():
+        raise FileNotFoundError(f"{warehouse_dir}: no such warehouse")
+    published = publication(warehouse).quarantine
+    table = open_table(warehouse.quarantine) if published is not None else None
+    if table is None or published is None:
         return ["no quarantined lines: every input line so far was kept"]
-    data = table.to_pyarrow_table(columns=["run_id", "reason", "source_file", "source_line"])
+    if published.version != table.version():
+        table = open_table(warehouse.quarantine, published.version)
+        assert table is not None
+    data = read_arrow(
+        warehouse.quarantine, table, columns=["run_id", "reason", "source_file", "source_line"]
+    )
     if run_id is not None:
         data = data.filter(pc.equal(data["run_id"], run_id))
     if data.num_rows == 0:
         return [f"no quarantined lines{' for run ' + run_id if run_id else ''}"]
-    lines = [f"{data.num_rows:,} quarantined line(s)"]
+    lines = [
+        f"{data.num_rows:,} quarantined line(s) (quarantine table version {published.version}, "
+        f"published by run {published.named_by})"
+    ]
     grouped = data.group_by(["run_id", "reason"]).aggregate(
         [("source_line", "count"), ("source_file", "count_distinct")]
     )

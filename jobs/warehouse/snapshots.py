@@ -1,4 +1,10 @@
-"""Reading one county's Delta table: the version asked for, rows in input order, its commit.
+"""Reading one county's Delta table: the published version (or the one asked for), rows in
+input order, its commit.
+
+The version served by default is the one the latest succeeded run's ledger row names
+(publication.py), never simply the table's newest: a newer version is a dead or failed run's,
+and nobody is served it. ``--version N`` and ``--run RUN_ID`` read another version, and the
+reader says whether it is published.
 
 No Spark: counties and auditors read their tables with delta-rs and pyarrow only.
 """
@@ -12,10 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from deltalake import DeltaTable
 
 from jobs.config import load_counties
-from jobs.warehouse.storage import Warehouse
+from jobs.warehouse import ledger
+from jobs.warehouse.publication import Publication, PublishedVersion, publication_of
+from jobs.warehouse.storage import (
+    LocationError,
+    Warehouse,
+    commit_history,
+    open_table,
+    read_arrow,
+    table_exists,
+)
 from transforms.columns import (
     INPUT_INDEX,
     RECORD_ID,
@@ -45,6 +59,17 @@ def resolve_county(name: str, counties: Counties | None = None) -> County:
         raise PullError(str(exc), exit_code=2) from None
 
 
+def open_warehouse(location: Path) -> Warehouse:
+    """The warehouse at ``location`` for a reader; PullError (exit 2) when there is none."""
+    try:
+        warehouse = Warehouse(location)
+    except LocationError as exc:
+        raise PullError(f"--warehouse {exc}", exit_code=2) from None
+    if not warehouse.exists():
+        raise PullError(f"{location}: no such warehouse directory", exit_code=2)
+    return warehouse
+
+
 def county_table_path(warehouse: Path, county: County) -> Path:
     return Warehouse(warehouse).county(county.slug)
 
@@ -59,11 +84,21 @@ class CountySnapshot:
     latest_version: int
     commit: Mapping[str, Any]
     table: pa.Table
+    published: PublishedVersion | None = None  # the county's published version, if any
+    publication_run: str | None = None  # the latest succeeded run
 
     @property
     def run_id(self) -> str | None:
         value = self.commit.get("run_id")
         return str(value) if value is not None else None
+
+    @property
+    def is_published(self) -> bool:
+        return self.published is not None and self.published.version == self.version
+
+    def served(self) -> str:
+        """Which version this is and whether readers are served it, in one phrase."""
+        return served_text(self.version, self.run_id, self.published, self.publication_run)
 
     @property
     def compute_at(self) -> dt.date | None:
@@ -85,16 +120,42 @@ class CountySnapshot:
         return day
 
 
-def commit_history(table: DeltaTable) -> dict[int, dict[str, Any]]:
-    """Commit info (run_id, compute_at, policy_hash ... as committed) by version."""
-    # history() of the *latest* table: a table opened at an older version numbers its
-    # history relative to that version in deltalake 1.x.
-    history: dict[int, dict[str, Any]] = {}
-    for entry in table.history():
-        version = entry.get("version")
-        if isinstance(version, int):
-            history[version] = dict(entry)
-    return history
+def served_text(
+    version: int,
+    run_id: str | None,
+    published: PublishedVersion | None,
+    publication_run: str | None,
+) -> str:
+    """``version 3 (run R), published by run R`` / ``... NOT published ...``."""
+    head = f"version {version} (run {run_id or 'unknown'})"
+    if published is not None and published.version == version:
+        if published.named_by == published.written_by:
+            return f"{head}, published by run {published.named_by}"
+        return f"{head}, published by run {published.named_by}, which left it as it was"
+    if published is None:
+        nothing = (
+            "no run has succeeded yet"
+            if publication_run is None
+            else f"the latest succeeded run {publication_run} publishes no version of this table"
+        )
+        return f"{head}, NOT published ({nothing})"
+    return (
+        f"{head}, NOT the published version (that is version {published.version}, "
+        f"published by run {published.named_by})"
+    )
+
+
+def not_published_message(label: str, path: Path, pub: Publication) -> str:
+    if pub.run is None:
+        return (
+            f"{label}: nothing is published at {path.parent.parent}: no run has succeeded "
+            "yet (run `relief run`, or give --version N to read an unpublished version)"
+        )
+    return (
+        f"{label}: the latest succeeded run {pub.run_id} publishes no version of its table "
+        f"(an older relief wrote no table for a county without rows); run `relief run` again, "
+        "or give --version N"
+    )
 
 
 def in_input_order(table: pa.Table) -> pa.Table:
@@ -105,31 +166,55 @@ def in_input_order(table: pa.Table) -> pa.Table:
     return table.sort_by([(k, "ascending") for k in keys])
 
 
+def run_version(
+    runs: list[dict[str, Any]], history: Mapping[int, Mapping[str, Any]], slug: str, run_id: str
+) -> int | None:
+    """The version of the county's table that ``run_id`` wrote or published: its ledger row
+    first (it also names versions a --counties run left as they were), else the commits."""
+    for run in runs:
+        if run["run_id"] == run_id and run["status"] == ledger.STATUS_SUCCEEDED:
+            for entry in run.get("county_versions") or []:
+                if entry["county"] == slug:
+                    return int(entry["version"])
+    matches = [v for v, c in history.items() if c.get("run_id") == run_id]
+    return max(matches) if matches else None
+
+
 def open_snapshot(
     warehouse: Path,
     county: County,
     version: int | None = None,
     run_id: str | None = None,
 ) -> CountySnapshot:
-    """Read ``<warehouse>/counties/<slug>`` (latest, a version, or a run's version)."""
+    """Read ``<warehouse>/counties/<slug>``: the published version by default, else the
+    ``version`` or the version of run ``run_id``."""
     if version is not None and run_id is not None:
         raise PullError("give --version or --run, not both", exit_code=2)
-    if not warehouse.is_dir():
-        raise PullError(f"{warehouse}: no such warehouse directory", exit_code=2)
-    path = county_table_path(warehouse, county)
+    home = open_warehouse(warehouse)
+    path = home.county(county.slug)
     label = county.name.title()
-    if not (path / "_delta_log").is_dir():
+    runs = ledger.read_runs(home)
+    pub = publication_of(runs)
+    published = pub.county(county.slug)
+    if not table_exists(path):
+        if published is not None:
+            raise PullError(
+                f"{label}: run {published.named_by} publishes version {published.version} of "
+                f"{path}, but there is no table there (deleted or moved?): see "
+                "`relief audit verify`"
+            )
         raise PullError(
-            f"{label} has no county table at {path}: no run has written one (a run writes a "
-            "county's table only when the extract holds a Prop 64 conviction there)"
+            f"{label} has no county table at {path}: no run has written one (run "
+            "`relief run`; every statewide run writes a table for each county)"
         )
     try:
-        latest = DeltaTable(str(path))
+        latest = open_table(path)
+        assert latest is not None
         latest_version = latest.version()
         history = commit_history(latest)
         if run_id is not None:
-            matches = [v for v, c in history.items() if c.get("run_id") == run_id]
-            if not matches:
+            version = run_version(runs, history, county.slug, run_id)
+            if version is None:
                 known = ", ".join(
                     f"{c.get('run_id')} (version {v})"
                     for v, c in sorted(history.items())
@@ -140,17 +225,19 @@ def open_snapshot(
                     f"Runs in its history: {known or 'none recorded'}",
                     exit_code=2,
                 )
-            version = max(matches)
         if version is None:
-            version = latest_version
+            if published is None:
+                raise PullError(not_published_message(label, path, pub))
+            version = published.version
         if not 0 <= version <= latest_version:
             raise PullError(
                 f"{label}'s table has versions 0 to {latest_version}; there is no version "
                 f"{version}",
                 exit_code=2,
             )
-        snapshot = latest if version == latest_version else DeltaTable(str(path), version=version)
-        table = snapshot.to_pyarrow_table()
+        snapshot = latest if version == latest_version else open_table(path, version)
+        assert snapshot is not None
+        table = read_arrow(path, snapshot)
     except PermissionError as exc:
         raise PullError(f"cannot read {path}: {exc}") from None
     except PullError:
@@ -164,4 +251,6 @@ def open_snapshot(
         latest_version=latest_version,
         commit=history.get(version, {}),
         table=in_input_order(table),
+        published=published,
+        publication_run=pub.run_id,
     )

@@ -14,10 +14,18 @@ them as ONE Delta version with delta-rs' transaction API. Files in a table direc
 commit names are invisible to every Delta reader, so a run killed between the move and the
 commit leaves the table at its previous version; ``remove_orphans`` deletes such files later.
 
+A table version is only *published* once the run's final ledger row names it (ledger.py,
+publication.py): a run killed after some commits leaves versions no reader serves, and the
+next run (or ``relief recover``) restores each such table to its published version
+(``restore_version``, a new version whose commit says what it restored).
+
 Commits are never retried: if another writer commits to the table between our read of it and
 our commit (two runs that bypassed the warehouse lock, e.g. on object storage), ours fails
 with ``CommitConflict``, removes the files it moved, and the table stays the other writer's
 whole snapshot.
+
+Every read of a table's data goes through :func:`read_arrow` (a native pyarrow file system,
+fs.table_filesystem), and every table is opened with :func:`open_table` (fs.delta_uri).
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,18 +49,32 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from jobs import faults
+from jobs.warehouse import fs
 
 STAGING = "_staging"
 STAGED_PREFIX = "part-relief-"
+# Commit metadata of a version written by recovery: it restores the published version.
+RESTORE_KEY = "relief_restore"  # value: the run (or "relief recover") that restored it
+RESTORED_VERSION_KEY = "restored_version"
+UNDONE_RUNS_KEY = "undone_runs"  # comma list of the runs whose versions it undid
+
+LocationError = fs.LocationError
 
 
 class CommitConflict(Exception):
     """Another writer committed to the table first; this commit added nothing."""
 
 
+class WarehouseUnwritable(Exception):
+    """The warehouse folder cannot be created or written; the message names it and the fix."""
+
+
 @dataclass(frozen=True)
 class Warehouse:
     root: Path
+
+    def __post_init__(self) -> None:
+        fs.check_table_location(str(self.root))
 
     @property
     def counties(self) -> Path:
@@ -78,17 +101,106 @@ class Warehouse:
     def staging(self, run_id: str) -> Path:
         return self.root / STAGING / run_id
 
+    def exists(self) -> bool:
+        return self.root.is_dir()
+
     def county_slugs(self) -> list[str]:
+        """Counties with a Delta table."""
+        return [slug for slug in self.county_dirs() if table_exists(self.county(slug))]
+
+    def county_dirs(self) -> list[str]:
+        """Every folder under counties/, with a table or not (a dead run may leave one)."""
         if not self.counties.is_dir():
             return []
-        return sorted(p.name for p in self.counties.iterdir() if (p / "_delta_log").is_dir())
+        return sorted(p.name for p in self.counties.iterdir() if p.is_dir())
+
+    def staged_runs(self) -> list[str]:
+        root = self.root / STAGING
+        return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
 
 
-def open_table(path: Path) -> DeltaTable | None:
+def check_writable(root: Path) -> None:
+    """Create the warehouse folder if needed and prove a file can be written in it.
+
+    Raises WarehouseUnwritable with one line naming the folder and the fix (a read-only
+    warehouse, a path under a file, no permission).
+    """
+    probe = root / f".relief-write-check-{uuid.uuid4().hex[:8]}"
     try:
-        return DeltaTable(str(path))
+        root.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise WarehouseUnwritable(
+            f"--warehouse {root}: cannot write there ({reason}). Give a folder this user "
+            "can write to, or fix its permissions; nothing was written."
+        ) from None
+
+
+# --- opening and reading tables -------------------------------------------------------------
+
+
+def table_exists(path: Path) -> bool:
+    return (path / "_delta_log").is_dir()
+
+
+def open_table(path: Path, version: int | None = None) -> DeltaTable | None:
+    """The Delta table at ``path`` (at ``version``, default latest); None if there is none."""
+    try:
+        if version is None:
+            return DeltaTable(fs.delta_uri(str(path)))
+        return DeltaTable(fs.delta_uri(str(path)), version=version)
     except TableNotFoundError:
         return None
+
+
+def read_arrow(
+    path: Path,
+    table: DeltaTable,
+    columns: Sequence[str] | None = None,
+    filters: Any = None,
+) -> pa.Table:
+    """Rows of ``table`` (a snapshot of the table at ``path``), read with a native pyarrow
+    file system (fs.table_filesystem: no Python in Arrow's I/O threads)."""
+    return table.to_pyarrow_table(
+        columns=list(columns) if columns is not None else None,
+        filesystem=fs.table_filesystem(str(path)),
+        filters=filters,
+    )
+
+
+def commit_history(table: DeltaTable) -> dict[int, dict[str, Any]]:
+    """Commit info (run_id, compute_at, policy_hash ... as committed) by version.
+
+    Call it on the *latest* table: a table opened at an older version numbers its history
+    relative to that version in deltalake 1.x.
+    """
+    history: dict[int, dict[str, Any]] = {}
+    for entry in table.history():
+        version = entry.get("version")
+        if isinstance(version, int):
+            history[version] = dict(entry)
+    return history
+
+
+def version_rows(table: DeltaTable) -> int | None:
+    """Rows in the table's snapshot, from the row counts its files carry in the Delta log."""
+    try:
+        actions = pa.table(table.get_add_actions(flatten=False))
+    except Exception:  # an unreadable old version (log cleaned up): unknown
+        return None
+    if actions.num_rows == 0:
+        return 0
+    if "num_records" not in actions.column_names:
+        return None
+    counts = actions["num_records"].to_pylist()
+    if any(c is None for c in counts):
+        return None
+    return int(sum(counts))
+
+
+# --- staged Parquet (written by Spark) --------------------------------------------------------
 
 
 def staged_parquet_files(directory: Path) -> list[Path]:
@@ -111,6 +223,26 @@ def staged_partitions(directory: Path, column: str) -> dict[str, list[Path]]:
     return result
 
 
+def parquet_rows(files: Sequence[Path]) -> int:
+    return sum(pq.read_metadata(f).num_rows for f in files)
+
+
+def parquet_schema(file: Path) -> pa.Schema:
+    return pq.read_schema(file)
+
+
+def remove_staging(warehouse: Warehouse, run_id: str) -> bool:
+    """Remove the run's staging folder; True if there was one."""
+    path = warehouse.staging(run_id)
+    if not path.exists():
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return True
+
+
+# --- commits ----------------------------------------------------------------------------------
+
+
 def _add_action(table: Path, file: Path) -> AddAction:
     meta = pq.read_metadata(file)
     stat = file.stat()
@@ -131,34 +263,47 @@ def commit_files(
     run_id: str,
     metadata: Mapping[str, Any],
     mode: str = "overwrite",
+    schema: pa.Schema | None = None,
 ) -> int:
     """Move staged Parquet ``files`` into ``table`` and commit them as one Delta version.
 
     Returns the new version. ``mode`` is "overwrite" (a full snapshot: the previous files are
-    removed in the same commit) or "append". The commit carries ``metadata`` (run_id,
+    removed in the same commit) or "append". With no files, an overwrite commits an empty
+    version (the county has no rows this run) with ``schema``, which is also the table's
+    schema when given (else the first file's). The commit carries ``metadata`` (run_id,
     fingerprints, policy hash, ...) as commit info, readable in ``DeltaTable.history()``.
     Concurrent commits are not retried, so two runs never interleave: if another writer
     committed since the table was read, ``CommitConflict`` is raised and the moved files are
     removed again.
     """
-    if not files:
-        raise ValueError(f"nothing to commit to {table}")
-    schema = pq.read_schema(files[0])
+    if schema is None:
+        if not files:
+            raise ValueError(f"nothing to commit to {table}: no files and no schema")
+        schema = pq.read_schema(files[0])
+    if not files and mode != "overwrite":
+        raise ValueError(f"nothing to append to {table}")
+    delta_schema = DeltaSchema.from_arrow(schema)
+    for file in files:
+        if DeltaSchema.from_arrow(pq.read_schema(file)) != delta_schema:
+            raise ValueError(
+                f"{file}: its schema differs from the table schema the run commits to {table}"
+            )
     table.mkdir(parents=True, exist_ok=True)
     moved: list[Path] = []
     for index, source in enumerate(files):
         target = table / f"{STAGED_PREFIX}{run_id}-{index:05d}.parquet"
         os.replace(source, target)
         moved.append(target)
-    faults.point("staged_files_moved")
+    if moved:
+        faults.point("staged_files_moved")
     actions: list[AddAction | RemoveAction] = [_add_action(table, f) for f in moved]
     properties = CommitProperties(custom_metadata=dict(metadata), max_commit_retries=0)
     existing = open_table(table)
     try:
         if existing is None:
             create_table_with_add_actions(
-                str(table),
-                DeltaSchema.from_arrow(schema),
+                fs.delta_uri(str(table)),
+                delta_schema,
                 [a for a in actions if isinstance(a, AddAction)],
                 mode="error",
                 commit_properties=properties,
@@ -190,38 +335,81 @@ def commit_files(
 def append_rows(table: Path, rows: pa.Table, metadata: Mapping[str, Any]) -> int:
     """Append a small driver-side table (ledger rows, summaries) as one commit."""
     write_deltalake(
-        str(table),
+        fs.delta_uri(str(table)),
         rows,
         mode="append",
         schema_mode="merge",
         commit_properties=CommitProperties(custom_metadata=dict(metadata)),
     )
-    version = DeltaTable(str(table)).version()
-    assert version is not None
-    return version
+    latest = open_table(table)
+    assert latest is not None
+    return latest.version()
 
 
-def remove_orphans(table: Path, keep_run: str | None = None) -> int:
-    """Delete relief-staged files in ``table`` that no Delta version ever referenced.
+def restore_version(table: Path, version: int, metadata: Mapping[str, Any]) -> int:
+    """Commit a new version of ``table`` whose snapshot is ``version``'s; returns it.
 
-    They are left by runs killed between moving files and committing. Files of ``keep_run``
-    (the current run) are kept. Only the run holding the warehouse lock may call this: a file
-    another writer moved but has not committed yet looks exactly like an orphan.
+    The commit carries ``metadata`` (RESTORE_KEY, RESTORED_VERSION_KEY, ...), so the audit
+    trail tells a recovery's restore from a run's commit.
+    """
+    current = open_table(table)
+    if current is None:
+        raise ValueError(f"{table}: no Delta table to restore")
+    read_version = current.version()
+    current.restore(
+        version,
+        commit_properties=CommitProperties(custom_metadata=dict(metadata), max_commit_retries=0),
+    )
+    return read_version + 1
+
+
+def remove_table(table: Path) -> None:
+    """Delete a table folder and everything in it (a table no succeeded run published)."""
+    shutil.rmtree(table)
+
+
+def restore_info(commit: Mapping[str, Any]) -> tuple[str, int] | None:
+    """(who restored, restored version) when the commit is a relief restore, else None."""
+    who = commit.get(RESTORE_KEY)
+    restored = commit.get(RESTORED_VERSION_KEY)
+    if not who or restored is None:
+        return None
+    try:
+        return str(who), int(restored)
+    except (TypeError, ValueError):
+        return None
+
+
+def remove_orphans(table: Path, keep_run: str | None = None) -> list[str]:
+    """Delete data files at the top of ``table`` that no Delta version ever referenced.
+
+    They are left by runs killed between moving files and committing (relief's
+    ``part-relief-<run>-*`` files), or by a killed delta-rs append (the summary and ledger
+    tables). Files of ``keep_run`` (the current run) are kept. Returns the names removed.
+    Only the run holding the warehouse lock may call this: a file another writer moved but
+    has not committed yet looks exactly like an orphan.
     """
     if not table.is_dir():
-        return 0
+        return []
     # A directory without a Delta log counts too: a run killed before creating a new
     # county's table leaves its moved files there, referenced by nothing.
     referenced = _referenced_files(table)
-    removed = 0
-    for file in table.glob(f"{STAGED_PREFIX}*.parquet"):
+    removed = []
+    for file in sorted(table.glob("*.parquet")):
         if file.name in referenced:
             continue
         if keep_run and file.name.startswith(f"{STAGED_PREFIX}{keep_run}-"):
             continue
         file.unlink()
-        removed += 1
+        removed.append(file.name)
     return removed
+
+
+def orphan_run(name: str) -> str | None:
+    """The run id in a relief file name (part-relief-<run_id>-<NNNNN>.parquet), else None."""
+    if not name.startswith(STAGED_PREFIX):
+        return None
+    return name.removeprefix(STAGED_PREFIX).rsplit("-", 1)[0]
 
 
 def _referenced_files(table: Path) -> set[str]:
@@ -229,12 +417,13 @@ def _referenced_files(table: Path) -> set[str]:
     log, and the current snapshot (a checkpoint may stand in for commits the log expired).
     relief's files sit at the top of the table directory, so a name identifies a file."""
     paths: list[str] = []
-    for entry in sorted((table / "_delta_log").glob("*.json")):
+    log = table / "_delta_log"
+    for entry in sorted(log.glob("*.json")) if log.is_dir() else []:
         for line in entry.read_text().splitlines():
             action = json.loads(line) if line.strip() else {}
             if "add" in action:
                 paths.append(action["add"]["path"])
-    current = open_table(table)
+    current = open_table(table) if log.is_dir() else None
     if current is not None:
         paths.extend(current.file_uris())
     return {unquote(path.rstrip("/").rsplit("/", 1)[-1]) for path in paths}
@@ -242,14 +431,11 @@ def _referenced_files(table: Path) -> set[str]:
 
 def clear_staging(warehouse: Warehouse, keep_run: str | None = None) -> list[str]:
     """Remove staging folders of earlier runs (a dead run leaves its own behind)."""
-    root = warehouse.root / STAGING
     removed: list[str] = []
-    if not root.is_dir():
-        return removed
-    for child in root.iterdir():
-        if child.name != keep_run:
-            shutil.rmtree(child, ignore_errors=True)
-            removed.append(child.name)
+    for name in warehouse.staged_runs():
+        if name != keep_run:
+            shutil.rmtree(warehouse.root / STAGING / name, ignore_errors=True)
+            removed.append(name)
     return removed
 
 
