@@ -279,9 +279,7 @@ def measure(kind: str, args: list[str]) -> dict[str, Any]:
 # --- the benchmark ------------------------------------------------------------------------
 
 
-def bench_file(
-    input_path: Path, shape: str, county: str | None, repeat: int
-) -> dict[str, Any]:
+def bench_file(input_path: Path, shape: str, county: str | None, repeat: int) -> dict[str, Any]:
     lines = _count_lines(input_path)
     floors: list[dict[str, Any]] = []
     reliefs: list[dict[str, Any]] = []
@@ -294,9 +292,7 @@ def bench_file(
                 floors.append(measure("floor", [str(input_path)]))
                 print(f"  floor   {_line(floors[-1], lines)}", flush=True)
             else:
-                reliefs.append(
-                    measure("relief", [str(input_path), str(warehouse), county or ""])
-                )
+                reliefs.append(measure("relief", [str(input_path), str(warehouse), county or ""]))
                 print(f"  relief  {_line(reliefs[-1], lines)}", flush=True)
     ratios = [r["wall_seconds"] / f["wall_seconds"] for f, r in zip(floors, reliefs, strict=True)]
     best = min(range(repeat), key=lambda i: reliefs[i]["wall_seconds"])
@@ -311,8 +307,7 @@ def bench_file(
         "floor": floors,
         "relief": reliefs,
         "relief_stage_cpu_us_per_line": {
-            k: round(v * 1e6 / lines, 1)
-            for k, v in reliefs[best]["stage_cpu_seconds"].items()
+            k: round(v * 1e6 / lines, 1) for k, v in reliefs[best]["stage_cpu_seconds"].items()
         },
         "peak_rss_mb": max(r["peak_rss_mb"] for r in reliefs),
     }
@@ -336,6 +331,7 @@ def _line(figures: dict[str, Any], lines: int) -> str:
 
 def targets(result: dict[str, Any]) -> list[str]:
     """The issue's targets for one extract, each with its verdict."""
+
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
@@ -359,9 +355,7 @@ def report(result: dict[str, Any]) -> str:
     lines = [f"{'stage':<14}{'wall s':>9}{'cpu s':>9}{'cpu µs/line':>13}"]
     for stage, seconds in best["stage_seconds"].items():
         cpu = best["stage_cpu_seconds"].get(stage, 0.0)
-        lines.append(
-            f"{stage:<14}{seconds:>9.1f}{cpu:>9.1f}{cpu * 1e6 / result['lines']:>13.1f}"
-        )
+        lines.append(f"{stage:<14}{seconds:>9.1f}{cpu:>9.1f}{cpu * 1e6 / result['lines']:>13.1f}")
     lines.append(
         f"ratios relief/floor per repetition: {', '.join(f'{r:.2f}' for r in result['ratios'])}"
     )
