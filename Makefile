@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 DEMO_ROWS ?= 200000
 ROWS ?=
+SHAPE ?=
+REPEAT ?=
 INPUT ?=
+COUNTY ?=
 
 .PHONY: demo test lint bench package java-check clean
 
@@ -43,7 +46,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy transforms jobs
 
 bench: java-check $(STAMP)
-	$(PY) -m jobs.bench $(if $(ROWS),--rows $(ROWS)) $(if $(INPUT),--input $(INPUT))
+	$(PY) -m jobs.bench $(if $(ROWS),--rows $(ROWS)) $(if $(SHAPE),--shape $(SHAPE)) $(if $(REPEAT),--repeat $(REPEAT)) $(if $(INPUT),--input $(INPUT)) $(if $(COUNTY),--input-county "$(COUNTY)")
 
 package: $(STAMP)
 	@mkdir -p dist
