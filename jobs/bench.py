@@ -363,6 +363,28 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _document(results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "machine": platform.node(),
+        "cpus": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "settings": _settings(),
+        "targets": {
+            "ratio": TARGET_RATIO,
+            "county_ratio_1m": TARGET_COUNTY_RATIO_1M,
+            "peak_rss_mb": TARGET_PEAK_MB,
+        },
+        "results": results,
+    }
+
+
+def _settings() -> dict[str, str]:
+    """conf/pipeline.yaml as the measured runs read it."""
+    from jobs.spark import default_conf
+
+    return default_conf()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
@@ -393,30 +415,16 @@ def main(argv: list[str] | None = None) -> int:
                 county = args.county if shape == COUNTY_SHAPED else None
                 jobs_to_run.append((extract_for(rows, shape, args.county), shape, county))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results = []
+    results: list[dict[str, Any]] = []
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    out = RESULTS / f"bench_{stamp}.json"
     for path, shape, county in jobs_to_run:
         print(f"\n== {path.name} ({shape}{', --counties ' + county if county else ''}) ==")
         result = bench_file(path, shape, county, max(args.repeat, 1))
         results.append(result)
         print(report(result), flush=True)
-    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    out = RESULTS / f"bench_{stamp}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "machine": platform.node(),
-                "cpus": os.cpu_count(),
-                "load_average_at_end": os.getloadavg(),
-                "targets": {
-                    "ratio": TARGET_RATIO,
-                    "county_ratio_1m": TARGET_COUNTY_RATIO_1M,
-                    "peak_rss_mb": TARGET_PEAK_MB,
-                },
-                "results": results,
-            },
-            indent=2,
-        )
-    )
+        # Written after every extract: a long bench stopped part way keeps what it measured.
+        out.write_text(json.dumps(_document(results), indent=2))
     print("\nsummary")
     for result in results:
         print(f"  {Path(result['input']).name}: " + "; ".join(targets(result)))
