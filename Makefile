@@ -9,7 +9,10 @@ DEMO_ROWS ?= 200000
 DEMO_BAD_LINES ?= 25
 DEMO_COUNTY ?= Fresno
 ROWS ?=
+SHAPE ?=
+REPEAT ?=
 INPUT ?=
+COUNTY ?=
 
 # Object-store support, fetched once into the checkout (git-ignored), never at job time:
 # - jars/lib/: hadoop-aws 3.4.1 (pyspark 4.0.1's Hadoop), the AWS SDK v2 modules S3A needs and
@@ -83,7 +86,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy transforms jobs
 
 bench: java-check $(STAMP)
-	$(PY) -m jobs.bench $(if $(ROWS),--rows $(ROWS)) $(if $(INPUT),--input $(INPUT))
+	$(PY) -m jobs.bench $(if $(ROWS),--rows $(ROWS)) $(if $(SHAPE),--shape $(SHAPE)) $(if $(REPEAT),--repeat $(REPEAT)) $(if $(INPUT),--input $(INPUT)) $(if $(COUNTY),--input-county "$(COUNTY)")
 
 package: $(STAMP)
 	@mkdir -p dist

@@ -1,13 +1,21 @@
-"""`make bench`: the statewide job on 1M and 5M generated rows, with figures per stage.
+"""`make bench`: relief against the parse floor, on the same file, in the same run.
 
-For each size: generate the extract once (cached under bench/cache/), run the statewide job
-into a fresh warehouse on ``local[*]``, and report wall seconds per stage of the job, rows/s
-end to end, peak RSS of the driver JVM and of the Python process, and Spark's shuffle bytes
-(from the application's REST API on the driver UI). Spark evaluates lazily, so normalize,
-history and eligibility run fused inside the job's write stage; ``--breakdown`` also times
-each of them separately (a no-op write of the pipeline cut after that stage, minus the
-stage before) so a slow stage can be found. Results are printed and written as JSON to
-bench/results/.
+For each extract (1M and 5M generated rows, statewide and county-shaped, cached under
+bench/cache/; or ``--input FILE``) the benchmark runs, each in a fresh Python process with
+its own JVM (start-up included, as a person running relief pays it):
+
+- **the floor**: Spark reads the CSV with every column parsed (column pruning off, a hash of
+  every column aggregated) and groups the rows by SUBJECT_ID, written to the ``noop`` sink:
+  what any Spark job that reads the extract and gathers each subject's history must do;
+- **relief**: the statewide job (``jobs.statewide.run``, as ``relief run``) into a fresh
+  warehouse; on a county-shaped extract with ``--counties COUNTY``, as a DA runs it.
+
+Both are measured from outside, by sampling ``/proc`` every 0.2 s for the whole process tree
+(the Python driver, the JVM and the Python workers the JVM starts): wall seconds, CPU
+seconds (user + system of every process seen in the tree) and peak RSS (the sum over the
+tree). relief also reports wall and CPU seconds per stage from inside. The floor and relief
+alternate (``--repeat``), so each ratio compares runs made under the same load. Results are
+printed with the targets of issue 16 and written to bench/results/bench_<time>.json.
 
 Not part of ``make test``; performance is checked here, never by timing assertions in tests.
 """
@@ -20,265 +28,406 @@ import json
 import os
 import platform
 import shutil
+import statistics
+import subprocess
+import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from jobs.generate import generate_extract
 from jobs.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent / "bench"
 CACHE = ROOT / "cache"
 RESULTS = ROOT / "results"
 COMPUTE_AT = dt.date(2026, 11, 22)
+SEED = 64
+DEFAULT_ROWS = (1_000_000, 5_000_000)
+DEFAULT_COUNTY = "SAN JOAQUIN"
+STATEWIDE, COUNTY_SHAPED = "statewide", "county"
+
+# Targets of issue 16 (measured here, never asserted in tests).
+TARGET_RATIO = 4.0  # relief / floor, every size and shape
+TARGET_COUNTY_RATIO_1M = 2.5  # relief / floor on a 1M-line county-shaped extract
+TARGET_PEAK_MB = 2048  # whole process tree
+
+_CLOCK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _rss_kb(pid: int, field: str) -> int:
+# --- the process tree, from /proc ---------------------------------------------------------
+
+
+def _stat(pid: int) -> tuple[int, int, float, int] | None:
+    """(ppid, start time, CPU seconds, RSS bytes) of a process, or None when it is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    # after the name: state ppid ... utime(11) stime(12) ... starttime(19) vsize(20) rss(21)
+    cpu = (int(fields[11]) + int(fields[12])) / _CLOCK
+    return int(fields[1]), int(fields[19]), cpu, int(fields[21]) * _PAGE
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
+def _all_processes() -> dict[int, tuple[int, int, float, int]]:
+    found = {}
+    for entry in os.scandir("/proc"):
         if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
+            stat = _stat(int(entry.name))
+            if stat is not None:
+                found[int(entry.name)] = stat
     return found
 
 
-class PeakMemory:
-    """Samples RSS of this Python process and its JVM (and other children) every 0.5 s."""
+class TreeSampler:
+    """CPU seconds and peak RSS of a process and all its descendants, sampled from /proc.
 
-    def __init__(self) -> None:
-        self.peak_python_mb = 0.0
-        self.peak_jvm_mb = 0.0
+    CPU is kept per process (its own user + system time at the last sample), so a Python
+    worker that exits still counts, whoever reaps it; at most one interval of a process's
+    last CPU is lost. RSS is the sum over the tree at each sample (shared pages of forked
+    workers count in each: an upper bound).
+    """
+
+    def __init__(self, root: int, interval: float = 0.2) -> None:
+        self.root = root
+        self.interval = interval
+        self._cpu: dict[tuple[int, int], float] = {}  # (pid, start time) -> CPU seconds
+        self.peak_rss_bytes = 0
+        self.processes_seen = 0
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread: threading.Thread | None = None
+
+    def sample(self) -> float:
+        """Sample now; return the tree's CPU seconds so far."""
+        processes = _all_processes()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, *_rest) in processes.items():
+            children.setdefault(ppid, []).append(pid)
+        tree, stack = [], [self.root]
+        while stack:
+            pid = stack.pop()
+            if pid in processes:
+                tree.append(pid)
+                stack.extend(children.get(pid, ()))
+        with self._lock:
+            rss = 0
+            for pid in tree:
+                _, start, cpu, resident = processes[pid]
+                self._cpu[(pid, start)] = cpu
+                rss += resident
+            self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
+            self.processes_seen = len(self._cpu)
+            return sum(self._cpu.values())
+
+    @property
+    def cpu_seconds(self) -> float:
+        with self._lock:
+            return sum(self._cpu.values())
 
     def _run(self) -> None:
-        me = os.getpid()
-        while not self._stop.is_set():
-            self.peak_python_mb = max(self.peak_python_mb, _rss_kb(me, "VmRSS") / 1024)
-            jvm = sum(_rss_kb(pid, "VmRSS") for pid in _children(me))
-            self.peak_jvm_mb = max(self.peak_jvm_mb, jvm / 1024)
-            self._stop.wait(0.5)
+        while not self._stop.wait(self.interval):
+            self.sample()
 
-    def __enter__(self) -> PeakMemory:
+    def __enter__(self) -> TreeSampler:
+        self.sample()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="tree-sampler")
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_seconds() -> float:
-    """CPU seconds used so far by this Python process and its children (the driver JVM)."""
-    me = os.getpid()
-    return sum(_cpu_seconds(pid) for pid in [me, *_children(me)])
+        if self._thread is not None:
+            self._thread.join()
 
 
 class CpuProgress(Progress):
-    """Progress that also records the CPU seconds each stage used."""
+    """Progress that also records the CPU seconds of the process tree in each stage."""
 
-    def __init__(self) -> None:
+    def __init__(self, sampler: TreeSampler) -> None:
         super().__init__()
+        self.sampler = sampler
         self.cpu_seconds: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str, description: str) -> Iterator[None]:
-        before = process_cpu_seconds()
+        before = self.sampler.sample()
         with super().stage(name, description):
             yield
-        used = process_cpu_seconds() - before
+        used = self.sampler.sample() - before
         self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + used
 
 
-def shuffle_bytes(ui_url: str | None) -> dict[str, int]:
-    """Shuffle read/write bytes over all stages, from Spark's REST API (driver UI)."""
-    if not ui_url:
-        return {}
-    try:
-        with urllib.request.urlopen(f"{ui_url}/api/v1/applications", timeout=5) as response:
-            app_id = json.load(response)[0]["id"]
-        with urllib.request.urlopen(
-            f"{ui_url}/api/v1/applications/{app_id}/stages", timeout=10
-        ) as response:
-            stages = json.load(response)
-    except (OSError, ValueError, KeyError, IndexError):
-        return {}
-    return {
-        "shuffle_write_bytes": sum(s.get("shuffleWriteBytes", 0) for s in stages),
-        "shuffle_read_bytes": sum(s.get("shuffleReadBytes", 0) for s in stages),
-    }
+# --- extracts ---------------------------------------------------------------------------------
 
 
-def extract_for(rows: int) -> Path:
+def extract_for(rows: int, shape: str, county: str) -> Path:
+    """The cached generated extract of ``rows`` lines (made on first use)."""
+    from jobs.generate import generate_extract
+
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"extract_{rows}_seed64.csv"
+    if shape == STATEWIDE:
+        path = CACHE / f"extract_{rows}_seed{SEED}.csv"
+    else:
+        slug = county.lower().replace(" ", "-")
+        path = CACHE / f"extract_{rows}_seed{SEED}_county-{slug}.csv"
     if not path.exists():
-        print(f"generating {rows:,} rows into {path} (cached for next time)")
-        generate_extract(path, rows=rows, seed=64)
+        print(f"generating {rows:,} rows into {path} (cached for next time)", flush=True)
+        stats = generate_extract(
+            path, rows=rows, seed=SEED, county_shaped=county if shape == COUNTY_SHAPED else None
+        )
+        print(f"  {stats}", flush=True)
     return path
 
 
-def breakdown(input_path: Path, work: Path) -> dict[str, float]:
-    """Seconds of each logical step of the transform stage, which Spark runs fused.
+# --- what runs in the measured processes ------------------------------------------------------
 
-    The extract is ingested to Parquet once (as the job stages it); then the pipeline cut
-    after each step is run as a no-op write, and each step's time is its cut's time minus
-    the previous cut's. The remainder of the job's transform stage is the write.
-    """
-    from pyspark.sql import DataFrame
+
+def floor_job(input_path: Path) -> dict[str, Any]:
+    """Spark reads every column of the CSV and groups the rows by SUBJECT_ID (noop sink)."""
+    from pyspark.sql import functions as F
 
     from jobs.spark import build_session
-    from jobs.statewide import RunOptions, annotate_steps, prepare, stage_ingest
-    from transforms import ingest
+    from transforms.columns import DOJ_COLUMNS, SUBJECT_ID
 
-    spark = build_session("relief-bench")
-    prepared = prepare(RunOptions(inputs=str(input_path), warehouse=Path("/nonexistent")))
-    staged = work / "ingested"
-    rows = ingest.kept_rows(stage_ingest(spark, prepared.files, staged)[0])
-
-    def timed(df: DataFrame) -> float:
-        start = time.perf_counter()
-        df.write.format("noop").mode("overwrite").save()
-        return time.perf_counter() - start
-
-    timed(rows)  # warm the JVM on this data
-    cumulative = {"read_staged": timed(rows)}
-    for step, cut in annotate_steps(rows, prepared, COMPUTE_AT).items():
-        cumulative[step] = timed(cut)
-    shutil.rmtree(staged, ignore_errors=True)
-    result, previous = {}, 0.0
-    for name, seconds in cumulative.items():
-        result[name] = round(max(seconds - previous, 0.0), 2)
-        previous = seconds
-    return result
+    started = time.perf_counter()
+    spark = build_session(
+        "relief-bench-floor", conf={"spark.sql.csv.parser.columnPruning.enabled": "false"}
+    )
+    session_seconds = time.perf_counter() - started
+    schema = ", ".join(f"`{c}` string" for c in DOJ_COLUMNS)
+    rows = spark.read.schema(schema).option("header", "true").csv(str(input_path))
+    grouped = rows.groupBy(SUBJECT_ID).agg(
+        F.count(F.lit(1)).alias("lines"),
+        # every column is read: the parse cannot skip a field
+        F.max(F.xxhash64(*[F.col(c) for c in DOJ_COLUMNS])).alias("digest"),
+    )
+    start = time.perf_counter()
+    grouped.write.format("noop").mode("overwrite").save()
+    query_seconds = time.perf_counter() - start
+    spark.stop()
+    return {"session_seconds": round(session_seconds, 2), "query_seconds": round(query_seconds, 2)}
 
 
-def bench_one(input_path: Path, rows_hint: int | None, do_breakdown: bool) -> dict[str, Any]:
-    from jobs.spark import build_session
+def relief_job(input_path: Path, warehouse: Path, county: str | None) -> dict[str, Any]:
+    """The statewide job as ``relief run`` runs it, with CPU seconds per stage."""
     from jobs.statewide import RunOptions, run
 
-    warehouse = ROOT / "warehouse"
     shutil.rmtree(warehouse, ignore_errors=True)
-    progress = CpuProgress()
-    with PeakMemory() as memory:
-        start = time.perf_counter()  # JVM start-up counts: a real run pays it too
-        spark = build_session("relief-bench")
-        ui = spark.sparkContext.uiWebUrl
+    with TreeSampler(os.getpid(), interval=0.5) as sampler:
+        progress = CpuProgress(sampler)
         record = run(
-            RunOptions(inputs=str(input_path), warehouse=warehouse, compute_at=COMPUTE_AT),
+            RunOptions(
+                inputs=str(input_path),
+                warehouse=warehouse,
+                compute_at=COMPUTE_AT,
+                counties=[county] if county else None,
+            ),
             progress,
         )
-        wall = time.perf_counter() - start
-    result: dict[str, Any] = {
+    shutil.rmtree(warehouse, ignore_errors=True)
+    return {
+        "status": record.status,
+        "rows_read": record.rows_read,
+        "rows_quarantined": record.rows_quarantined,
+        "county_tables": len(record.county_versions),
+        "county_rows": sum(int(v["rows"]) for v in record.county_versions),
+        "validation": record.validation,
+        "stage_seconds": {k: round(v, 2) for k, v in progress.seconds.items()},
+        "stage_cpu_seconds": {k: round(v, 2) for k, v in progress.cpu_seconds.items()},
+    }
+
+
+def _child_main(argv: list[str]) -> int:
+    kind, out = argv[0], Path(argv[1])
+    if kind == "floor":
+        figures = floor_job(Path(argv[2]))
+    else:
+        figures = relief_job(Path(argv[2]), Path(argv[3]), argv[4] or None)
+    out.write_text(json.dumps(figures))
+    return 0
+
+
+def measure(kind: str, args: list[str]) -> dict[str, Any]:
+    """Run one measured process (``floor`` or ``relief``); its figures and the tree's."""
+    out = ROOT / f".{kind}-figures.json"
+    out.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "jobs.bench", "--child", kind, str(out), *args]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with TreeSampler(process.pid) as sampler:
+        _, stderr = process.communicate()
+        wall = time.perf_counter() - started
+    if process.returncode != 0:
+        tail = stderr.decode(errors="replace").strip().splitlines()[-15:]
+        raise RuntimeError(f"{kind} run failed (exit {process.returncode}):\n" + "\n".join(tail))
+    figures = json.loads(out.read_text())
+    out.unlink()
+    return {
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": round(sampler.cpu_seconds, 2),
+        "peak_rss_mb": round(sampler.peak_rss_bytes / 2**20),
+        "processes": sampler.processes_seen,
+        **figures,
+    }
+
+
+# --- the benchmark ------------------------------------------------------------------------
+
+
+def bench_file(input_path: Path, shape: str, county: str | None, repeat: int) -> dict[str, Any]:
+    lines = _count_lines(input_path)
+    floors: list[dict[str, Any]] = []
+    reliefs: list[dict[str, Any]] = []
+    warehouse = ROOT / "warehouse"
+    for i in range(repeat):
+        # Alternate which goes first, so neither always meets the other's after-effects.
+        order = ("floor", "relief") if i % 2 == 0 else ("relief", "floor")
+        for kind in order:
+            if kind == "floor":
+                floors.append(measure("floor", [str(input_path)]))
+                print(f"  floor   {_line(floors[-1], lines)}", flush=True)
+            else:
+                reliefs.append(measure("relief", [str(input_path), str(warehouse), county or ""]))
+                print(f"  relief  {_line(reliefs[-1], lines)}", flush=True)
+    ratios = [r["wall_seconds"] / f["wall_seconds"] for f, r in zip(floors, reliefs, strict=True)]
+    best = min(range(repeat), key=lambda i: reliefs[i]["wall_seconds"])
+    return {
         "input": str(input_path),
         "input_bytes": input_path.stat().st_size,
-        "rows_read": record.rows_read,
-        "wall_seconds": round(wall, 2),
-        "rows_per_second": round((record.rows_read or 0) / wall),
-        "stage_seconds": {k: round(v, 2) for k, v in progress.seconds.items()},
-        # CPU of the driver JVM (with local executors) and Python: on 2 cores, a stage whose
-        # CPU seconds are near twice its wall seconds is using the whole machine.
-        "stage_cpu_seconds": {k: round(v, 2) for k, v in progress.cpu_seconds.items()},
-        "slowest_stage": max(progress.seconds, key=lambda k: progress.seconds[k]),
-        "peak_rss_mb": {
-            "driver_jvm": round(memory.peak_jvm_mb),
-            "python": round(memory.peak_python_mb),
+        "lines": lines,
+        "shape": shape,
+        "county": county,
+        "ratio": round(statistics.median(ratios), 2),
+        "ratios": [round(r, 2) for r in ratios],
+        "floor": floors,
+        "relief": reliefs,
+        "relief_stage_cpu_us_per_line": {
+            k: round(v * 1e6 / lines, 1) for k, v in reliefs[best]["stage_cpu_seconds"].items()
         },
-        **shuffle_bytes(ui),
-        "spark_conf": {
-            k: v
-            for k, v in spark.sparkContext.getConf().getAll()
-            if k.startswith(("spark.driver.memory", "spark.sql.shuffle", "spark.sql.adaptive"))
-        },
-        "county_tables": len(record.county_versions),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in reliefs),
     }
-    if do_breakdown:
-        result["breakdown_seconds"] = breakdown(input_path, ROOT)
-    spark.stop()
-    return result
 
 
-def summary_table(figures: dict[str, Any]) -> str:
-    """The figures for people: one line per stage, then the totals."""
-    lines = [f"{'stage':<22}{'wall s':>9}{'cpu s':>9}"]
-    cpu = figures.get("stage_cpu_seconds", {})
-    for stage, seconds in figures["stage_seconds"].items():
-        lines.append(f"{stage:<22}{seconds:>9.1f}{cpu.get(stage, 0.0):>9.1f}")
-        if stage == "transform" and "breakdown_seconds" in figures:
-            parts = figures["breakdown_seconds"]
-            for part, part_seconds in parts.items():
-                lines.append(f"  {part:<20}{part_seconds:>9.1f}   (alone, no-op write)")
-            rest = seconds - sum(v for k, v in parts.items() if k != "read_staged")
-            lines.append(f"  {'write (the rest)':<20}{max(rest, 0.0):>9.1f}")
-    rss = figures["peak_rss_mb"]
-    lines += [
-        f"rows read              {figures['rows_read']:,}",
-        f"wall (JVM start incl.) {figures['wall_seconds']:.1f} s",
-        f"rows/s end to end      {figures['rows_per_second']:,}",
-        f"slowest stage          {figures['slowest_stage']}",
-        f"peak RSS               driver JVM {rss['driver_jvm']:,} MB, Python {rss['python']:,} MB",
-        f"shuffle bytes          written {figures.get('shuffle_write_bytes', 0):,}, "
-        f"read {figures.get('shuffle_read_bytes', 0):,}",
+def _count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 24):
+            count += block.count(b"\n")
+    return count
+
+
+def _line(figures: dict[str, Any], lines: int) -> str:
+    return (
+        f"wall {figures['wall_seconds']:7.1f} s  cpu {figures['cpu_seconds']:7.1f} s "
+        f"({figures['cpu_seconds'] * 1e6 / lines:5.1f} µs/line)  "
+        f"peak {figures['peak_rss_mb']:,} MB"
+    )
+
+
+def targets(result: dict[str, Any]) -> list[str]:
+    """The issue's targets for one extract, each with its verdict."""
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    found = [
+        f"relief/floor {result['ratio']:.2f} (target <= {TARGET_RATIO}): "
+        f"{verdict(result['ratio'] <= TARGET_RATIO)}",
+        f"peak RSS {result['peak_rss_mb']:,} MB (target <= {TARGET_PEAK_MB}): "
+        f"{verdict(result['peak_rss_mb'] <= TARGET_PEAK_MB)}",
     ]
+    if result["shape"] == COUNTY_SHAPED and result["lines"] <= 1_100_000:
+        found.append(
+            f"county file relief/floor {result['ratio']:.2f} "
+            f"(target <= {TARGET_COUNTY_RATIO_1M}): "
+            f"{verdict(result['ratio'] <= TARGET_COUNTY_RATIO_1M)}"
+        )
+    return found
+
+
+def report(result: dict[str, Any]) -> str:
+    best = min(result["relief"], key=lambda r: r["wall_seconds"])
+    lines = [f"{'stage':<14}{'wall s':>9}{'cpu s':>9}{'cpu µs/line':>13}"]
+    for stage, seconds in best["stage_seconds"].items():
+        cpu = best["stage_cpu_seconds"].get(stage, 0.0)
+        lines.append(f"{stage:<14}{seconds:>9.1f}{cpu:>9.1f}{cpu * 1e6 / result['lines']:>13.1f}")
+    lines.append(
+        f"ratios relief/floor per repetition: {', '.join(f'{r:.2f}' for r in result['ratios'])}"
+    )
+    lines += [f"  {t}" for t in targets(result)]
     return "\n".join(lines)
 
 
+def _document(results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "machine": platform.node(),
+        "cpus": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "settings": _settings(),
+        "targets": {
+            "ratio": TARGET_RATIO,
+            "county_ratio_1m": TARGET_COUNTY_RATIO_1M,
+            "peak_rss_mb": TARGET_PEAK_MB,
+        },
+        "results": results,
+    }
+
+
+def _settings() -> dict[str, str]:
+    """conf/pipeline.yaml as the measured runs read it."""
+    from jobs.spark import default_conf
+
+    return default_conf()
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return _child_main(argv[1:])
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, action="append", help="extract size (repeatable)")
+    parser.add_argument(
+        "--shape",
+        choices=(STATEWIDE, COUNTY_SHAPED),
+        action="append",
+        help="generated extract: statewide, or county-shaped (every subject has a Prop 64 "
+        "conviction in --county); repeatable, default both",
+    )
+    parser.add_argument("--county", default=DEFAULT_COUNTY, help="county of county-shaped runs")
     parser.add_argument("--input", type=Path, help="bench this extract instead")
     parser.add_argument(
-        "--breakdown",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="also time normalize, history and eligibility alone (default: on)",
+        "--input-county", help="with --input: run relief with --counties this county"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="floor/relief pairs per extract")
     args = parser.parse_args(argv)
-    inputs: list[tuple[Path, int | None]]
+    jobs_to_run: list[tuple[Path, str, str | None]] = []
     if args.input:
-        inputs = [(args.input, None)]
+        shape = COUNTY_SHAPED if args.input_county else STATEWIDE
+        jobs_to_run.append((args.input, shape, args.input_county))
     else:
-        inputs = [(extract_for(n), n) for n in (args.rows or [1_000_000, 5_000_000])]
+        for rows in args.rows or DEFAULT_ROWS:
+            for shape in args.shape or (STATEWIDE, COUNTY_SHAPED):
+                county = args.county if shape == COUNTY_SHAPED else None
+                jobs_to_run.append((extract_for(rows, shape, args.county), shape, county))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results = []
-    for path, rows in inputs:
-        print(f"\n== {path.name} ==")
-        figures = bench_one(path, rows, args.breakdown)
-        results.append(figures)
-        print(summary_table(figures))
+    results: list[dict[str, Any]] = []
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     out = RESULTS / f"bench_{stamp}.json"
-    out.write_text(
-        json.dumps(
-            {"machine": platform.node(), "cpus": os.cpu_count(), "results": results}, indent=2
-        )
-    )
+    for path, shape, county in jobs_to_run:
+        print(f"\n== {path.name} ({shape}{', --counties ' + county if county else ''}) ==")
+        result = bench_file(path, shape, county, max(args.repeat, 1))
+        results.append(result)
+        print(report(result), flush=True)
+        # Written after every extract: a long bench stopped part way keeps what it measured.
+        out.write_text(json.dumps(_document(results), indent=2))
+    print("\nsummary")
+    for result in results:
+        print(f"  {Path(result['input']).name}: " + "; ".join(targets(result)))
     print(f"\nresults: {out}")
     return 0
 

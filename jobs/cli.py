@@ -127,6 +127,14 @@ def generate(
             min=0,
         ),
     ] = 0,
+    county_shaped: Annotated[
+        str | None,
+        typer.Option(
+            "--county-shaped",
+            help="the file DOJ sends one county: every subject has a Prop 64 conviction in "
+            "this county, with their whole statewide history",
+        ),
+    ] = None,
 ) -> None:
     """Write a fabricated statewide DOJ extract (95 columns, docs/DOMAIN.md §1)."""
     from jobs.config import ConfigError
@@ -152,6 +160,7 @@ def generate(
                     if disp_date_placeholder is None
                     else disp_date_placeholder
                 ),
+                county_shaped=county_shaped,
             )
         if bad_lines:
             from jobs.bad_lines import plant_bad_lines

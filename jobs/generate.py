@@ -59,6 +59,10 @@ PROGRESS_EVERY = 50_000
 
 # Share of subjects given at least one Prop 64 conviction (the issue asks for 10-20%).
 PROP64_SUBJECT_SHARE = 0.15
+# County-shaped extracts (the file DOJ sends one county): every subject has a Prop 64
+# conviction in the county; this share of them also lives there (most of their cycles are
+# there), the others anywhere in the state. Their whole statewide history is written.
+COUNTY_SHAPED_HOME_SHARE = 0.7
 # DOMAIN.md §1: a field of only spaces and dashes is blank. Written quoted, as Go's
 # encoding/csv (the reference tool's writer) quotes a field that starts with a space.
 PLACEHOLDER = '"  -  "'
@@ -764,8 +768,8 @@ _REGISTRATION = ("R", "REGISTRATION")
 _DECEASED = ("D", "DECEASED")
 _CUSTODY = ("K", "CUSTODY")
 
-# Cycle kinds
-_GENERAL, _P64_CONVICTION, _P64_DISMISSED, _REGISTER, _DIE = range(5)
+# Cycle kinds (_P64_FOCUS: a Prop 64 conviction in the county of a county-shaped extract)
+_GENERAL, _P64_CONVICTION, _P64_DISMISSED, _REGISTER, _DIE, _P64_FOCUS = range(6)
 
 # Line flags returned with each line, for the statistics.
 _LINE, _CONVICTION, _P64_CONV, _DEATH_LINE = 0, 1, 2, 3
@@ -773,10 +777,16 @@ _LINE, _CONVICTION, _P64_CONV, _DEATH_LINE = 0, 1, 2, 3
 
 class _Generator:
     def __init__(
-        self, seed: int, places: list[_Place], restricted: bool, disp_date_placeholder: float
+        self,
+        seed: int,
+        places: list[_Place],
+        restricted: bool,
+        disp_date_placeholder: float,
+        focus: _Place | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.disp_date_placeholder = disp_date_placeholder
+        self.focus = focus
         self.home = _Weighted([(p, float(max(p.population, 1))) for p in places])
         self.out_of_state = [_out_of_state_place(*entry) for entry in _OUT_OF_STATE]
         allowed = {p.county_name for p in places}
@@ -811,9 +821,12 @@ class _Generator:
         rng = self.rng
         self.subject_id += rng.randint(1, 9)
         sid = self.subject_id
-        has_p64 = rng.random() < PROP64_SUBJECT_SHARE
+        focus = self.focus
+        has_p64 = rng.random() < PROP64_SUBJECT_SHARE or focus is not None
         deceased = rng.random() < 0.02
         home: _Place = self.home.pick(rng)
+        if focus is not None and rng.random() < COUNTY_SHAPED_HOME_SHARE:
+            home = focus
 
         # Prop 64 convictions are placed first; the date of birth follows from the first.
         anchors: list[tuple[int, _Offense]] = []
@@ -851,8 +864,11 @@ class _Generator:
             kind = _P64_DISMISSED if rng.random() < 0.05 else _GENERAL
             heapq.heappush(queue, (day, next(order), kind, None))
             day += 30 + int(rng.expovariate(1 / (3 * _YEAR)))
-        for anchor_day, offense in anchors:
-            heapq.heappush(queue, (anchor_day, next(order), _P64_CONVICTION, offense))
+        # A county-shaped extract: one of the Prop 64 convictions is in the county.
+        in_focus = rng.randrange(len(anchors)) if focus is not None else -1
+        for i, (anchor_day, offense) in enumerate(anchors):
+            kind = _P64_FOCUS if i == in_focus else _P64_CONVICTION
+            heapq.heappush(queue, (anchor_day, next(order), kind, offense))
         if rng.random() < 0.002:  # registered for an out-of-state sex offence
             reg_day = start + rng.randrange(max(_LAST_DAY - start, 1))
             heapq.heappush(queue, (reg_day, next(order), _REGISTER, _REG_290.pick(rng)))
@@ -876,8 +892,12 @@ class _Generator:
                     template, lines, flags, first_record, cycle, cycle_day, dob, payload, home
                 )
                 continue
-            p64_kind = kind in (_P64_CONVICTION, _P64_DISMISSED)
-            place = self._cycle_place(home, allow_out_of_state=not p64_kind)
+            p64_kind = kind in (_P64_CONVICTION, _P64_DISMISSED, _P64_FOCUS)
+            if kind == _P64_FOCUS:
+                assert focus is not None
+                place, kind = focus, _P64_CONVICTION
+            else:
+                place = self._cycle_place(home, allow_out_of_state=not p64_kind)
             registrations = self._cycle(
                 template,
                 lines,
@@ -1368,6 +1388,7 @@ def generate_extract(
     trailing_empty_field: bool | None = None,
     header: bool = True,
     disp_date_placeholder: float = DISP_DATE_PLACEHOLDER_SHARE,
+    county_shaped: str | None = None,
 ) -> GenerateStats:
     """Write a synthetic DOJ extract of exactly `rows` data lines to `out` (gzip if `.gz`).
 
@@ -1377,8 +1398,11 @@ def generate_extract(
     (96 fields). `progress` is called with the number of data lines written every
     PROGRESS_EVERY lines and once at the end. `disp_date_placeholder` is the share of steps
     (0 to 1) whose lines hold the placeholder ``  -  `` in DISP_DATE; 1 puts it on every
-    line, as the reference tool's generator does. The same arguments give the same bytes.
-    Raises ValueError for a negative row count, a share outside 0-1 or an unknown county.
+    line, as the reference tool's generator does. `county_shaped` (a county's name or slug)
+    writes the shape of the file DOJ sends one county: every subject has a Prop 64
+    conviction in that county, with their whole statewide history (most of them live
+    there). The same arguments give the same bytes. Raises ValueError for a negative row
+    count, a share outside 0-1, an unknown county or both `counties` and `county_shaped`.
     """
     if rows < 0:
         raise ValueError(f"rows must be 0 or more, not {rows}")
@@ -1386,14 +1410,23 @@ def generate_extract(
         raise ValueError(
             f"disp_date_placeholder is a share of steps from 0 to 1, not {disp_date_placeholder}"
         )
+    if counties and county_shaped:
+        raise ValueError(
+            "give either counties (confine every event to them) or county_shaped (statewide "
+            "histories of people with a Prop 64 conviction in one county), not both"
+        )
     places, restricted = _places(counties)
+    focus = None
+    if county_shaped is not None:
+        focus_places, _ = _places([county_shaped])
+        focus = next(p for p in places if p.county_name == focus_places[0].county_name)
     trailing = bool(trailing_empty_field)
     end = ",\n" if trailing else "\n"
     started = time.perf_counter()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    generator = _Generator(seed, places, restricted, disp_date_placeholder)
+    generator = _Generator(seed, places, restricted, disp_date_placeholder, focus)
     written = subjects = p64_subjects = p64_convictions = convictions = deceased = 0
     next_progress = PROGRESS_EVERY
     sink = _Sink(partial, gz=out.name.endswith(".gz"))

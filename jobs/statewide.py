@@ -79,8 +79,7 @@ from jobs.warehouse.validation import record_evidence
 from transforms import conservation, ingest
 from transforms.columns import COUNTY_SLUG, INPUT_INDEX, SOURCE_FILE, SOURCE_LINE, TARGET_COUNTY
 from transforms.eligibility import apply_policies
-from transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
-from transforms.identity import with_row_key
+from transforms.history import fan_out_to_counties, history_by_line, prop64_subject_rows
 from transforms.normalize import normalize
 from transforms.offenses import Offenses
 from transforms.summary import county_summary
@@ -199,9 +198,7 @@ def annotate_steps(
     """
     candidates = prop64_subject_rows(rows, prepared.counties, prepared.offenses)
     normalized = normalize(candidates, prepared.counties, prepared.offenses)
-    history = (
-        normalized.transform(subject_history).transform(with_row_key).transform(fan_out_to_counties)
-    )
+    history = normalized.transform(history_by_line).transform(fan_out_to_counties)
     if prepared.targets is not None:
         history = history.where(F.col(TARGET_COUNTY).isin(prepared.targets))
     eligible = apply_policies(
@@ -515,9 +512,12 @@ def _execute(
         annotated = annotate(rows, prepared, options.compute_at)
         schema = table_schema(annotated)
         tables_dir = staging / "counties"
+        # No shuffle by county: the rows stay in the partitions the history join left them
+        # in, each task writing its rows of each county (a county's table is several
+        # files, read in input order by jobs/warehouse/snapshots.py); one task per county
+        # would write a county-shaped extract on one core.
         (
-            annotated.repartition(TARGET_COUNTY)
-            .sortWithinPartitions(TARGET_COUNTY, INPUT_INDEX, SOURCE_LINE)
+            annotated.sortWithinPartitions(TARGET_COUNTY, INPUT_INDEX, SOURCE_LINE)
             .write.mode("overwrite")
             .partitionBy(TARGET_COUNTY)
             .parquet(str(tables_dir))

@@ -219,6 +219,29 @@ def test_counties_restriction_holds_for_every_california_and_prop64_row(tmp_path
     assert counties - CALIFORNIA, "out-of-state agencies still appear"
 
 
+def test_county_shaped_gives_every_subject_a_prop64_conviction_there_and_keeps_the_state(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "county.csv"
+    stats = generate_extract(path, 6_000, seed=5, county_shaped="san-joaquin")
+    data = read_rows(path)[1:]
+    subjects = list(dict.fromkeys(row[SUBJECT] for row in data))
+    there = {
+        row[SUBJECT] for row in counted_prop64_convictions(data) if row[COUNTY] == "SAN JOAQUIN"
+    }
+    # The file ends after exactly 6,000 lines: the last subject's history may be cut short.
+    assert set(subjects[:-1]) <= there
+    assert stats.subjects_with_prop64_conviction == stats.subjects == len(subjects)
+    assert len({row[COUNTY] for row in data} & CALIFORNIA) > 10, "whole statewide histories"
+
+
+def test_county_shaped_and_counties_are_refused_together(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        generate_extract(
+            tmp_path / "x.csv", 10, seed=1, counties=["yolo"], county_shaped="san-joaquin"
+        )
+
+
 def test_unknown_county_is_rejected_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown county 'atlantis'"):
         generate_extract(tmp_path / "x.csv", 10, seed=1, counties=["atlantis"])
