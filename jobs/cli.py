@@ -210,20 +210,11 @@ def run(
                   eligibility_options, conf, force)  # fmt: skip
         return
     _require_extra("run", _SPARK_JOB)
-    from jobs.statewide import RunFailed, RunOptions, UsageError
+    from jobs.statewide import RunFailed, UsageError
     from jobs.statewide import run as run_job
 
-    options = RunOptions(
-        inputs=input,
-        warehouse=_absolute(warehouse),
-        compute_at=_parse_date(compute_at, "--compute-at"),
-        counties=_split(counties),
-        master=master,
-        conf=_parse_conf(conf),
-        policy_dir=policy_dir,
-        eligibility_options=eligibility_options,
-        force=force,
-    )
+    options = _run_options(input, warehouse, compute_at, counties, master, policy_dir,
+                           eligibility_options, conf, force)  # fmt: skip
     progress = Progress()
     try:
         result = run_job(options, progress)
@@ -339,6 +330,33 @@ def run_result_json(result: Any, warehouse: Path | str) -> dict[str, Any]:
     }
 
 
+def _run_options(
+    input: str,
+    warehouse: Path,
+    compute_at: str | None,
+    counties: str | None,
+    master: str | None,
+    policy_dir: Path | None,
+    eligibility_options: Path | None,
+    conf: list[str] | None,
+    force: bool,
+) -> Any:
+    """The statewide job's RunOptions from `relief run`'s options (typer.Exit 2 when bad)."""
+    from jobs.statewide import RunOptions
+
+    return RunOptions(
+        inputs=input,
+        warehouse=_absolute(warehouse),
+        compute_at=_parse_date(compute_at, "--compute-at"),
+        counties=_split(counties),
+        master=master,
+        conf=_parse_conf(conf),
+        policy_dir=policy_dir,
+        eligibility_options=eligibility_options,
+        force=force,
+    )
+
+
 def _json_out(payload: dict[str, Any], code: int = 0) -> None:
     typer.echo(json.dumps(payload, sort_keys=True, default=str))
     if code:
@@ -366,21 +384,12 @@ def _run_json(
     missing = [m for m in _SPARK_JOB if importlib.util.find_spec(m) is None]
     if missing:
         error("usage_error", f"`relief run` needs {', '.join(missing)}: {JOB_EXTRA}", 2)
-    from jobs.statewide import RunFailed, RunOptions, UsageError
+    from jobs.statewide import RunFailed, UsageError
     from jobs.statewide import run as run_job
 
     try:
-        options = RunOptions(
-            inputs=input,
-            warehouse=_absolute(warehouse),
-            compute_at=_parse_date(compute_at, "--compute-at"),
-            counties=_split(counties),
-            master=master,
-            conf=_parse_conf(conf),
-            policy_dir=policy_dir,
-            eligibility_options=eligibility_options,
-            force=force,
-        )
+        options = _run_options(input, warehouse, compute_at, counties, master, policy_dir,
+                               eligibility_options, conf, force)  # fmt: skip
     except typer.Exit as exc:
         _json_out({"run_id": None, "status": "usage_error", "message": "bad option"}, exc.exit_code)
         return
