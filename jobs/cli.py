@@ -451,6 +451,7 @@ def validate(
     """Run the raw and normalized expectation suites on an extract; write no table."""
     _require_extra("validate", _SPARK_JOB)
     from expectations.runner import critical_failure_message, summarize
+    from jobs.audit import validation_page
     from jobs.config import ConfigError, load_counties
     from jobs.config.offenses import load_offenses
     from jobs.spark import JavaMissingError, build_session
@@ -476,7 +477,8 @@ def validate(
     typer.echo(summarize(results))
     if out is not None:
         try:
-            typer.echo(f"results: {write_results(results, out)}")
+            index = write_results(results, out, page=validation_page.render)
+            typer.echo(f"results: {index}")
         except OSError as exc:
             raise _fail(f"--out {out}: results could not be written ({exc})", 1) from None
     failure = critical_failure_message(results)
@@ -515,7 +517,7 @@ def report(
 ) -> None:
     """Static HTML report with charts (opens offline, prints). Counts from 1 to 10 are shown
     as <11, with enough other cells hidden that no hidden count can be worked out."""
-    _require_extra("report", ("matplotlib",))
+    _require_extra("report", ("matplotlib", "jinja2"))
     from jobs.audit.report import ReportError, report_command
     from jobs.warehouse.publication import publication
     from jobs.warehouse.storage import Warehouse

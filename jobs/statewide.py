@@ -35,6 +35,7 @@ from expectations.runner import (
     validate_together,
 )
 from jobs import __version__, faults
+from jobs.audit import validation_page
 from jobs.config import ConfigError, load_counties
 from jobs.config.offenses import load_offenses
 from jobs.config.policies import PolicySet, load_policy_set
@@ -534,7 +535,9 @@ def _execute(
 
     with progress.stage("validation", "Validating with Great Expectations"):
         results = validate_staged(ingested, staged_rows)
-        evidence = record_evidence(results, warehouse.validation(run_id), run_id)
+        evidence = record_evidence(
+            results, warehouse.validation(run_id), run_id, page=validation_page.render
+        )
         record.validation = evidence.summary(summarize(results))
         if evidence.problem:
             progress.warn(f"validation results could not be written: {evidence.problem}")
