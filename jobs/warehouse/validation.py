@@ -32,11 +32,10 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.fs as pafs
 
-from expectations.runner import SuiteResult, summarize, totals
 from jobs.warehouse.access import owner_only
 from jobs.warehouse.fs import Location, StorePath
 
@@ -47,15 +46,20 @@ EVIDENCE_MISSING = "evidence not written"
 
 logger = logging.getLogger(__name__)
 
-# The page for people: (results, the payload of results.json) -> HTML.
-# jobs/audit/validation_page.render is the one relief writes.
-PageRenderer = Callable[[Sequence[SuiteResult], Mapping[str, Any]], str]
+if TYPE_CHECKING:  # the runner imports pyspark and GX; the page and the CLI need neither
+    from expectations.runner import SuiteResult
+
+    # The page for people: (results, the payload of results.json) -> HTML.
+    # jobs/audit/validation_page.render is the one relief writes.
+    PageRenderer = Callable[[Sequence[SuiteResult], Mapping[str, Any]], str]
 
 
 # --- results as files ---------------------------------------------------------------------------
 
 
 def results_payload(results: Sequence[SuiteResult], run_id: str | None = None) -> dict[str, Any]:
+    from expectations.runner import summarize, totals
+
     return {
         "run_id": run_id,
         "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
