@@ -59,6 +59,7 @@ from jobs.audit.pages import render as render_page
 from jobs.config import ConfigError, load_counties
 from jobs.outputs import private_dir, private_file
 from jobs.warehouse.storage import Warehouse, open_table, read_arrow
+from jobs.warehouse.validation import INDEX_FILE as VALIDATION_PAGE
 from transforms.policy import Determination
 from transforms.summary_names import (
     BY_DETERMINATION,
@@ -88,7 +89,6 @@ matplotlib.use("Agg")
 
 ALL = "*"
 INDEX = "index.html"
-DATA_DOCS = "index.html"  # <warehouse>/validation/<run_id>/index.html (warehouse/validation.py)
 
 FELONY, NON_FELONY = "felony", "non-felony"
 
@@ -606,7 +606,7 @@ def _determinations(keys: Iterable[str]) -> list[str]:
 class RunInfo:
     run_id: str
     run: dict[str, Any] | None
-    data_docs: str | None  # file:// URI of the run's validation page, when it exists
+    validation_page: str | None  # file:// URI of the run's validation page, when it exists
     county_names: dict[str, str]
     suppression: Suppression = NO_SUPPRESSION
 
@@ -687,7 +687,7 @@ def _header(info: RunInfo, title: str, county: str | None, back: bool) -> Header
         title=title,
         back=back,
         items=_run_items(info, county),
-        validation_page=info.data_docs,
+        validation_page=info.validation_page,
         suppressing=enabled,
         suppression_note=SUPPRESSION_NOTE if enabled else NO_SUPPRESSION_NOTE,
         index=INDEX,
@@ -1032,11 +1032,11 @@ def _county_names() -> dict[str, str]:
         return {}
 
 
-def _data_docs_link(warehouse: Path, run_id: str) -> str | None:
+def _validation_page_link(warehouse: Path, run_id: str) -> str | None:
     """An absolute file:// URI of the run's validation page. A report folder is mailed and
     opened elsewhere: a relative path into the warehouse would break, and the validation
     results (record ids) do not belong in a folder that leaves the office."""
-    target = Warehouse(warehouse).validation(run_id) / DATA_DOCS
+    target = Warehouse(warehouse).validation(run_id) / VALIDATION_PAGE
     if not isinstance(target, Path) or not target.is_file():  # no local link into a store
         return None
     return target.resolve().as_uri()
@@ -1074,7 +1074,7 @@ def build_report(
     info = RunInfo(
         run_id=run_id,
         run=runs.get(run_id),
-        data_docs=_data_docs_link(warehouse, run_id),
+        validation_page=_validation_page_link(warehouse, run_id),
         county_names=_county_names(),
         suppression=suppression_for(figures, suppress),
     )
