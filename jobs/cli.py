@@ -563,12 +563,14 @@ def _quiet_libraries(record: logging.LogRecord) -> bool:
     return not record.name.startswith(_CHATTY_LOGGERS)
 
 
-def main() -> None:
+def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
+    """`relief` (``args`` default: the command line); jobs/statewide.py runs ``relief run``
+    through here under spark-submit."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_quiet_libraries)
     try:
-        app()
+        app(args=args, prog_name=prog_name)
     except KeyboardInterrupt:
         typer.echo("relief: interrupted", err=True)
         sys.exit(130)

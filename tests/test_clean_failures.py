@@ -67,6 +67,32 @@ def test_compute_at_out_of_range_is_one_line_and_exit_2_before_spark_starts(
     assert not warehouse.exists()
 
 
+def test_the_spark_submit_entry_point_is_relief_run_with_its_options_and_messages(
+    extract: Path, tmp_path: Path
+):
+    warehouse = tmp_path / "warehouse"
+    args = ["--input", str(extract), "--warehouse", str(warehouse), "--compute-at", "0005-01-01"]
+    expected = relief("run", *args)
+    assert expected.returncode == 2 and expected.stderr.startswith("relief: --compute-at")
+    entry_points = (
+        [sys.executable, "-m", "jobs.statewide"],  # python -m
+        [sys.executable, str(ROOT / "jobs" / "statewide.py")],  # as spark-submit runs it
+    )
+    for entry in entry_points:
+        for extra in ([], ["--json"]):
+            done = subprocess.run([*entry, *args, *extra], cwd=tmp_path, capture_output=True,
+                                  text=True, timeout=300, check=False)  # fmt: skip
+            same = relief("run", *args, *extra)
+            assert (done.returncode, done.stdout, done.stderr) == (
+                same.returncode, same.stdout, same.stderr), (entry, extra)  # fmt: skip
+    assert not warehouse.exists()
+    wide = {**os.environ, "COLUMNS": "200"}
+    shown = subprocess.run([*entry_points[0], "--help"], cwd=tmp_path, env=wide,
+                           capture_output=True, text=True, timeout=300, check=True)  # fmt: skip
+    for option in ("--master", "--conf", "--json", "--counties", "--policy-dir", "--force"):
+        assert option in shown.stdout, option
+
+
 def test_a_warehouse_path_delta_rs_would_misread_is_refused_before_anything_is_written(
     extract: Path, tmp_path: Path
 ):
