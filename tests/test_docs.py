@@ -4,12 +4,13 @@ and every `relief` command the README lists exists."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from jobs.cli import app
+from relief.jobs.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = sorted([REPO / "README.md", *(REPO / "docs").glob("*.md")])
@@ -65,3 +66,25 @@ def test_every_command_in_the_readme_exists_with_the_options_it_shows() -> None:
         assert shown.exit_code == 0, (command, shown.output)
         for option in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", entry):
             assert option in shown.output, f"relief {' '.join(command)}: {option} not in --help"
+
+
+def layout_entries(page: Path) -> list[str]:
+    """The paths in the first column of a page's "## Layout" code block."""
+    text = page.read_text(encoding="utf-8").split("## Layout", 1)[1]
+    block = text.split("```", 2)[1]
+    return [line.split()[0] for line in block.splitlines() if line[:1].strip()]
+
+
+def test_the_readme_and_design_layouts_name_the_repository_tree() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()  # fmt: skip
+    tops = {p.split("/")[0] for p in tracked if not p.startswith(".") and p != "README.md"}
+    rooms = sorted({p.split("/")[1] for p in tracked if re.fullmatch(r"jobs/\w+/__init__.py", p)})
+    readme = layout_entries(REPO / "README.md")
+    design = layout_entries(REPO / "docs" / "DESIGN.md")
+    for entries in (readme, design):
+        assert {e.split("/")[0] for e in entries} == tops
+        assert all((REPO / e).exists() for e in entries), entries
+    assert [r for r in rooms if f"jobs/{r}/" not in readme] == []
+    design_text = (REPO / "docs" / "DESIGN.md").read_text(encoding="utf-8")
+    assert [r for r in rooms if f"{r}/" not in design_text] == []
