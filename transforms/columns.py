@@ -68,6 +68,31 @@ KEPT_DOJ_COLUMNS: tuple[str, ...] = tuple(
     stored_name(c) for c in DOJ_COLUMNS if c not in PII_COLUMNS
 )
 
+# --- identifiers typed into the wrong field (transforms/ingest.py; docs/operations.md) -------
+# An SSN or driver's licence typed into another field is masked at ingest, per column:
+# Kept as DOJ wrote them: the keys that identify the record, the person and the court case.
+# Their own values can look like an SSN (a CII number is 9-10 digits, an OFN or court case
+# number may be 9 digits or a letter and 7 digits), and masking one would merge two people
+# into one subject or lose the case a DA files in.
+UNMASKED_COLUMNS: tuple[str, ...] = (
+    DOJ_RECORD_ID,
+    SUBJECT_ID,
+    "REQ_CII_NUMBER",
+    CII_NUMBER,
+    OFN,
+    "FE_NUM_CRT_CASE",
+    "FE_NUM_DOCKET",
+)
+# Agency document numbers (booking, citation, warrant ...): a plain run of 9 digits is a
+# legitimate number there (booking numbers are), so only an SSN written as one (3-2-4 digits
+# with dashes, spaces or dots) and a licence shape (a letter and 7-8 digits) are masked.
+NUMBER_COLUMNS: tuple[str, ...] = tuple(
+    c for c in DOJ_COLUMNS if c.startswith("FE_NUM_") and c not in UNMASKED_COLUMNS
+)
+# Every other kept column (names, PRI_IDN, PRI_INN, FBI_NUMBER, offence, disposition,
+# sentence and comment text, codes, dates) never legitimately holds either shape: every
+# SSN- or licence-shaped token in it is masked.
+
 # --- ingest (transforms/ingest.py) --------------------------------------------------------
 RECORD_ID = "record_id"  # "<input fingerprint, 16 hex>-<line number>", stable across re-runs
 SOURCE_FILE = "source_file"  # path of the input file as given
