@@ -138,6 +138,11 @@ ATTEMPTED = "attempted"  # written as 664/<section>
 IS_PROP64 = "is_prop64"
 IS_RELATED = "is_related"
 IS_SUPERSTRIKE = "is_superstrike"
+# The two halves of a superstrike that DOMAIN.md §2 pairs across the counts of one case: an
+# offence the gang enhancement makes a superstrike (136.1, 215, 213(a)(1)(a), 246, 519,
+# 12022.55 PC) and the enhancement itself (186.22(b)(4) PC).
+IS_ENHANCEABLE_OFFENSE = "is_enhanceable_offense"
+IS_GANG_ENHANCEMENT = "is_gang_enhancement"
 IS_PC290_OFFENSE = "is_pc290_offense"
 IS_PC290_REGISTRATION = "is_pc290_registration"  # REGISTRATION step, offence 290...
 IS_DECEASED_STEP = "is_deceased_step"
