@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 
 from jobs.county import xlsx
 from jobs.county.gogen import ALL_RESULTS, gogen_file_name, write_gogen
-from jobs.outputs import CsvStyle, owner_only, private_dir, private_file
+from jobs.outputs import CsvStyle, owner_only, private_dir, private_file, refuse_inside_warehouse
 from jobs.outputs import write_csv as write_table_csv
 from jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
 from transforms.columns import (
@@ -162,6 +162,7 @@ def pull(
             gogen_file_name(ALL_RESULTS, suffix)
         except ValueError as exc:
             raise PullError(f"--suffix {exc}", exit_code=2) from None
+    refuse_inside_warehouse(out, warehouse)
     county = resolve_county(county_name, counties)
     snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
     result = PullResult(
