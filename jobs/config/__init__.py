@@ -110,13 +110,13 @@ class Guards(BaseModel):
     # A county table keeping less than this share of the rows its published version holds
     # stops the run (exit 1) unless `relief run --allow-shrink`: a truncated or misread
     # extract must not replace a county's records with a fraction of them.
-    shrink_min_share: float = Field(0.5, ge=0, le=1)
+    shrink_min_share: float = Field(default=0.5, ge=0, le=1)
     # Tables the published run gave fewer rows are not held to the share: in a county with 3
     # subjects, 1 leaving is a real change, not a broken extract.
-    shrink_min_rows: int = Field(20, ge=0)
+    shrink_min_rows: int = Field(default=20, ge=0)
     # More than this share of the lines read quarantined fails the raw suite (a critical
     # expectation, raw_quarantine_share): a file in another format is not an extract.
-    quarantine_max_share: float = Field(0.05, ge=0, le=1)
+    quarantine_max_share: float = Field(default=0.05, ge=0, le=1)
 
     def min_kept_rows(self, rows_read: int) -> int:
         """The fewest kept lines the raw suite accepts out of ``rows_read``."""
