@@ -400,7 +400,10 @@ def _run_locked(
         # delta-rs panic) is a failed run for the person too: one line, exit 1.
         raise RunFailed(failure_line(exc)) from exc
     finally:
-        remove_staging(warehouse, run_id)
+        try:
+            remove_staging(warehouse, run_id)
+        except OSError as exc:  # e.g. a read-only remount: the next run or recover removes it
+            progress.warn(f"could not remove the run's staging folder ({exc.strerror or exc})")
     return record
 
 
@@ -436,7 +439,11 @@ def check_settings(spark: SparkSession, settings: Mapping[str, str]) -> None:
         if not key.startswith("spark.sql."):
             continue
         try:
-            spark.conf.set(key, value)
+            # Static SQL settings (spark.sql.extensions ...) took effect when the session
+            # was built and cannot be set again. Asking builds the session's state, which
+            # itself fails on some bad values.
+            if spark.conf.isModifiable(key):
+                spark.conf.set(key, value)
         except Exception as exc:  # pyspark's IllegalArgumentException and kin
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise UsageError(f"--conf {key}={value}: {reason}; nothing was written") from None

@@ -201,7 +201,8 @@ def read_summary(
     values: dict[FigureKey, int] = {}
     texts: dict[FigureKey, str] = {}
     for row in rows.to_pylist():
-        wanted = run_id if written_by is None else written_by.get(row["county"])
+        # A county the publication names: the run that wrote its version; else this run.
+        wanted = run_id if written_by is None else written_by.get(row["county"], run_id)
         if row["run_id"] != wanted:
             continue
         key: FigureKey = (

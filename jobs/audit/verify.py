@@ -340,10 +340,7 @@ def _verify_files(
 
 
 def render_verify(report: VerifyReport, warehouse: Path) -> str:
-    head = (
-        f"{warehouse}: {report.versions:,} version(s) of {report.tables} table(s) checked, "
-        f"{report.files:,} data file(s) opened"
-    )
+    head = f"{warehouse}: {report.versions:,} version(s) of {report.tables} table(s) checked"
     published = (
         f"published by run {report.published_by}"
         if report.published_by
@@ -359,14 +356,14 @@ def render_verify(report: VerifyReport, warehouse: Path) -> str:
         return (
             f"{head}; {published}. Every version is accounted for by the runs ledger{notes}, "
             "every table's newest state is its published one, and every version the ledger "
-            "names exists."
+            f"names exists and opens ({report.files:,} data file(s) read)."
         )
     verdict = (
-        "DAMAGED: restore what is listed from a backup"
+        "DAMAGED, restore what is listed from a backup (exit 3)"
         if report.exit_code == EXIT_DAMAGED
-        else "needs `relief recover`"
+        else "`relief recover` fixes every one (exit 1)"
     )
-    lines = [f"{head}; {published}; {len(report.problems)} NOT accounted for{notes}; {verdict}:"]
+    lines = [f"{head}; {published}; {len(report.problems)} NOT accounted for{notes}: {verdict}"]
     rows = [
         [p.table, NONE_SHOWN if p.version is None else str(p.version), p.run_id or NONE_SHOWN,
          p.problem]

@@ -937,8 +937,8 @@ def packet(
     orders: OrderFiles = OrderFiles.PER_CASE,
 ) -> PacketResult:
     """Read the county's table (only that one) and write its filing packet to ``out``."""
-    refuse_inside_warehouse(out, warehouse)
     county = resolve_county(county_name, counties)
+    refuse_inside_warehouse(out, warehouse)
     office = load_offices(counties=counties).offices.get(county.slug)
     snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
     missing = [c for c in (IS_CANDIDATE, DETERMINATION) if c not in snapshot.table.column_names]

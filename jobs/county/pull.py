@@ -162,8 +162,8 @@ def pull(
             gogen_file_name(ALL_RESULTS, suffix)
         except ValueError as exc:
             raise PullError(f"--suffix {exc}", exit_code=2) from None
-    refuse_inside_warehouse(out, warehouse)
     county = resolve_county(county_name, counties)
+    refuse_inside_warehouse(out, warehouse)
     snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
     result = PullResult(
         county=county,

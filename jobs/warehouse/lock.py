@@ -181,7 +181,11 @@ def warehouse_lock(warehouse: fs.Location, run_id: str) -> Iterator[dict[str, An
     finally:
         current = read_lock(warehouse)
         if current and current.get("run_id") == run_id:
-            path.unlink(missing_ok=True)
+            # On a warehouse that became read-only the lock stays: it names this process,
+            # so the next run or `relief recover` takes it over once we are gone. The run's
+            # own error, not this one, is what people must see.
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
 
 # --- on an object store: a Delta table whose conditional commits are the lock ----------------
