@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -445,8 +446,18 @@ def check_settings(spark: SparkSession, settings: Mapping[str, str]) -> None:
             if spark.conf.isModifiable(key):
                 spark.conf.set(key, value)
         except Exception as exc:  # pyspark's IllegalArgumentException and kin
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise UsageError(f"--conf {key}={value}: {reason}; nothing was written") from None
+            raise UsageError(
+                f"--conf {key}={value}: {_setting_reason(exc, key)}; nothing was written"
+            ) from None
+
+
+def _setting_reason(exc: BaseException, key: str) -> str:
+    """The line of Spark's error that says what is wrong with ``key`` (Spark wraps it, e.g.
+    in "Error while instantiating 'SessionStateBuilder'"), without the Java class names."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    named = [line for line in lines if key in line and not line.startswith("at ")]
+    reason = (named or lines or [type(exc).__name__])[0]
+    return re.sub(r"^(?:[\w.$]+(?:Exception|Error):\s*)+", "", reason)[:300]
 
 
 def _secure(warehouse: Warehouse, access: AccessSettings, progress: Progress) -> None:
@@ -828,6 +839,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-dir", type=Path)
     parser.add_argument("--eligibility-options", type=Path)
     parser.add_argument("--force", action="store_true")
+    parser.add_argument("--allow-shrink", action="store_true")
     args = parser.parse_args(argv)
     options = RunOptions(
         inputs=args.input,
@@ -837,6 +849,7 @@ def main(argv: list[str] | None = None) -> int:
         policy_dir=args.policy_dir,
         eligibility_options=args.eligibility_options,
         force=args.force,
+        allow_shrink=args.allow_shrink,
     )
     try:
         result = run(options)

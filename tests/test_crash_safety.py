@@ -205,6 +205,9 @@ def start_run(
     command = [
         *(RELIEF, "run", "--input", str(extract), "--warehouse", str(warehouse)),
         *("--compute-at", COMPUTE_AT.isoformat(), "--master", "local[2]", "--force"),
+        # The scenario alternates two extracts of different sizes on purpose: not the
+        # shrink the guard of issue #21 stops.
+        "--allow-shrink",
         *settings,
     ]
     return start(command, log, env)
