@@ -457,7 +457,7 @@ def _setting_reason(exc: BaseException, key: str) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     named = [line for line in lines if key in line and not line.startswith("at ")]
     reason = (named or lines or [type(exc).__name__])[0]
-    return re.sub(r"^(?:[\w.$]+(?:Exception|Error):\s*)+", "", reason)[:300]
+    return re.sub(r"^(?:Caused by:\s*)?(?:[\w.$]+(?:Exception|Error):\s*)+", "", reason)[:300]
 
 
 def _secure(warehouse: Warehouse, access: AccessSettings, progress: Progress) -> None:

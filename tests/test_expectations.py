@@ -447,7 +447,7 @@ def test_results_json_and_html_pages_are_written(bad_raw: SuiteResult, tmp_path:
     expectation = saved["suites"][0]["expectations"][3]
     assert expectation["name"] == "raw_cnt_order_12_digits"
     assert expectation["offending_record_ids"] == ["r-4", "r-6"]
-    assert saved["suites"][0]["gx_result"]["statistics"]["evaluated_expectations"] == 10
+    assert saved["suites"][0]["gx_result"]["statistics"]["evaluated_expectations"] == 11
     # GX's own result of the suite, linked from the page; no Data Docs site (CDN-only)
     gx = json.loads((index.parent / GX_DIR / "raw.json").read_text())
     assert gx["statistics"]["evaluated_expectations"] == 10
