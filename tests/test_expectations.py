@@ -450,7 +450,7 @@ def test_results_json_and_html_pages_are_written(bad_raw: SuiteResult, tmp_path:
     assert saved["suites"][0]["gx_result"]["statistics"]["evaluated_expectations"] == 11
     # GX's own result of the suite, linked from the page; no Data Docs site (CDN-only)
     gx = json.loads((index.parent / GX_DIR / "raw.json").read_text())
-    assert gx["statistics"]["evaluated_expectations"] == 10
+    assert gx["statistics"]["evaluated_expectations"] == 11
     assert f'href="{GX_DIR}/raw.json"' in page
     assert not (index.parent / "data_docs").exists()
 
