@@ -57,9 +57,6 @@ from jobs.warehouse.storage import (
 
 # --- verify ---------------------------------------------------------------------------------
 
-SUMMARY_TABLE = SUMMARY
-QUARANTINE_TABLE = QUARANTINE
-
 
 EXIT_CLEAN = 0
 EXIT_NEEDS_RECOVERY = 1
