@@ -1,7 +1,7 @@
 """Reading the published county tables from Python: what `relief county pull` reads, as
 pyarrow tables, without Spark and without aborting at exit.
 
-    from jobs.read import published_tables
+    from relief.jobs.read import published_tables
 
     for county, table in published_tables("/data/relief/warehouse").items():
         rows = table.read()                  # pyarrow.Table, the published version, input order
@@ -26,11 +26,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from jobs.warehouse import ledger
-from jobs.warehouse.fs import Location, StorePath
-from jobs.warehouse.publication import Publication, PublishedVersion, publication_of
-from jobs.warehouse.snapshots import in_input_order, open_warehouse
-from jobs.warehouse.storage import commit_history, open_table, read_arrow
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.fs import Location, StorePath
+from relief.jobs.warehouse.publication import Publication, PublishedVersion, publication_of
+from relief.jobs.warehouse.snapshots import in_input_order, open_warehouse
+from relief.jobs.warehouse.storage import commit_history, open_table, read_arrow
 
 __all__ = ["PublishedTable", "published_table", "published_tables"]
 
@@ -86,7 +86,7 @@ def published_tables(warehouse: str | Path | StorePath) -> dict[str, PublishedTa
 
 def published_table(warehouse: str | Path | StorePath, county: str) -> PublishedTable:
     """One county's published table; ``county`` is a slug (``los-angeles``) or a name."""
-    from jobs.warehouse.snapshots import resolve_county
+    from relief.jobs.warehouse.snapshots import resolve_county
 
     slug = resolve_county(county).slug
     tables = published_tables(warehouse)

@@ -24,14 +24,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobs.cli import app
-from jobs.generate import generate_extract
-from jobs.progress import Progress
-from jobs.statewide import RunFailed, RunOptions, ValidationFailed, run
-from jobs.warehouse import ledger
-from jobs.warehouse.publication import publication
-from jobs.warehouse.storage import Warehouse
-from transforms.columns import DOJ_COLUMNS
+from relief.jobs.cli import app
+from relief.jobs.runtime.progress import Progress
+from relief.jobs.statewide import RunFailed, RunOptions, ValidationFailed, run
+from relief.jobs.synthetic.generate import generate_extract
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.publication import publication
+from relief.jobs.warehouse.storage import Warehouse
+from relief.transforms.columns import DOJ_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -393,7 +393,7 @@ def test_a_case_the_packet_cannot_lay_out_is_skipped_and_listed(published, tmp_p
 def test_a_name_with_control_characters_is_quarantined_for_that_reason_not_as_bad_utf8(
     published,
 ):
-    from jobs.warehouse.snapshots import open_snapshot, resolve_county
+    from relief.jobs.warehouse.snapshots import open_snapshot, resolve_county
 
     snapshot = open_snapshot(published["warehouse"], resolve_county("alameda"))
     names = set(snapshot.table.column("PRI_NAME").to_pylist())
@@ -421,7 +421,7 @@ def test_the_documented_python_reading_recipe_exits_cleanly_every_time(published
     script.write_text(
         textwrap.dedent(
             f"""
-            from jobs.read import published_tables
+            from relief.jobs.read import published_tables
 
             total = 0
             for county, table in published_tables({str(published["warehouse"])!r}).items():

@@ -17,10 +17,10 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from jobs.config import load_counties
-from jobs.config.offenses import load_offenses
-from transforms import columns as c
-from transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
+from relief.jobs.config import load_counties
+from relief.jobs.config.offenses import load_offenses
+from relief.transforms import columns as c
+from relief.transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
 
 D = dt.date
 
@@ -327,8 +327,8 @@ def test_the_reference_los_angeles_fixture_subject_is_not_eligible_by_superstrik
     case, 11358 HS in a later case: Not eligible / PC 667(e)(2)(c)(iv) in the LA flow
     (DOMAIN.md §2, §7), from the raw lines through normalize, history and the LA policy.
     Without the pairing the subject (41, a conviction in 2020) falls to Hand Review."""
-    from jobs.config.policies import load_policy_set
-    from jobs.statewide import Prepared, annotate
+    from relief.jobs.config.policies import load_policy_set
+    from relief.jobs.statewide import Prepared, annotate
 
     def court(cnt: str, day: str, offense: str, case: str) -> dict[str, str]:
         return {

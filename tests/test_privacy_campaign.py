@@ -27,9 +27,14 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from jobs.cli import app
-from jobs.generate import generate_extract
-from transforms.columns import DOJ_COLUMNS, KEPT_DOJ_COLUMNS, NUMBER_COLUMNS, UNMASKED_COLUMNS
+from relief.jobs.cli import app
+from relief.jobs.synthetic.generate import generate_extract
+from relief.transforms.columns import (
+    DOJ_COLUMNS,
+    KEPT_DOJ_COLUMNS,
+    NUMBER_COLUMNS,
+    UNMASKED_COLUMNS,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -39,7 +39,7 @@ import pyarrow.csv as pacsv
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from transforms.columns import (
+from relief.transforms.columns import (
     DOJ_COLUMNS,
     INPUT_INDEX,
     KEPT_DOJ_COLUMNS,

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.audit.common import (
+from relief.jobs.audit.common import (
     NONE_SHOWN,
     STATUS_INCOMPLETE,
     STATUS_RUNNING,
@@ -42,13 +42,13 @@ from jobs.audit.common import (
     text_table,
     warehouse_at,
 )
-from jobs.warehouse.publication import (
+from relief.jobs.warehouse.publication import (
     QUARANTINE,
     SUMMARY,
     PublishedVersion,
     publication_of,
 )
-from jobs.warehouse.storage import (
+from relief.jobs.warehouse.storage import (
     TableUnreadable,
     restore_info,
     table_exists,

@@ -13,9 +13,9 @@ from typing import Annotated
 
 import typer
 
-from jobs.config import ConfigError, load_counties
-from jobs.config.policies import load_policy, load_policy_dir
-from transforms.policy import (
+from relief.jobs.config import ConfigError, load_counties
+from relief.jobs.config.policies import load_policy, load_policy_dir
+from relief.transforms.policy import (
     INCOMPLETE_CODE_SECTION_REASON,
     INCOMPLETE_DATE_DETERMINATION,
     INCOMPLETE_DATE_REASON,
@@ -23,7 +23,7 @@ from transforms.policy import (
     Policy,
     policy_hash,
 )
-from transforms.vocabulary import UnknownCounty
+from relief.transforms.vocabulary import UnknownCounty
 
 app = typer.Typer(help="Validate and inspect eligibility policies (conf/policies/).")
 
