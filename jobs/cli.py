@@ -197,6 +197,14 @@ def run(
     force: Annotated[
         bool, typer.Option(help="commit a new version even if nothing changed")
     ] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="publish even when county tables would keep less than pipeline.yaml's "
+            "relief.shrink_min_share (default half) of their published rows",
+        ),
+    ] = False,
     json_: Annotated[
         bool,
         typer.Option(
@@ -207,14 +215,14 @@ def run(
     """Run the statewide job: ingest, normalize, history, eligibility, commit per county."""
     if json_:
         _run_json(input, warehouse, compute_at, counties, master, policy_dir,
-                  eligibility_options, conf, force)  # fmt: skip
+                  eligibility_options, conf, force, allow_shrink)  # fmt: skip
         return
     _require_extra("run", _SPARK_JOB)
     from relief.jobs.statewide import RunFailed, UsageError
     from relief.jobs.statewide import run as run_job
 
     options = _run_options(input, warehouse, compute_at, counties, master, policy_dir,
-                           eligibility_options, conf, force)  # fmt: skip
+                           eligibility_options, conf, force, allow_shrink)  # fmt: skip
     progress = Progress()
     try:
         result = run_job(options, progress)
@@ -340,6 +348,7 @@ def _run_options(
     eligibility_options: Path | None,
     conf: list[str] | None,
     force: bool,
+    allow_shrink: bool = False,
 ) -> Any:
     """The statewide job's RunOptions from `relief run`'s options (typer.Exit 2 when bad)."""
     from relief.jobs.statewide import RunOptions
@@ -354,6 +363,7 @@ def _run_options(
         policy_dir=policy_dir,
         eligibility_options=eligibility_options,
         force=force,
+        allow_shrink=allow_shrink,
     )
 
 
@@ -373,6 +383,7 @@ def _run_json(
     eligibility_options: Path | None,
     conf: list[str] | None,
     force: bool,
+    allow_shrink: bool = False,
 ) -> None:
     """`relief run --json`: the same run; stdout gets one JSON object whatever happens
     (``status`` ``usage_error`` exit 2, ``failed`` exit 1), stderr the progress and messages."""
@@ -389,7 +400,7 @@ def _run_json(
 
     try:
         options = _run_options(input, warehouse, compute_at, counties, master, policy_dir,
-                               eligibility_options, conf, force)  # fmt: skip
+                               eligibility_options, conf, force, allow_shrink)  # fmt: skip
     except typer.Exit as exc:
         _json_out({"run_id": None, "status": "usage_error", "message": "bad option"}, exc.exit_code)
         return
@@ -429,16 +440,19 @@ def recover(
 ) -> None:
     """Clean up after a run that died: remove its staging and orphaned files, roll every table
     back to the version the runs ledger publishes, and say what was done. (Every run does
-    this first; use it when no run follows soon.)"""
+    this first; use it when no run follows soon.) Exit 1 when something is left for a person
+    (NOT recovered: e.g. a table whose log is unreadable, whose files are kept)."""
     from relief.jobs.warehouse.recovery import RecoverError, recover_warehouse
 
     try:
-        lines = recover_warehouse(warehouse)
+        lines, whole = recover_warehouse(warehouse)
     except RecoverError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     typer.echo(f"relief recover: {warehouse}")
     for line in lines:
         typer.echo(f"  {line}")
+    if not whole:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -569,11 +583,16 @@ def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_quiet_libraries)
+    from relief.jobs.warehouse.storage import TableUnreadable
+
     try:
         app(args=args, prog_name=prog_name)
     except KeyboardInterrupt:
         typer.echo("relief: interrupted", err=True)
         sys.exit(130)
+    except TableUnreadable as exc:  # a truncated commit of the ledger or of a table
+        typer.echo(f"relief: {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

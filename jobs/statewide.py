@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -35,7 +36,7 @@ from relief.expectations.runner import (
 )
 from relief.jobs import __version__
 from relief.jobs.audit import validation_page
-from relief.jobs.config import ConfigError, load_counties
+from relief.jobs.config import ConfigError, Guards, load_counties, load_guards
 from relief.jobs.config.offenses import load_offenses
 from relief.jobs.config.policies import PolicySet, load_policy_set
 from relief.jobs.runtime import faults
@@ -62,7 +63,7 @@ from relief.jobs.warehouse.inputs import (
     staged_row_count,
 )
 from relief.jobs.warehouse.lock import WarehouseLocked, warehouse_lock
-from relief.jobs.warehouse.publication import Publication, publication
+from relief.jobs.warehouse.publication import Publication, publication, shrink_message
 from relief.jobs.warehouse.recovery import recover, roll_back_tables
 from relief.jobs.warehouse.storage import (
     LocationError,
@@ -116,6 +117,7 @@ class RunOptions:
     policy_dir: Path | None = None
     eligibility_options: Path | None = None
     force: bool = False
+    allow_shrink: bool = False  # publish tables that keep < shrink_min_share of their rows
 
 
 @dataclass
@@ -128,6 +130,7 @@ class Prepared:
     policies: PolicySet
     targets: list[str] | None  # county slugs requested, None = all
     access: AccessSettings = field(default_factory=AccessSettings)  # conf/access.yaml
+    guards: Guards = field(default_factory=Guards)  # pipeline.yaml relief:
 
 
 # Ages and "years since" are measured at compute-at: a date outside this range is a typo
@@ -163,11 +166,12 @@ def prepare(options: RunOptions) -> Prepared:
         )
         files = describe_inputs(expand_inputs(options.inputs))
         access = load_access(known_slugs=set(counties.by_slug()))
+        guards = load_guards()
         if fs.is_local(str(options.warehouse)):
             resolve_groups(access)  # a missing group or membership: exit 2, nothing written
     except (ConfigError, InputError, AccessError) as exc:
         raise UsageError(str(exc)) from exc
-    return Prepared(files, counties, offenses, policies, targets, access)
+    return Prepared(files, counties, offenses, policies, targets, access, guards)
 
 
 # --- transform ----------------------------------------------------------------------------
@@ -232,11 +236,18 @@ def validate_extract(
     """
     files = describe_inputs(expand_inputs(input_spec))
     with tempfile.TemporaryDirectory(prefix="relief-validate-") as work:
-        raw = ingest.kept_rows(stage_ingest(spark, files, Path(work) / "ingested").lines)
+        staged = stage_ingest(spark, files, Path(work) / "ingested")
+        raw = ingest.kept_rows(staged.lines)
         # normalize keeps every raw column unchanged: one projection of the normalized rows
         # serves both suites, so the staged rows are read once.
         normalized = normalize(raw, counties, offenses)
-        return validate_together(normalized, ["raw", "normalized"], schemas={"raw": raw})
+        minimum = load_guards().min_kept_rows(staged.stats.rows_read)
+        return validate_together(
+            normalized,
+            ["raw", "normalized"],
+            schemas={"raw": raw},
+            parameters={"raw_min_kept_rows": minimum},
+        )
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -340,6 +351,12 @@ def _run(options: RunOptions, prepared: Prepared, progress: Progress) -> ledger.
             report = recover(warehouse, holder=run_id, by=f"run {run_id}")
             for line in report.lines():
                 progress.info(f"recovery: {line}")
+            if report.unreadable:
+                raise RunFailed(
+                    f"cannot run: the log of {', '.join(report.unreadable)} cannot be read and "
+                    "its files are kept; nothing was written. Restore the _delta_log from a "
+                    "backup (`relief audit verify` lists what is damaged), then run again"
+                )
             try:
                 return _run_locked(options, prepared, warehouse, run_id, progress)
             finally:
@@ -361,6 +378,7 @@ def _run_locked(
         locations = [str(warehouse.root), *(f.path for f in prepared.files)]
         conf = {**storage_conf(locations, options.master), **options.conf}
         spark = build_session("relief-statewide", master=options.master, conf=conf)
+        check_settings(spark, options.conf)
     except JavaMissingError as exc:
         raise UsageError(str(exc)) from exc
     record = ledger.RunRecord(
@@ -384,10 +402,69 @@ def _run_locked(
         record.finished_at = dt.datetime.now(dt.UTC)
         record.stage_seconds = dict(progress.seconds)
         _record_failure(warehouse, record, progress)
-        raise
+        if isinstance(exc, RunFailed | KeyboardInterrupt | SystemExit):
+            raise
+        # Anything else (a full disk, a read-only remount, a Spark or delta-rs error, a
+        # delta-rs panic) is a failed run for the person too: one line, exit 1.
+        raise RunFailed(failure_line(exc)) from exc
     finally:
-        remove_staging(warehouse, run_id)
+        try:
+            remove_staging(warehouse, run_id)
+        except OSError as exc:  # e.g. a read-only remount: the next run or recover removes it
+            progress.warn(f"could not remove the run's staging folder ({exc.strerror or exc})")
     return record
+
+
+# Conditions of the machine, not of relief, that a Spark or delta-rs error names deep inside
+# its text: said first, with what to do.
+_MACHINE_FAILURES = {
+    "No space left on device": "the disk is full",
+    "Disk quota exceeded": "the disk quota is exceeded",
+    "Read-only file system": "the file system became read-only",
+}
+
+
+def failure_line(exc: BaseException) -> str:
+    """One line for people about an unexpected failure of a run (the ledger keeps it whole)."""
+    text = str(exc)
+    for marker, meaning in _MACHINE_FAILURES.items():
+        if marker in text:
+            return (
+                f"{meaning} ({marker}) while the run wrote; nothing it wrote is published and "
+                "the published tables are unchanged. Free space or remount, then run again "
+                "(or `relief recover`)"
+            )
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    return f"{type(exc).__name__}: {first[:500]}" if first else type(exc).__name__
+
+
+def check_settings(spark: SparkSession, settings: Mapping[str, str]) -> None:
+    """UsageError for a ``--conf`` SQL setting Spark would reject: Spark checks a SQL
+    setting's value only when a query first reads it, deep inside the run; setting it again
+    on the session runs the same check before anything is written."""
+    for key, value in settings.items():
+        if not key.startswith("spark.sql."):
+            continue
+        try:
+            # Static SQL settings (spark.sql.extensions ...) took effect when the session
+            # was built and cannot be set again. Asking builds the session's state, which
+            # itself fails on some bad values.
+            if spark.conf.isModifiable(key):
+                spark.conf.set(key, value)
+        except Exception as exc:  # pyspark's IllegalArgumentException and kin
+            raise UsageError(
+                f"--conf {key}={value}: {_setting_reason(exc, key)}; nothing was written"
+            ) from None
+
+
+def _setting_reason(exc: BaseException, key: str) -> str:
+    """The line of Spark's error that says what is wrong with ``key`` (Spark wraps it, e.g.
+    in "Error while instantiating 'SessionStateBuilder'"), without the Java class names."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    named = [line for line in lines if key in line and not line.startswith("at ")]
+    reason = (named or lines or [type(exc).__name__])[0]
+    return re.sub(r"^(?:Caused by:\s*)?(?:[\w.$]+(?:Exception|Error):\s*)+", "", reason)[:300]
 
 
 def _secure(warehouse: Warehouse, access: AccessSettings, progress: Progress) -> None:
@@ -540,7 +617,9 @@ def _execute(
         progress.note(prop64_note(record))
 
     with progress.stage("validation", "Validating with Great Expectations"):
-        results = validate_staged(ingested, staged_rows)
+        results = validate_staged(
+            ingested, staged_rows, prepared.guards.min_kept_rows(record.rows_read)
+        )
         evidence = record_evidence(
             results, warehouse.validation(run_id), run_id, page=validation_page.render
         )
@@ -562,8 +641,9 @@ def _execute(
         summary_table = summary_arrow(figures, record)
         progress.note(f"{summary_table.num_rows:,} figures")
 
+    slugs = prepared.targets or [c.slug for c in prepared.counties.counties]
+    check_shrink(published, {s: parquet_rows(staged.get(s, [])) for s in slugs}, prepared, options)
     with progress.stage("commit", "Committing county tables"):
-        slugs = prepared.targets or [c.slug for c in prepared.counties.counties]
         for slug in sorted(slugs):
             files = staged.get(slug, [])
             policy_hash = prepared.policies.hash_for(slug)
@@ -714,7 +794,21 @@ def summary_arrow(figures: list[Any], record: ledger.RunRecord) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SUMMARY_SCHEMA)
 
 
-def validate_staged(ingested: DataFrame, staged_rows: DataFrame) -> list[SuiteResult]:
+def check_shrink(
+    published: Publication, rows: Mapping[str, int], prepared: Prepared, options: RunOptions
+) -> None:
+    """Stop before publishing (RunFailed: exit 1, the ledger records the line) when county
+    tables would keep less than pipeline.yaml's relief.shrink_min_share of their published
+    rows, unless ``--allow-shrink``."""
+    guards = prepared.guards
+    problem = shrink_message(published, rows, guards.shrink_min_share, guards.shrink_min_rows)
+    if problem is not None and not options.allow_shrink:
+        raise RunFailed(problem)
+
+
+def validate_staged(
+    ingested: DataFrame, staged_rows: DataFrame, min_kept_rows: int = 0
+) -> list[SuiteResult]:
     """The three suites, on staged data (never the live pipeline, which would be recomputed).
 
     raw: every kept row of the extract, from the staged ingest. normalized and annotated:
@@ -722,7 +816,8 @@ def validate_staged(ingested: DataFrame, staged_rows: DataFrame) -> list[SuiteRe
     only the rows of subjects a county table can hold, so those are the normalized rows
     that decide anything.
     """
-    results = [validate(ingest.kept_rows(ingested), "raw")]
+    kept = ingest.kept_rows(ingested)
+    results = [validate(kept, "raw", parameters={"raw_min_kept_rows": min_kept_rows})]
     results.extend(validate_together(staged_rows, ["normalized", "annotated"]))
     return results
 

@@ -442,3 +442,41 @@ def comparison_flows(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
         and row.get(COUNTY_SLUG) == row.get(TARGET_COUNTY)
     )
     return (dismissal if candidate else None, dismissal if candidate or related else None)
+
+
+# --- superstrikes from a subject's convictions (DOMAIN.md §2), independently of history.py --
+
+
+def superstrike_facts(
+    convictions: list[Mapping[str, Any]],
+) -> tuple[str | None, dt.date | None]:
+    """(the superstrike cell, the earliest superstrike date) of one subject.
+
+    ``convictions``: the subject's counted convictions in file order, each with ``cnt_order``,
+    ``text`` (code-section text), ``date`` and ``kind``: ``"superstrike"`` (a superstrike by
+    itself, the enhancement in the same text included), ``"enhanceable"`` (136.1, 215,
+    213(a)(1)(a), 246, 519, 12022.55 PC alone), ``"gang"`` (186.22(b)(4) PC) or None. An
+    enhanceable conviction is a superstrike when a gang-enhancement conviction shares its
+    case (the first six characters of CNT_ORDER), written ``<offence> + <enhancement>``."""
+    cells: list[str] = []
+    dates: list[dt.date | None] = []
+    for conviction in convictions:
+        kind, text = conviction["kind"], conviction["text"]
+        if kind == "enhanceable":
+            case = str(conviction["cnt_order"])[:6]
+            gangs = [
+                c["text"]
+                for c in convictions
+                if c["kind"] == "gang" and str(c["cnt_order"])[:6] == case
+            ]
+            if not gangs:
+                continue
+            text = f"{text} + {gangs[0]}"
+        elif kind != "superstrike":
+            continue
+        cells.append(text)
+        dates.append(conviction["date"])
+    if not cells:
+        return None, None
+    earliest = None if any(d is None for d in dates) else min(d for d in dates if d is not None)
+    return ";".join(cells), earliest

@@ -763,12 +763,14 @@ def test_verify_flags_a_version_written_outside_relief(warehouse: Path):
     path = Warehouse(warehouse).county("fresno")
     write_deltalake(str(path), pa.Table.from_pylist(fresno_v1(), schema=SCHEMA), mode="overwrite")
     result = invoke("verify", "--warehouse", warehouse, "--json")
-    assert result.exit_code == 1
+    # Damaged (3), not "needs recovery" (1): relief recover leaves a version written
+    # outside relief alone; a person decides.
+    assert result.exit_code == 3
     report = json.loads(result.output)
-    assert report["ok"] is False
+    assert report["ok"] is False and report["status"] == "damaged"
     assert report["problems"] == [
         {"table": "fresno", "version": 2, "run_id": None,
-         "problem": "its commit names no run: written outside relief"},
+         "problem": "its commit names no run: written outside relief", "kind": "damaged"},
     ]  # fmt: skip
 
 

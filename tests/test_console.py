@@ -71,7 +71,7 @@ def test_run_json_prints_one_json_object_and_nothing_else_on_stdout(relative_run
     run_dir = root / "wh" / "validation" / result["run_id"]
     assert result["paths"]["validation"] == str(run_dir / INDEX_FILE)
     assert result["paths"]["quarantine"] == str(root / "wh" / "quarantine")
-    assert "raw 10/10 passed" in result["validation"]
+    assert "raw 11/11 passed" in result["validation"]
     assert "Validating with Great Expectations" in ran.stderr  # progress stays on stderr
 
 
@@ -192,7 +192,7 @@ def test_more_bad_lines_than_data_lines_is_bad_usage(tmp_path):
 def test_the_quiet_log4j2_file_ships_and_is_passed_to_the_driver():
     path = Path(log4j2_quiet_file())
     assert path.name == LOG4J2_QUIET and path.is_file()
-    assert "rootLogger.level = error" in path.read_text()
+    assert "rootLogger.level = fatal" in path.read_text()
     settings = quiet_settings({"spark.driver.extraJavaOptions": "-Dfoo=1"})
     assert settings["spark.driver.extraJavaOptions"] == (
         f"-Dfoo=1 -Dlog4j2.configurationFile={path}"

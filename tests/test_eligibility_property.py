@@ -205,7 +205,9 @@ def subjects(
         ONLY_PROP64: _maybe_null(draw, draw(st.booleans())),
         PC290_REGISTRATION: _maybe_null(draw, draw(st.booleans())),
         PC290_SECTIONS: draw(st.sampled_from([None, "", "288 PC"])),
-        SUPERSTRIKE_SECTIONS: draw(st.sampled_from([None, "187 PC; 664/187 PC"])),
+        SUPERSTRIKE_SECTIONS: draw(
+            st.sampled_from([None, "187 PC; 664/187 PC", "136.1 PC + 186.22(B)(4) PC"])
+        ),
     }
     facts[EARLIEST_PC290] = (
         draw(spans(compute_at, (0, 30)))

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from relief.expectations import runner
 from relief.expectations.runner import (
     CRITICAL,
+    SHARE_BOUND_EXPECTATIONS,
     SUITE_NAMES,
     WARNING,
     SuiteError,
@@ -142,6 +143,9 @@ def test_critical_expectation_on_the_data_without_a_threshold_is_rejected(
 def test_every_critical_row_expectation_has_a_threshold_or_is_an_invariant(name: str) -> None:
     for spec in load_suite(name).expectations:
         if spec.severity == CRITICAL and not spec.is_schema:
+            if spec.type in SHARE_BOUND_EXPECTATIONS:  # the bound is the share (pipeline.yaml)
+                assert "min_value" in spec.kwargs, spec.name
+                continue
             assert spec.checks == "invariant" or 0 < spec.kwargs["mostly"] < 1, spec.name
 
 
@@ -163,7 +167,7 @@ def test_unknown_expectation_type_is_rejected(tmp_path: Path) -> None:
 def test_raw_suite_passes_on_good_rows(spark: SparkSession) -> None:
     rows = [raw_row(1), raw_row(2, DISP_DATE="20150610"), raw_row(3, PRI_DOB="19800000")]
     result = validate(raw_frame(spark, rows, RAW_COLUMNS), "raw")
-    assert result.summary_line() == "raw 10/10 passed"
+    assert result.summary_line() == "raw 11/11 passed"
     assert result.success and result.rows == 3
     assert outcome(result, "raw_field_count").observed == "the 95 expected columns"
     assert result.message() == ""
@@ -175,7 +179,7 @@ def test_placeholders_and_a_few_bad_values_never_stop_a_run(spark: SparkSession)
     rows = [raw_row(i, DISP_DATE="  -  ", CYC_DATE="  -  ") for i in range(1, 199)]
     rows += [raw_row(199, SUBJECT_ID=None), raw_row(200, CNT_ORDER="12")]
     result = validate(raw_frame(spark, rows, RAW_COLUMNS), "raw")
-    assert result.summary_line() == "raw 10/10 passed", result.message()
+    assert result.summary_line() == "raw 11/11 passed", result.message()
     assert outcome(result, "raw_subject_id_present").observed == (
         "1 of 200 rows unexpected (0.50%); at least 99% must pass"
     )
@@ -248,7 +252,7 @@ def test_raw_malformed_date_is_a_warning_not_a_failure(bad_raw: SuiteResult) -> 
         "raw_cnt_order_present",
         "raw_cnt_order_12_digits",
     ]
-    assert bad_raw.summary_line() == "raw 5 passed, 1 warned, 4 failed"
+    assert bad_raw.summary_line() == "raw 6 passed, 1 warned, 4 failed"
     assert not bad_raw.success
 
 
@@ -428,8 +432,8 @@ def test_a_column_missing_from_the_data_fails_its_expectations(spark: SparkSessi
 
 def test_summary_and_totals_over_suites(bad_raw: SuiteResult, good_annotated: SuiteResult) -> None:
     good = good_annotated
-    assert summarize([bad_raw, good]) == "raw 5 passed, 1 warned, 4 failed; annotated 6/6 passed"
-    assert totals([bad_raw, good]) == {"passed": 11, "warned": 1, "failed": 4}
+    assert summarize([bad_raw, good]) == "raw 6 passed, 1 warned, 4 failed; annotated 6/6 passed"
+    assert totals([bad_raw, good]) == {"passed": 12, "warned": 1, "failed": 4}
     assert critical_failure_message([good]) is None
 
 
@@ -441,17 +445,17 @@ def test_results_json_and_html_pages_are_written(bad_raw: SuiteResult, tmp_path:
     page = index.read_text()
     for o in bad_raw.outcomes:
         assert o.name in page and o.type in page
-    assert "r-4, r-6" in page and "raw 5 passed, 1 warned, 4 failed" in page
+    assert "r-4, r-6" in page and "raw 6 passed, 1 warned, 4 failed" in page
     saved = json.loads((index.parent / RESULTS_FILE).read_text())
-    assert saved["summary"] == "raw 5 passed, 1 warned, 4 failed"
-    assert saved["totals"] == {"passed": 5, "warned": 1, "failed": 4}
+    assert saved["summary"] == "raw 6 passed, 1 warned, 4 failed"
+    assert saved["totals"] == {"passed": 6, "warned": 1, "failed": 4}
     expectation = saved["suites"][0]["expectations"][3]
     assert expectation["name"] == "raw_cnt_order_12_digits"
     assert expectation["offending_record_ids"] == ["r-4", "r-6"]
-    assert saved["suites"][0]["gx_result"]["statistics"]["evaluated_expectations"] == 10
+    assert saved["suites"][0]["gx_result"]["statistics"]["evaluated_expectations"] == 11
     # GX's own result of the suite, linked from the page; no Data Docs site (CDN-only)
     gx = json.loads((index.parent / GX_DIR / "raw.json").read_text())
-    assert gx["statistics"]["evaluated_expectations"] == 10
+    assert gx["statistics"]["evaluated_expectations"] == 11
     assert f'href="{GX_DIR}/raw.json"' in page
     assert not (index.parent / "data_docs").exists()
 
@@ -524,8 +528,8 @@ def test_evidence_that_cannot_be_written_is_named_in_the_validation_line(
     )
     assert evidence.index is None
     assert evidence.problem == f"{blocker / 'run-1'}: Not a directory"
-    assert evidence.summary("raw 5 passed, 1 warned, 4 failed") == (
-        f"raw 5 passed, 1 warned, 4 failed; {EVIDENCE_MISSING} ({blocker / 'run-1'}: "
+    assert evidence.summary("raw 6 passed, 1 warned, 4 failed") == (
+        f"raw 6 passed, 1 warned, 4 failed; {EVIDENCE_MISSING} ({blocker / 'run-1'}: "
         "Not a directory)"
     )
 
@@ -537,6 +541,6 @@ def test_validate_extract_runs_raw_and_normalized_without_writing_tables(
     generate_extract(extract, rows=300, seed=3)
     results = validate_extract(spark, str(extract), load_counties(), load_offenses())
     assert [r.suite for r in results] == ["raw", "normalized"]
-    assert summarize(results) == "raw 10/10 passed; normalized 8/8 passed"
+    assert summarize(results) == "raw 11/11 passed; normalized 8/8 passed"
     assert results[0].rows == results[1].rows == 300
     assert sorted(p.name for p in tmp_path.iterdir()) == ["extract.csv"]

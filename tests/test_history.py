@@ -46,6 +46,8 @@ FIELDS: list[tuple[str, Any, Any]] = [
     (c.CODE_SECTION_TEXT, StringType(), None),
     (c.IS_PROP64, BooleanType(), False),
     (c.IS_SUPERSTRIKE, BooleanType(), False),
+    (c.IS_ENHANCEABLE_OFFENSE, BooleanType(), False),
+    (c.IS_GANG_ENHANCEMENT, BooleanType(), False),
     (c.IS_PC290_OFFENSE, BooleanType(), False),
     (c.IS_PC290_REGISTRATION, BooleanType(), False),
     (c.IS_DECEASED_STEP, BooleanType(), False),
@@ -280,3 +282,125 @@ def test_only_rows_of_subjects_with_a_possible_prop64_conviction_in_a_county_go_
     raw = spark.createDataFrame(raw_rows, ", ".join(f"`{n}` string" for n in names))
     kept = prop64_subject_rows(raw, load_counties(), load_offenses())
     assert sorted(r[c.RECORD_ID] for r in kept.collect()) == ["r1", "r2", "r3", "r8"]
+
+
+def test_a_gang_enhancement_count_pairs_with_the_enhanceable_offence_of_its_case(spark):
+    """DOMAIN.md §2: 136.1 PC and 186.22(b)(4) PC in two counts of one case (same cycle+step)
+    are a superstrike, written offence first; in two different cases they are not."""
+    df = rows(
+        spark,
+        conviction("001002001000", D(2005, 3, 1), section="136.1",
+                   is_enhanceable_offense=True, text="136.1 PC"),
+        conviction("001002002000", D(2005, 3, 1), section="186.22",
+                   is_gang_enhancement=True, text="186.22(B)(4) PC"),
+        conviction("002003001000", D(2012, 6, 1), section="11358"),
+        {c.SUBJECT: "S2", **conviction("001002001000", D(2005, 3, 1), section="136.1",
+                                      is_enhanceable_offense=True, text="136.1 PC")},
+        {c.SUBJECT: "S2", **conviction("003002001000", D(2006, 3, 1), section="186.22",
+                                      is_gang_enhancement=True, text="186.22(B)(4) PC")},
+    )  # fmt: skip
+    out = by_line(subject_history(df))
+    assert out[3][c.SUPERSTRIKE_SECTIONS] == "136.1 PC + 186.22(B)(4) PC"
+    assert out[3][c.EARLIEST_SUPERSTRIKE] == D(2005, 3, 1)
+    assert out[4][c.SUPERSTRIKE_SECTIONS] is None
+    assert out[4][c.EARLIEST_SUPERSTRIKE] is None
+    assert "_superstrike" not in subject_history(df).columns
+
+
+def _doj_rows(spark: SparkSession, lines: list[dict[str, str]]) -> DataFrame:
+    """Raw extract rows as ingest stages them (DOJ columns as text, provenance columns)."""
+    names = [*c.KEPT_DOJ_COLUMNS, c.RECORD_ID, c.SOURCE_FILE]
+    data = []
+    for number, fields in enumerate(lines, start=1):
+        values = dict.fromkeys(names)
+        values.update(fields, record_id=f"fp-{number}", source_file="la.csv")
+        data.append((*(values[n] for n in names), number, 0))
+    schema = StructType(
+        [StructField(n, StringType(), True) for n in names]
+        + [StructField(c.SOURCE_LINE, LongType()), StructField(c.INPUT_INDEX, IntegerType())]
+    )
+    return spark.createDataFrame(data, schema)
+
+
+def test_the_reference_los_angeles_fixture_subject_is_not_eligible_by_superstrike(spark):
+    """The LA pilot tool's own fixture: 136.1 PC and 186.22(B)(4) PC in separate counts of one
+    case, 11358 HS in a later case: Not eligible / PC 667(e)(2)(c)(iv) in the LA flow
+    (DOMAIN.md §2, §7), from the raw lines through normalize, history and the LA policy.
+    Without the pairing the subject (41, a conviction in 2020) falls to Hand Review."""
+    from relief.jobs.config.policies import load_policy_set
+    from relief.jobs.statewide import Prepared, annotate
+
+    def court(cnt: str, day: str, offense: str, case: str) -> dict[str, str]:
+        return {
+            "SUBJECT_ID": "LA1", "CII_NUMBER": "A01234567", "PRI_NAME": "ROE,RICHARD",
+            "PRI_DOB": "19850101", "CNT_ORDER": cnt, "STP_TYPE_DESCR": "COURT ACTION",
+            "STP_EVENT_DATE": day, "CYC_DATE": day, "STP_ORI_CNTY_NAME": "LOS ANGELES",
+            "STP_ORI_DESCR": "CASC LOS ANGELES", "DISP_DESCR": "CONVICTED",
+            "CONV_STAT_DESCR": "FELONY", "OFFENSE_DESCR": offense, "OFN": case,
+        }  # fmt: skip
+
+    raw = _doj_rows(
+        spark,
+        [
+            court("001002001000", "20050301", "136.1 PC-DISSUADE WITNESS", "BA100"),
+            court("001002002000", "20050301", "186.22(B)(4) PC-GANG ENHANCEMENT", "BA100"),
+            court("002002001000", "20120601", "11358 HS-CULTIVATE MARIJUANA", "BA200"),
+            court("003002001000", "20200601", "459 PC-BURGLARY", "BA300"),
+        ],
+    )
+    counties = load_counties()
+    prepared = Prepared(
+        files=[], counties=counties, offenses=load_offenses(),
+        policies=load_policy_set(counties), targets=None,
+    )  # fmt: skip
+    out = annotate(raw, prepared, D(2026, 11, 22)).collect()
+    decided = [r for r in out if r[c.DETERMINATION] is not None]
+    assert [(r[c.DETERMINATION], r[c.REASON]) for r in decided] == [
+        ("Not eligible", "PC 667(e)(2)(c)(iv)")
+    ]
+    assert decided[0][c.SUPERSTRIKE_SECTIONS] == "136.1 PC + 186.22(B)(4) PC"
+
+
+SUPERSTRIKE_CASES = {
+    "pair in one case": [("001002001000", "136.1 PC", "enhanceable"),
+                         ("001002002000", "186.22(B)(4) PC", "gang")],
+    "enhancement first": [("001002001000", "186.22(B)(4) PC", "gang"),
+                          ("001002002000", "246 PC", "enhanceable")],
+    "different cases": [("001002001000", "136.1 PC", "enhanceable"),
+                        ("002002001000", "186.22(B)(4) PC", "gang")],
+    "same cycle, other step": [("001002001000", "519 PC", "enhanceable"),
+                               ("001003001000", "186.22(B)(4) PC", "gang")],
+    "with a superstrike by itself": [("001002001000", "187 PC", "superstrike"),
+                                     ("002002001000", "215 PC", "enhanceable"),
+                                     ("002002002000", "186.22(B)(4) PC", "gang"),
+                                     ("002002003000", "186.22(B)(4) PC", "gang")],
+    "one text, both": [("001002001000", "136.1/186.22(B)(4) PC", "superstrike")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SUPERSTRIKE_CASES))
+def test_superstrike_cell_and_date_agree_with_the_reference_evaluator(spark, name):
+    from tests.reference_evaluator import superstrike_facts
+
+    cases = SUPERSTRIKE_CASES[name]
+    flags = {
+        "superstrike": {c.IS_SUPERSTRIKE: True},
+        "enhanceable": {c.IS_ENHANCEABLE_OFFENSE: True},
+        "gang": {c.IS_GANG_ENHANCEMENT: True},
+    }
+    specs = [
+        conviction(cnt, D(2000 + i, 1, 1), section=text.split()[0], text=text, **flags[kind])
+        for i, (cnt, text, kind) in enumerate(cases)
+    ]
+    out = by_line(subject_history(rows(spark, *specs)))
+    expected = superstrike_facts(
+        [
+            {"cnt_order": cnt, "text": text, "kind": kind, "date": D(2000 + i, 1, 1)}
+            for i, (cnt, text, kind) in enumerate(cases)
+        ]
+    )
+    assert (out[1][c.SUPERSTRIKE_SECTIONS], out[1][c.EARLIEST_SUPERSTRIKE]) == expected
+    if name in ("pair in one case", "enhancement first"):
+        assert expected[0] is not None and " + 186.22(B)(4) PC" in expected[0]
+    if name in ("different cases", "same cycle, other step"):
+        assert expected == (None, None)

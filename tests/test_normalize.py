@@ -496,6 +496,25 @@ def test_superstrike_flag_rule_shapes(spark, offenses):
     assert dict(zip(cases, got, strict=True)) == cases
 
 
+def test_the_halves_of_a_gang_superstrike_are_flagged_on_their_own_rows(spark, offenses):
+    """DOMAIN.md §2: history pairs an enhanceable offence with 186.22(b)(4) PC across the
+    counts of one case; normalize flags each half on its own row."""
+    cases = {
+        "136.1 PC": (True, False),
+        "246 PC": (True, False),
+        "213(A)(1)(A) PC": (True, False),
+        "213(A)(2) PC": (False, False),
+        "2150 PC": (False, False),
+        "186.22(B)(4) PC": (False, True),
+        "186.22(B)(1) PC": (False, False),
+        "136.1 HS": (False, False),
+        "11357 HS": (False, False),
+    }
+    enhanceable = flags(spark, offenses, list(cases), C.IS_ENHANCEABLE_OFFENSE)
+    gang = flags(spark, offenses, list(cases), C.IS_GANG_ENHANCEMENT)
+    assert dict(zip(cases, zip(enhanceable, gang, strict=True), strict=True)) == cases
+
+
 def test_pc290_offense_flag_follows_domain_list(spark, offenses):
     cases = {
         "236.1(B) PC": True,
@@ -772,6 +791,8 @@ def test_normalize_keeps_input_columns_and_adds_exactly_the_normalize_columns(
         C.IS_PROP64: True,
         C.IS_RELATED: False,
         C.IS_SUPERSTRIKE: False,
+        C.IS_ENHANCEABLE_OFFENSE: False,
+        C.IS_GANG_ENHANCEMENT: False,
         C.IS_PC290_OFFENSE: False,
         C.IS_PC290_REGISTRATION: False,
         C.IS_DECEASED_STEP: False,
@@ -797,6 +818,8 @@ def test_normalize_keeps_input_columns_and_adds_exactly_the_normalize_columns(
         C.IS_PROP64,
         C.IS_RELATED,
         C.IS_SUPERSTRIKE,
+        C.IS_ENHANCEABLE_OFFENSE,
+        C.IS_GANG_ENHANCEMENT,
         C.IS_PC290_OFFENSE,
         C.IS_PC290_REGISTRATION,
         C.IS_COURT_ACTION,

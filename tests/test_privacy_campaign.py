@@ -29,7 +29,12 @@ from typer.testing import CliRunner
 
 from relief.jobs.cli import app
 from relief.jobs.synthetic.generate import generate_extract
-from relief.transforms.columns import DOJ_COLUMNS
+from relief.transforms.columns import (
+    DOJ_COLUMNS,
+    KEPT_DOJ_COLUMNS,
+    NUMBER_COLUMNS,
+    UNMASKED_COLUMNS,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,12 +45,34 @@ PLANTED = re.compile(r"77[1-4]\W?31\W?4159|[QZ]73141592?", re.IGNORECASE)
 PII_COLUMNS = ("REQ_SSN", "PRI_SSN", "REQ_CDL", "PRI_CDL")
 COUNTIES = ("fresno", "sierra")
 _POS = {c: i for i, c in enumerate(DOJ_COLUMNS)}
+# Issue #21.6: planted in every other column too, one column per odd line, in turn. The
+# record, person and case keys keep what DOJ wrote (transforms/columns.py): a distinct SSN is
+# planted there, and must arrive intact; agency numbers get only written SSNs and licences
+# (a plain 9-digit number is a booking number there).
+KEPT_AS_WRITTEN = "881-22-3344"
+_UNMASKED = {"RECORD_ID" if c == "DOJ_RECORD_ID" else c for c in UNMASKED_COLUMNS}
+_OTHER_COLUMNS = [c for c in DOJ_COLUMNS if c not in PII_COLUMNS]
+
+
+def _plant_in_column(fields: list[str], i: int) -> None:
+    turn = i // 2
+    column = _OTHER_COLUMNS[turn % len(_OTHER_COLUMNS)]
+    if column in _UNMASKED:
+        token = KEPT_AS_WRITTEN
+    elif column in NUMBER_COLUMNS:
+        written = (*SSNS[:3], *CDLS)
+        token = written[turn % len(written)]
+    else:
+        token = (*SSNS, *CDLS)[turn % (len(SSNS) + len(CDLS))]
+    fields[_POS[column]] = f"{fields[_POS[column]]} {token}".strip()
 
 
 def _planted_line(fields: list[str], i: int) -> list[str]:
     fields = list(fields)
     fields[_POS["REQ_SSN"]] = fields[_POS["PRI_SSN"]] = SSNS[i % len(SSNS)]
     fields[_POS["REQ_CDL"]] = fields[_POS["PRI_CDL"]] = CDLS[i % len(CDLS)]
+    if i % 2 == 1:
+        _plant_in_column(fields, i)
     if i % 3 == 0:
         comment = fields[_POS["COMMENT_TEXT"]]
         fields[_POS["COMMENT_TEXT"]] = (
@@ -208,3 +235,25 @@ def test_every_warehouse_file_is_owner_only_after_a_run(campaign):
     assert not wrong, wrong[:10]
     for top in ("counties", "quarantine", "runs", "validation", "summary"):
         assert (warehouse / top).is_dir(), top
+
+
+def test_identifiers_typed_into_other_columns_are_masked_and_case_keys_kept(campaign):
+    """Planted in every column: what reaches a county table is masked in names, numbers and
+    text, and the keys of the record, the person and the court case are as DOJ wrote them."""
+    masked_columns: set[str] = set()
+    kept_in: set[str] = set()
+    for county in COUNTIES:
+        table = pq.ParquetDataset(campaign["outputs"] / county / "parquet").read()
+        for name in table.column_names:
+            values = [v for v in table.column(name).to_pylist() if isinstance(v, str)]
+            if any("#########" in v or "########" in v for v in values):
+                masked_columns.add(name)
+            if any(KEPT_AS_WRITTEN in v for v in values):
+                kept_in.add(name)
+    # Intact in the keys (and in what is derived from them: subject, case numbers, row key),
+    # in no other extract column.
+    assert kept_in & set(UNMASKED_COLUMNS), kept_in
+    assert not kept_in & (set(KEPT_DOJ_COLUMNS) - set(UNMASKED_COLUMNS)), kept_in
+    # Masked in many kinds of column, not only COMMENT_TEXT.
+    assert len(masked_columns - {"COMMENT_TEXT"}) >= 10, sorted(masked_columns)
+    assert masked_columns & set(NUMBER_COLUMNS), sorted(masked_columns)

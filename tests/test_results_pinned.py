@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 from deltalake import DeltaTable
 
+from relief.jobs.config import CONF_ENV, conf_dir
 from relief.jobs.runtime.progress import Progress
 from relief.jobs.statewide import RunOptions, run
 from relief.jobs.warehouse.storage import Warehouse
@@ -80,10 +81,27 @@ def pinned_run(spark, tmp_path_factory):
         *write_messy_extract(inputs, lines_per_file=400),
     ]
     warehouse = root / "warehouse"
-    record = run(
-        RunOptions(inputs=[str(f) for f in files], warehouse=warehouse, compute_at=COMPUTE_AT),
-        Progress(quiet=True),
-    )
+    # The messy extract is a quarter bad lines on purpose: over pipeline.yaml's
+    # relief.quarantine_max_share (5%, issue #21), which would stop the run. A conf/ copy
+    # lets this run through; everything else in it is the shipped configuration.
+    conf = root / "conf"
+    shutil.copytree(conf_dir(), conf)
+    pipeline = conf / "pipeline.yaml"
+    text = pipeline.read_text()
+    assert "quarantine_max_share: 0.05" in text
+    pipeline.write_text(text.replace("quarantine_max_share: 0.05", "quarantine_max_share: 0.5"))
+    saved = os.environ.get(CONF_ENV)
+    os.environ[CONF_ENV] = str(conf)
+    try:
+        record = run(
+            RunOptions(inputs=[str(f) for f in files], warehouse=warehouse, compute_at=COMPUTE_AT),
+            Progress(quiet=True),
+        )
+    finally:
+        if saved is None:
+            os.environ.pop(CONF_ENV, None)
+        else:
+            os.environ[CONF_ENV] = saved
     return record, warehouse
 
 

@@ -68,6 +68,31 @@ KEPT_DOJ_COLUMNS: tuple[str, ...] = tuple(
     stored_name(c) for c in DOJ_COLUMNS if c not in PII_COLUMNS
 )
 
+# --- identifiers typed into the wrong field (transforms/ingest.py; docs/operations.md) -------
+# An SSN or driver's licence typed into another field is masked at ingest, per column:
+# Kept as DOJ wrote them: the keys that identify the record, the person and the court case.
+# Their own values can look like an SSN (a CII number is 9-10 digits, an OFN or court case
+# number may be 9 digits or a letter and 7 digits), and masking one would merge two people
+# into one subject or lose the case a DA files in.
+UNMASKED_COLUMNS: tuple[str, ...] = (
+    DOJ_RECORD_ID,
+    SUBJECT_ID,
+    "REQ_CII_NUMBER",
+    CII_NUMBER,
+    OFN,
+    "FE_NUM_CRT_CASE",
+    "FE_NUM_DOCKET",
+)
+# Agency document numbers (booking, citation, warrant ...): a plain run of 9 digits is a
+# legitimate number there (booking numbers are), so only an SSN written as one (3-2-4 digits
+# with dashes, spaces or dots) and a licence shape (a letter and 7-8 digits) are masked.
+NUMBER_COLUMNS: tuple[str, ...] = tuple(
+    c for c in DOJ_COLUMNS if c.startswith("FE_NUM_") and c not in UNMASKED_COLUMNS
+)
+# Every other kept column (names, PRI_IDN, PRI_INN, FBI_NUMBER, offence, disposition,
+# sentence and comment text, codes, dates) never legitimately holds either shape: every
+# SSN- or licence-shaped token in it is masked.
+
 # --- ingest (transforms/ingest.py) --------------------------------------------------------
 RECORD_ID = "record_id"  # "<input fingerprint, 16 hex>-<line number>", stable across re-runs
 SOURCE_FILE = "source_file"  # path of the input file as given
@@ -112,6 +137,11 @@ ATTEMPTED = "attempted"  # written as 664/<section>
 IS_PROP64 = "is_prop64"
 IS_RELATED = "is_related"
 IS_SUPERSTRIKE = "is_superstrike"
+# The two halves of a superstrike that DOMAIN.md §2 pairs across the counts of one case: an
+# offence the gang enhancement makes a superstrike (136.1, 215, 213(a)(1)(a), 246, 519,
+# 12022.55 PC) and the enhancement itself (186.22(b)(4) PC).
+IS_ENHANCEABLE_OFFENSE = "is_enhanceable_offense"
+IS_GANG_ENHANCEMENT = "is_gang_enhancement"
 IS_PC290_OFFENSE = "is_pc290_offense"
 IS_PC290_REGISTRATION = "is_pc290_registration"  # REGISTRATION step, offence 290...
 IS_DECEASED_STEP = "is_deceased_step"

@@ -36,6 +36,8 @@ from relief.transforms.columns import (
     IS_COUNTED_CONVICTION,
     IS_COURT_ACTION,
     IS_DECEASED_STEP,
+    IS_ENHANCEABLE_OFFENSE,
+    IS_GANG_ENHANCEMENT,
     IS_PC290_OFFENSE,
     IS_PC290_REGISTRATION,
     IS_PROP64,
@@ -87,7 +89,18 @@ _MONTHS = "_count_months"
 _DAYS = "_count_days"
 _PC290_DATE = "_pc290_date"
 _PC290_DATE_LATEST = "_pc290_date_latest"
-_TEMPORARY = (_COUNT_KEY, _FIRST_CONVICTION, _MONTHS, _DAYS, _PC290_DATE, _PC290_DATE_LATEST)
+_SUPERSTRIKE = "_superstrike"  # IS_SUPERSTRIKE, or paired across the counts of its case
+_SUPERSTRIKE_TEXT = "_superstrike_text"  # its text in the superstrike cell
+_TEMPORARY = (
+    _COUNT_KEY,
+    _FIRST_CONVICTION,
+    _MONTHS,
+    _DAYS,
+    _PC290_DATE,
+    _PC290_DATE_LATEST,
+    _SUPERSTRIKE,
+    _SUPERSTRIKE_TEXT,
+)
 
 
 def _by_subject() -> WindowSpec:
@@ -185,14 +198,14 @@ def _case_numbers(by_subject: WindowSpec) -> Column:
     return F.when(F.size(numbers) > 0, F.concat_ws("; ", numbers))
 
 
-def _sections_joined(flag: str, by_subject: WindowSpec) -> Column:
+def _sections_joined(flag: str, by_subject: WindowSpec, text: str = CODE_SECTION_TEXT) -> Column:
     """The code-section text of each of the subject's convictions with ``flag``, in input
     order, repeats kept, joined with ";": the reference tool's cell (DOMAIN.md §6)."""
     convictions = F.array_sort(
         F.collect_list(
             F.when(
                 _counted() & F.col(flag),
-                F.struct(_file_order().alias("order"), F.col(CODE_SECTION_TEXT).alias("text")),
+                F.struct(_file_order().alias("order"), F.col(text).alias("text")),
             )
         ).over(by_subject)
     )
@@ -235,15 +248,49 @@ def _last_conviction(by_subject: WindowSpec) -> dict[str, Column]:
     }
 
 
+def with_superstrike_pairs(df: DataFrame) -> DataFrame:
+    """Superstrikes paired across the counts of one case (DOMAIN.md §2): a counted conviction
+    of an offence the gang enhancement makes a superstrike (136.1 PC ...) is one when another
+    counted conviction of the same case (the first six characters of CNT_ORDER: cycle +
+    step) is the enhancement, 186.22(b)(4) PC: the enhancement is recorded as its own count.
+    Adds the temporary _SUPERSTRIKE (either kind) and _SUPERSTRIKE_TEXT (the cell's text:
+    ``136.1 PC + 186.22(B)(4) PC``, offence first). Needs with_counted_conviction."""
+    by_case = Window.partitionBy(SUBJECT, CYCLE_STEP)
+    enhancements = F.array_sort(
+        F.collect_list(
+            F.when(
+                _counted() & F.col(IS_GANG_ENHANCEMENT),
+                F.struct(_file_order().alias("order"), F.col(CODE_SECTION_TEXT).alias("text")),
+            )
+        ).over(by_case)
+    )
+    paired = (
+        _counted()
+        & F.col(IS_ENHANCEABLE_OFFENSE)
+        & ~F.col(IS_SUPERSTRIKE)
+        & F.col(CYCLE_STEP).isNotNull()
+        & (F.size(enhancements) > 0)
+    )
+    return df.withColumns(
+        {
+            _SUPERSTRIKE: F.col(IS_SUPERSTRIKE) | paired,
+            _SUPERSTRIKE_TEXT: F.when(
+                paired,
+                F.concat_ws(" + ", F.col(CODE_SECTION_TEXT), enhancements[0]["text"]),
+            ).otherwise(F.col(CODE_SECTION_TEXT)),
+        }
+    )
+
+
 def _flags_and_sections(by_subject: WindowSpec) -> dict[str, Column]:
     registration = F.col(IS_PC290_REGISTRATION)
     pc290 = (_counted() & F.col(IS_PC290_OFFENSE)) | registration
-    superstrike = _counted() & F.col(IS_SUPERSTRIKE)
+    superstrike = _counted() & F.col(_SUPERSTRIKE)
     return {
         DECEASED: F.max(F.col(IS_DECEASED_STEP)).over(by_subject),
         PC290_REGISTRATION: F.max(registration).over(by_subject),
         PC290_SECTIONS: _sections_joined(IS_PC290_OFFENSE, by_subject),
-        SUPERSTRIKE_SECTIONS: _sections_joined(IS_SUPERSTRIKE, by_subject),
+        SUPERSTRIKE_SECTIONS: _sections_joined(_SUPERSTRIKE, by_subject, _SUPERSTRIKE_TEXT),
         EARLIEST_PC290: _min_or_unknown(pc290, _PC290_DATE, by_subject),
         date_latest(EARLIEST_PC290): _min_or_unknown(pc290, _PC290_DATE_LATEST, by_subject),
         EARLIEST_SUPERSTRIKE: _min_or_unknown(superstrike, CONVICTION_DATE, by_subject),
@@ -344,6 +391,7 @@ def subject_history(df: DataFrame) -> DataFrame:
         df.transform(with_count_key)
         .transform(with_count_facts)
         .transform(with_counted_conviction)
+        .transform(with_superstrike_pairs)
         .transform(with_subject_facts)
         .drop(*_TEMPORARY)
     )
@@ -383,6 +431,8 @@ HISTORY_INPUTS = (
     IS_PC290_REGISTRATION,
     IS_PROP64,
     IS_SUPERSTRIKE,
+    IS_ENHANCEABLE_OFFENSE,
+    IS_GANG_ENHANCEMENT,
 )
 # A line of the run: (input file, physical line) is unique among kept rows.
 _LINE_KEY = (INPUT_INDEX, SOURCE_LINE)

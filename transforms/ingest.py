@@ -6,11 +6,12 @@ LF, CR or CRLF, as Hadoop's line reader ends it) lands in exactly one place:
 
 - skipped: a blank line (empty or only spaces), or the header line (line 1 of a file whose
   first line starts with ``RECORD_ID``; the job decides that once per file);
-- quarantine: bytes that are not text, broken quoting, a header line after line 1, a field
-  count other than 95 (or 96 with an empty last field), or a blank SUBJECT_ID — with the
-  reason and the line's text masked (:func:`masked_raw_text`);
-- kept: parsed into the 95 DOJ columns (less SSN/CDL, never materialised; COMMENT_TEXT
-  masked), as strings as the file held them, an empty field null.
+- quarantine: bytes that are not text, control characters, broken quoting, a header line
+  after line 1, a field count other than 95 (or 96 with an empty last field), or a blank
+  SUBJECT_ID — with the reason and the line's text masked (:func:`masked_raw_text`);
+- kept: parsed into the 95 DOJ columns (less SSN/CDL, never materialised), as strings as the
+  file held them, an empty field null; an SSN or licence typed into another field masked by
+  the column's kind (transforms/columns.py UNMASKED_COLUMNS, NUMBER_COLUMNS; docs/operations.md).
 
 The common line is checked in bulk: one RE2 match of the whole line (95 fields of printable
 ASCII or tab, each unquoted or quoted with doubled quotes inside) and a look at its first
@@ -28,7 +29,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,16 +40,17 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from relief.transforms.columns import (
-    COMMENT_TEXT,
     DOJ_COLUMNS,
     INPUT_INDEX,
     KEPT_DOJ_COLUMNS,
+    NUMBER_COLUMNS,
     PII_COLUMNS,
     QUARANTINE_REASON,
     RECORD_ID,
     SOURCE_FILE,
     SOURCE_LINE,
     SUBJECT_ID,
+    UNMASKED_COLUMNS,
 )
 
 LINE_KIND = "_line_kind"
@@ -60,6 +62,7 @@ RAW_TEXT_LIMIT = 2000  # characters of a bad line kept in quarantine
 RAW_TEXT = "raw_text"
 
 REASON_NOT_TEXT = "bytes that are not UTF-8 text"
+REASON_CONTROL = "control characters (such as NUL, BEL or ESC) in a field: text never holds them"
 REASON_BROKEN_QUOTING = "broken quoting: a quote that does not open or close a whole field"
 REASON_FIELD_COUNT = "wrong number of fields: {n} (expected 95, or 96 with an empty last field)"
 REASON_REPEATED_HEADER = "header line (RECORD_ID,...) after the first line of the file"
@@ -220,8 +223,10 @@ _MAYBE_HEADER[[ord(n[0].lower()) for n in DOJ_COLUMNS]] = True
 # The exact checks, as they were written for Spark: a quoted field is a quote at the start
 # of a field, any run of non-quotes or doubled quotes, a quote at the end of the field.
 _QUOTED_FIELD = re.compile(r'"(?<![^,]")(?:[^"]++|"")*+"(?![^,])')
-# Control characters other than tab never occur in text; U+FFFD marks bytes that were not.
-_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+# Control characters other than tab never occur in text (a name holding ESC would drive the
+# terminal of whoever prints it); U+FFFD marks bytes that were not text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_REPLACEMENT = "\ufffd"
 
 
 def exact_reason(content: bytes) -> str | None:
@@ -231,8 +236,10 @@ def exact_reason(content: bytes) -> str | None:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         return REASON_NOT_TEXT
-    if _NOT_TEXT.search(text):
+    if _REPLACEMENT in text:
         return REASON_NOT_TEXT
+    if _CONTROL.search(text):
+        return REASON_CONTROL
     unquoted = _QUOTED_FIELD.sub("", text)
     if '"' in unquoted:
         return REASON_BROKEN_QUOTING
@@ -252,14 +259,30 @@ SSN_SHAPE = r"(?<![0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}(?![0-9])"
 CDL_SHAPE = r"(?<![0-9A-Za-z])[A-Za-z][0-9]{7,8}(?![0-9])"
 _SSN = re.compile(SSN_SHAPE)
 _CDL = re.compile(CDL_SHAPE)
-# A superset of both shapes without lookarounds, for RE2: values it misses hold neither.
-_SHAPE_SCREEN = r"[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}|[A-Za-z][0-9]{7}"
+# An SSN as people write one (separators between the groups): masked in number columns.
+WRITTEN_SSN_SHAPE = r"(?<![0-9])[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}(?![0-9])"
+_WRITTEN_SSN = re.compile(WRITTEN_SSN_SHAPE)
+# The same shapes for RE2 (no lookarounds: a neighbour that is not a digit, or the value's
+# edge), to find the few values Python then masks.
+_NOT_DIGIT_BEFORE, _NOT_DIGIT_AFTER = "(?:^|[^0-9])", "(?:[^0-9]|$)"
+_SSN_SCREEN = f"{_NOT_DIGIT_BEFORE}[0-9]{{3}}[-. ]?[0-9]{{2}}[-. ]?[0-9]{{4}}{_NOT_DIGIT_AFTER}"
+_WRITTEN_SSN_SCREEN = (
+    f"{_NOT_DIGIT_BEFORE}[0-9]{{3}}[-. ][0-9]{{2}}[-. ][0-9]{{4}}{_NOT_DIGIT_AFTER}"
+)
+_CDL_SCREEN = f"(?:^|[^0-9A-Za-z])[A-Za-z][0-9]{{7,8}}{_NOT_DIGIT_AFTER}"
+_SHAPE_SCREEN = f"{_SSN_SCREEN}|{_CDL_SCREEN}"
+_NUMBER_SCREEN = f"{_WRITTEN_SSN_SCREEN}|{_CDL_SCREEN}"
 PII_MASK = "#"
 
 
 def mask_identifiers(text: str) -> str:
     """Every SSN- or licence-shaped token replaced by ``#`` (9 for an SSN, 8 for a licence)."""
     return _CDL.sub(PII_MASK * 8, _SSN.sub(PII_MASK * 9, text))
+
+
+def mask_written_identifiers(text: str) -> str:
+    """An agency number's masking: SSNs written with separators and licence shapes only."""
+    return _CDL.sub(PII_MASK * 8, _WRITTEN_SSN.sub(PII_MASK * 9, text))
 
 
 # One field as Python's csv module reads it (excel dialect, not strict): a quoted field runs
@@ -300,7 +323,7 @@ codecs.register_error(_REPLACE, _java_replace)
 
 def as_text(content: bytes) -> str:
     """A line's text for people: bytes that are not UTF-8 and control characters as U+FFFD."""
-    return _NOT_TEXT.sub("\ufffd", content.decode("utf-8", _REPLACE))
+    return _CONTROL.sub("\ufffd", content.decode("utf-8", _REPLACE))
 
 
 def masked_raw_text(content: bytes, layout: Layout) -> str:
@@ -418,17 +441,30 @@ def _blank_subject(table: pa.Table) -> np.ndarray:
     return np.asarray(blank, dtype=bool)
 
 
-def _masked_comments(table: pa.Table) -> pa.Table:
-    """COMMENT_TEXT with SSN- and licence-shaped tokens masked; the charge text stays."""
-    column = table.column(COMMENT_TEXT)
-    hit = pc.fill_null(pc.match_substring_regex(column, _SHAPE_SCREEN), False)
+def _masked_column(table: pa.Table, name: str, screen: str, mask: Callable[[str], str]) -> pa.Table:
+    column = table.column(name)
+    hit = pc.fill_null(pc.match_substring_regex(column, screen), False)
     if not pc.any(hit).as_py():
         return table
     column, hit = column.combine_chunks(), hit.combine_chunks()
     rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
-    masked = [mask_identifiers(str(column[int(i)].as_py())) for i in rows]
+    masked = [mask(str(column[int(i)].as_py())) for i in rows]
     replaced = pc.replace_with_mask(column, hit, pa.array(masked, pa.string()))
-    return table.set_column(table.schema.get_field_index(COMMENT_TEXT), COMMENT_TEXT, replaced)
+    return table.set_column(table.schema.get_field_index(name), name, replaced)
+
+
+def _masked_identifiers(table: pa.Table) -> pa.Table:
+    """SSN- and licence-shaped tokens masked in every kept column, by the column's kind
+    (transforms/columns.py: UNMASKED_COLUMNS kept, NUMBER_COLUMNS only written shapes; every
+    other column, COMMENT_TEXT's charge text included, every shape)."""
+    for name in table.column_names:
+        if name in UNMASKED_COLUMNS:
+            continue
+        if name in NUMBER_COLUMNS:
+            table = _masked_column(table, name, _NUMBER_SCREEN, mask_written_identifiers)
+        else:
+            table = _masked_column(table, name, _SHAPE_SCREEN, mask_identifiers)
+    return table
 
 
 def _staged(
@@ -538,7 +574,7 @@ def ingest_chunk(
             reasons.extend([REASON_BLANK_SUBJECT] * int(blank.sum()))
             table = table.filter(pa.array(~blank))
             rows = rows[~blank]
-        kept_tables.append(_staged(_masked_comments(table), range_id, rows + first_line))
+        kept_tables.append(_staged(_masked_identifiers(table), range_id, rows + first_line))
     if kept_tables:
         kept = pa.concat_tables(kept_tables)
     else:

@@ -107,6 +107,8 @@ ADDED_COLUMNS: tuple[str, ...] = (
     C.IS_PROP64,
     C.IS_RELATED,
     C.IS_SUPERSTRIKE,
+    C.IS_ENHANCEABLE_OFFENSE,
+    C.IS_GANG_ENHANCEMENT,
     C.IS_PC290_OFFENSE,
     C.IS_PC290_REGISTRATION,
     C.IS_DECEASED_STEP,
@@ -505,8 +507,26 @@ def with_offense_flags(df: DataFrame, offenses: Offenses) -> DataFrame:
             C.IS_RELATED: any_rule_condition(offenses.related),
             C.IS_SUPERSTRIKE: any_rule_condition(offenses.superstrikes),
             C.IS_PC290_OFFENSE: any_rule_condition(offenses.pc290),
+            **superstrike_halves(offenses),
         }
     )
+
+
+def superstrike_halves(offenses: Offenses) -> dict[str, Column]:
+    """The halves of a ``together_with`` superstrike, each on its own row (DOMAIN.md §2): the
+    offence alone, and the section it must come with; history pairs them per case."""
+    paired = [rule for rule in offenses.superstrikes if rule.together_with is not None]
+    text = F.col(C.CODE_SECTION_TEXT)
+    offence = [(F.col(C.CODE) == rule.code) & text.rlike(rule.text_regex()) for rule in paired]
+    companions = {rule.together_with.text_regex(): rule.together_with.code for rule in paired
+                  if rule.together_with is not None}  # fmt: skip
+    companion = [
+        (F.col(C.CODE) == code) & text.rlike(regex) for regex, code in sorted(companions.items())
+    ]
+    return {
+        C.IS_ENHANCEABLE_OFFENSE: _not_null(_any(offence)),
+        C.IS_GANG_ENHANCEMENT: _not_null(_any(companion)),
+    }
 
 
 def with_step_flags(df: DataFrame, offenses: Offenses) -> DataFrame:

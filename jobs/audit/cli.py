@@ -10,9 +10,9 @@
 The logic is in jobs/audit/ (history.py, diff.py, explain.py, verify.py, runs.py). Every
 command reads the runs ledger to know which version of each table is published (the one the
 latest succeeded run names) and says so; ``runs`` lists the ledger, one line per run with its
-final status. Exit codes: 0 ok, 1 the warehouse lacks what was asked for
-or (verify) a table version is not accounted for by the ledger or a table's newest version
-is unpublished, 2 bad usage (unknown county, version or record, no such warehouse).
+final status. Exit codes: 0 ok, 1 the warehouse lacks what was asked for, 2 bad usage
+(unknown county, version or record, no such warehouse); verify: 0 clean, 1 needs
+`relief recover`, 3 damaged (jobs/audit/verify.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ from relief.jobs.audit.diff import diff_versions, render_diff, write_diff_csv
 from relief.jobs.audit.explain import explain_record, render_explanation
 from relief.jobs.audit.history import county_history, render_history
 from relief.jobs.audit.runs import list_runs, render_runs
-from relief.jobs.audit.verify import render_verify, verify_warehouse
+from relief.jobs.audit.verify import EXIT_DAMAGED, render_verify, verify_warehouse
+from relief.jobs.warehouse.access import refuse_inside_warehouse
+from relief.jobs.warehouse.ledger import LedgerUnreadable
+from relief.jobs.warehouse.snapshots import PullError
 
 app = typer.Typer(
     help="Audit trail: runs, table history, version diffs, why a conviction was decided, verify.",
@@ -75,6 +78,8 @@ def diff(
     """What changed per record (matched on row_key) between two versions: new, removed,
     determination or reason changed; counts by kind and by rule."""
     try:
+        if out is not None:
+            refuse_inside_warehouse(out, warehouse)
         result = diff_versions(warehouse, county, from_version, to_version)
         typer.echo(render_diff(result, limit=show))
         if out is not None:
@@ -82,8 +87,10 @@ def diff(
             typer.echo(f"\nwrote {len(result.changes):,} change(s) to {out}")
     except AuditError as exc:
         raise _fail(str(exc), exc.exit_code) from None
+    except PullError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
     except OSError as exc:
-        raise _fail(f"--out {out}: {exc}", 1) from None
+        raise _fail(f"--out {out}: {exc.strerror or exc}", 1) from None
 
 
 @app.command()
@@ -117,18 +124,25 @@ def explain(
 
 @app.command()
 def verify(warehouse: WarehouseOption, json_: JsonOption = False) -> None:
-    """Check that every table version is accounted for by the runs ledger and that every
-    table's newest version is its published one (exit 1 if not)."""
+    """Check that every table version is accounted for by the runs ledger, that every
+    table's newest version is its published one, and open every data file of every version
+    the ledger names.
+
+    Exit codes: 0 clean; 1 needs recovery (`relief recover` fixes every problem listed: a
+    dead run's versions); 3 damaged (a published file or version is missing or unreadable, a
+    log cannot be read: restore from a backup); 2 bad usage (no such warehouse)."""
     try:
         report = verify_warehouse(warehouse)
     except AuditError as exc:
         raise _fail(str(exc), exc.exit_code) from None
+    except LedgerUnreadable as exc:
+        raise _fail(str(exc), EXIT_DAMAGED) from None
     if json_:
         typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
         typer.echo(render_verify(report, warehouse))
-    if not report.ok:
-        raise typer.Exit(1)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 @app.command()

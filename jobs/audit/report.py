@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,15 +49,17 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from relief.jobs.audit.common import (
+    STATUS_SUCCEEDED,
     AuditError,
-    latest_succeeded_run,
     read_ledger,
     short_hash,
     validation_summary,
 )
 from relief.jobs.audit.pages import render as render_page
 from relief.jobs.config import ConfigError, load_counties
-from relief.jobs.warehouse.access import private_dir, private_file
+from relief.jobs.warehouse.access import private_dir, private_file, refuse_inside_warehouse
+from relief.jobs.warehouse.publication import publication_of
+from relief.jobs.warehouse.snapshots import PullError
 from relief.jobs.warehouse.storage import Warehouse, open_table, read_arrow
 from relief.jobs.warehouse.validation import INDEX_FILE as VALIDATION_PAGE
 from relief.transforms.policy import Determination
@@ -179,9 +181,17 @@ class SummaryFigures:
         return sorted({k[0] for k in (*self.values, *self.texts)})
 
 
-def read_summary(warehouse: Path, run_id: str, version: int | None = None) -> SummaryFigures:
+def read_summary(
+    warehouse: Path,
+    run_id: str,
+    version: int | None = None,
+    written_by: Mapping[str, str] | None = None,
+) -> SummaryFigures:
     """The run's figures, read at ``version`` of the summary table (the one the run's ledger
-    row names; default: the newest)."""
+    row names; default: the newest). With ``written_by`` ({county slug: the run that wrote
+    its published version}), each county's figures are those of the run that wrote the
+    version ``run_id`` publishes: a --counties run publishes the other counties' tables as
+    earlier runs left them, and their figures are those runs'."""
     path = Warehouse(warehouse).summary
     table = open_table(path)
     if table is None:
@@ -189,10 +199,15 @@ def read_summary(warehouse: Path, run_id: str, version: int | None = None) -> Su
     if version is not None and version != table.version():
         table = open_table(path, version)
         assert table is not None
-    rows = read_arrow(path, table, filters=[("run_id", "=", run_id)])
+    writers = sorted({run_id, *(written_by or {}).values()})
+    rows = read_arrow(path, table, filters=[("run_id", "in", writers)])
     values: dict[FigureKey, int] = {}
     texts: dict[FigureKey, str] = {}
     for row in rows.to_pylist():
+        # A county the publication names: the run that wrote its version; else this run.
+        wanted = run_id if written_by is None else written_by.get(row["county"], run_id)
+        if row["run_id"] != wanted:
+            continue
         key: FigureKey = (
             row["county"],
             row["flow"],
@@ -1052,17 +1067,33 @@ def build_report(
 ) -> tuple[Path, list[Path]]:
     """Write the report; returns index.html and every page written. ``suppress`` False
     shows counts under 11 (``--no-suppression``, internal use; the pages say so)."""
-    runs = {r["run_id"]: r for r in read_ledger(warehouse)}
+    ledger_rows = read_ledger(warehouse)  # read once: the report names one publication
+    runs = {r["run_id"]: r for r in ledger_rows}
     if run_id is None:
-        latest = latest_succeeded_run(warehouse)
-        if latest is None:
+        done = [r for r in ledger_rows if r["status"] == STATUS_SUCCEEDED]
+        if not done:
             raise ReportError(
                 f"{warehouse}: the runs ledger has no succeeded run to report on (run "
                 "`relief run` first, or give --run)"
             )
-        run_id = str(latest["run_id"])
+        run_id = str(done[-1]["run_id"])
     chosen = runs.get(run_id) or {}
-    figures = read_summary(warehouse, run_id, chosen.get("summary_version"))
+    # Every county table the run publishes, with the figures of the run that wrote it.
+    position = next((i for i, r in enumerate(ledger_rows) if r["run_id"] == run_id), None)
+    published = (
+        publication_of(ledger_rows[: position + 1])
+        if position is not None and chosen.get("status") == STATUS_SUCCEEDED
+        else None
+    )
+    written_by = (
+        {slug: v.written_by for slug, v in published.counties.items()}
+        if published is not None and published.run_id == run_id
+        else None
+    )
+    summary_version = chosen.get("summary_version")
+    if published is not None and published.summary is not None:
+        summary_version = published.summary.version
+    figures = read_summary(warehouse, run_id, summary_version, written_by)
     if not figures.values and not figures.texts:
         known = ", ".join(r for r, row in runs.items() if row["status"] == "succeeded")
         raise ReportError(
@@ -1097,6 +1128,10 @@ def report_command(warehouse: Path, out: Path, run_id: str | None, suppress: boo
         raise ReportError(f"--warehouse {exc}", exit_code=2) from None
     if not home.root.is_dir():
         raise ReportError(f"{warehouse}: no such warehouse directory", exit_code=2)
+    try:
+        refuse_inside_warehouse(out, warehouse)
+    except PullError as exc:
+        raise ReportError(str(exc), exit_code=2) from None
     try:
         index, _ = build_report(warehouse, out, run_id, suppress)
     except OSError as exc:

@@ -11,7 +11,15 @@ A version is accounted for when it is
   version than the published one, or followed by a restore of the published one.
 
 A version newer than the published one that nobody undid is *unpublished*: readers are not
-served it, and ``relief recover`` rolls it back. Every version the ledger names must exist.
+served it, and ``relief recover`` rolls it back. Every version the ledger names must exist,
+and every data file of every such version must be there and open as Parquet (its footer is
+read): a reader of that version would fail on it.
+
+Exit codes (``relief audit verify``): 0 clean; 1 needs recovery (only problems
+``relief recover`` fixes: versions of runs that died, a newest version that is not the
+published one); 3 damaged (a file or version the ledger publishes is missing or unreadable, a
+log cannot be read, a version nobody accounts for: a person restores from a backup); 2 bad
+usage (no such warehouse).
 """
 
 from __future__ import annotations
@@ -40,17 +48,30 @@ from relief.jobs.warehouse.publication import (
     PublishedVersion,
     publication_of,
 )
-from relief.jobs.warehouse.storage import restore_info, table_exists
+from relief.jobs.warehouse.storage import (
+    TableUnreadable,
+    restore_info,
+    table_exists,
+    unreadable_files,
+)
 
 # --- verify ---------------------------------------------------------------------------------
+
+
+EXIT_CLEAN = 0
+EXIT_NEEDS_RECOVERY = 1
+EXIT_DAMAGED = 3
+NEEDS_RECOVERY = "needs_recovery"  # `relief recover` fixes it
+DAMAGED = "damaged"  # a person restores from a backup
 
 
 @dataclass(frozen=True)
 class Unaccounted:
     table: str  # a county slug, "summary" or "quarantine"
-    version: int
+    version: int | None  # None: the table's log cannot be read
     run_id: str | None
     problem: str
+    kind: str = DAMAGED
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +79,7 @@ class Unaccounted:
             "version": self.version,
             "run_id": self.run_id,
             "problem": self.problem,
+            "kind": self.kind,
         }
 
 
@@ -69,14 +91,24 @@ class VerifyReport:
     published_by: str | None = None  # the latest succeeded run
     rolled_back: int = 0  # versions of runs that did not succeed, since undone
     restores: int = 0  # versions written by recoveries
+    files: int = 0  # data files opened (every file of every version the ledger names)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def exit_code(self) -> int:
+        if any(p.kind == DAMAGED for p in self.problems):
+            return EXIT_DAMAGED
+        return EXIT_NEEDS_RECOVERY if self.problems else EXIT_CLEAN
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "status": {0: "clean", 1: NEEDS_RECOVERY, 3: DAMAGED}[self.exit_code],
+            "exit_code": self.exit_code,
+            "files": self.files,
             "tables": self.tables,
             "versions": self.versions,
             "published_by": self.published_by,
@@ -130,6 +162,12 @@ def _run_problem(run_id: str | None, run: Mapping[str, Any] | None) -> str | Non
     if run["status"] == STATUS_RUNNING:
         return f"run {run_id} is still running: verify again when it has finished"
     return None
+
+
+def _kind(problem: str) -> str:
+    """What fixes a problem: `relief recover` (a dead run's versions), or a person."""
+    recoverable = ("unpublished:", "is still running", "`relief recover` restores it")
+    return NEEDS_RECOVERY if any(text in problem for text in recoverable) else DAMAGED
 
 
 def _verify_table(
@@ -189,7 +227,7 @@ def _verify_table(
             else:
                 problem = _claim_problem(log, version, run_id, named)
         if problem is not None:
-            problems.append(Unaccounted(name, version, run_id, problem))
+            problems.append(Unaccounted(name, version, run_id, problem, _kind(problem)))
     if published is not None and not newest_ok:
         flagged = {p.version for p in problems}
         if log.latest_version not in flagged:
@@ -200,6 +238,7 @@ def _verify_table(
                     commit_text(log.commits.get(log.latest_version, {}), "run_id"),
                     f"the newest version is not the published version {published.version} "
                     f"(run {published.named_by}); `relief recover` restores it",
+                    NEEDS_RECOVERY,
                 )
             )
     return problems
@@ -237,14 +276,27 @@ def verify_warehouse(warehouse: Path) -> VerifyReport:
     seen: set[tuple[str, int]] = set()
     tables = [(slug, home.county(slug)) for slug in home.county_slugs()]
     tables += [(SUMMARY, home.summary), (QUARANTINE, home.quarantine)]
+    logs: dict[str, TableLog] = {}
     for name, path in tables:
         if not table_exists(path):
             continue
-        log = table_log(path)
+        try:
+            log = table_log(path)
+        except TableUnreadable as exc:
+            report.tables += 1
+            seen.update(key for key in claims if key[0] == name)  # reported here, not as missing
+            report.problems.append(
+                Unaccounted(name, None, None, f"its Delta log cannot be read ({exc.detail})")
+            )
+            continue
+        logs[name] = log
         report.tables += 1
         report.versions += len(log.commits)
         seen.update((name, v) for v in log.commits)
         report.problems += _verify_table(name, log, by_id, claims, publication.table(name), report)
+    for (name, version), named in sorted(claims.items()):
+        if name in logs and version in logs[name].commits:
+            report.problems += _verify_files(name, logs[name], version, named[0], report)
     for (name, version), named in sorted(claims.items()):
         if (name, version) not in seen:
             what = "this county's table" if name not in (SUMMARY, QUARANTINE) else "this table"
@@ -257,6 +309,31 @@ def verify_warehouse(warehouse: Path) -> VerifyReport:
                 )
             )
     return report
+
+
+def _verify_files(
+    name: str, log: TableLog, version: int, claim: Claim, report: VerifyReport
+) -> list[Unaccounted]:
+    """Every data file of a version the ledger names: there, and a readable Parquet file."""
+    try:
+        snapshot = log.at(version)
+        broken = unreadable_files(snapshot)
+        report.files += len(snapshot.file_uris())
+    except PermissionError:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return [Unaccounted(name, version, claim.written_by, f"cannot be read ({first})")]
+    return [
+        Unaccounted(
+            name,
+            version,
+            claim.written_by,
+            f"its data file {file} is {problem} (run {claim.named_by} publishes this version; "
+            "readers of it fail)",
+        )
+        for file, problem in broken
+    ]
 
 
 def render_verify(report: VerifyReport, warehouse: Path) -> str:
@@ -276,9 +353,18 @@ def render_verify(report: VerifyReport, warehouse: Path) -> str:
         return (
             f"{head}; {published}. Every version is accounted for by the runs ledger{notes}, "
             "every table's newest state is its published one, and every version the ledger "
-            "names exists."
+            f"names exists and opens ({report.files:,} data file(s) read)."
         )
-    lines = [f"{head}; {published}; {len(report.problems)} NOT accounted for{notes}:"]
-    rows = [[p.table, str(p.version), p.run_id or NONE_SHOWN, p.problem] for p in report.problems]
+    verdict = (
+        "DAMAGED, restore what is listed from a backup (exit 3)"
+        if report.exit_code == EXIT_DAMAGED
+        else "`relief recover` fixes every one (exit 1)"
+    )
+    lines = [f"{head}; {published}; {len(report.problems)} NOT accounted for{notes}: {verdict}"]
+    rows = [
+        [p.table, NONE_SHOWN if p.version is None else str(p.version), p.run_id or NONE_SHOWN,
+         p.problem]
+        for p in report.problems
+    ]  # fmt: skip
     lines += ["  " + line for line in text_table(["TABLE", "VERSION", "RUN", "PROBLEM"], rows)]
     return "\n".join(lines)

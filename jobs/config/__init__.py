@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from relief.transforms.vocabulary import Counties
 
@@ -99,3 +100,36 @@ def load_model(path: Path, model: type[M]) -> M:
 
 def load_counties(directory: Path | None = None) -> Counties:
     return load_model((directory or conf_dir()) / "counties.yaml", Counties)
+
+
+class Guards(BaseModel):
+    """pipeline.yaml's ``relief:`` section: what stops a run before it publishes
+    (docs/operations.md, "Guards against a wrong publication")."""
+
+    model_config = {"extra": "forbid"}
+
+    # A county table keeping less than this share of the rows its published version holds
+    # stops the run (exit 1) unless `relief run --allow-shrink`: a truncated or misread
+    # extract must not replace a county's records with a fraction of them.
+    shrink_min_share: float = Field(default=0.5, ge=0, le=1)
+    # Tables the published run gave fewer rows are not held to the share: in a county with 3
+    # subjects, 1 leaving is a real change, not a broken extract.
+    shrink_min_rows: int = Field(default=20, ge=0)
+    # More than this share of the lines read quarantined fails the raw suite (a critical
+    # expectation, raw_quarantine_share): a file in another format is not an extract.
+    quarantine_max_share: float = Field(default=0.05, ge=0, le=1)
+
+    def min_kept_rows(self, rows_read: int) -> int:
+        """The fewest kept lines the raw suite accepts out of ``rows_read``."""
+        return math.ceil(rows_read * (1 - self.quarantine_max_share) - 1e-9)
+
+
+def load_guards(directory: Path | None = None) -> Guards:
+    path = (directory or conf_dir()) / "pipeline.yaml"
+    data = read_yaml(path) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with spark: and relief: sections")
+    try:
+        return Guards.model_validate(data.get("relief") or {})
+    except ValidationError as exc:
+        raise ConfigError(validation_message(f"{path} (relief:)", exc)) from exc

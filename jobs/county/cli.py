@@ -131,6 +131,11 @@ def packet(
         f"cases; {result.worklist:,} worklist lines"
     )
     typer.echo(f"  wrote {len(result.files)} files into {out}")
+    if result.skipped:
+        typer.echo(
+            f"  skipped {len(result.skipped)} case(s) a page cannot lay out, listed in "
+            f"{out / 'skipped_cases.csv'}: {', '.join(case[:40] for case, _, _ in result.skipped)}"
+        )
     if not result.office_configured:
         typer.echo(
             f"  DA office: placeholders; add {result.county.slug} to conf/offices.yaml "

@@ -58,7 +58,12 @@ import pyarrow.compute as pc
 
 from relief.jobs.config.offices import Office, load_offices, office_lines, office_name
 from relief.jobs.county.csv import CsvStyle, rows_table, write_csv
-from relief.jobs.warehouse.access import owner_only, private_dir, private_file
+from relief.jobs.warehouse.access import (
+    owner_only,
+    private_dir,
+    private_file,
+    refuse_inside_warehouse,
+)
 from relief.jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
 from relief.transforms.columns import (
     CASE_NUMBERS,
@@ -98,6 +103,12 @@ COVER_SHEET = "cover_sheet.pdf"
 WORKLIST = "hand_review_worklist.csv"
 ORDERS = "orders"
 MERGED_ORDERS = "orders_merged.pdf"
+SKIPPED_CASES = "skipped_cases.csv"
+SKIPPED_HEADER = ["Case number(s)", "Convictions", "Why it is not in the packet"]
+# The longest value a packet prints in a cell: a DOJ name or charge is tens of characters; a
+# value thousands long (a corrupted field) cannot be laid out on a page, and its case is
+# skipped and listed rather than sinking every other case's order.
+LAYOUT_LIMIT = 1000
 
 DISMISS = "Dismiss and seal"
 REDUCE_FELONY = "Reduce to misdemeanor"
@@ -727,6 +738,8 @@ class PacketResult:
     office_configured: bool = False
     files: list[Path] = field(default_factory=list)
     served: str = ""  # which version, and whether it is the published one
+    # Cases not laid out: (case, convictions, why); listed in skipped_cases.csv.
+    skipped: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def cover_pdf(result: PacketResult, source: Provenance, office: Office | None,
@@ -759,6 +772,9 @@ def cover_pdf(result: PacketResult, source: Provenance, office: Office | None,
         ["Granted, but no court case number (on the worklist)", str(result.without_case_number)],
         ["Hand-review worklist lines", str(result.worklist)],
     ]
+    if result.skipped:
+        totals.append([f"Cases skipped: cannot be laid out ({SKIPPED_CASES})",
+                       str(len(result.skipped))])  # fmt: skip
     doc.table(["Packet", "Count"], totals, [120, 40], size=10)
     doc.gap(4)
     files = [f"{BULK_MOTION} (bulk motion, one row per conviction)"]
@@ -808,6 +824,12 @@ def write_packet(snapshot: CountySnapshot, out: Path, orders: OrderFiles = Order
     table = snapshot.table
     granted = granted_convictions(table, source.compute_at)
     cases = by_case(granted)
+    skipped = [(case, len(cases[case]), why) for case, why in unlaid_cases(cases).items()]
+    if skipped:
+        left_out = {case for case, _, _ in skipped}
+        cases = {case: rows for case, rows in cases.items() if case not in left_out}
+        kept = {id(c) for rows in cases.values() for c in rows}
+        granted = [c for c in granted if id(c) in kept]  # the bulk motion's order
     work = worklist(table, snapshot.county.slug, source.compute_at)
     dismissals = sum(1 for c in granted if c.relief == DISMISS)
     result = PacketResult(
@@ -821,6 +843,7 @@ def write_packet(snapshot: CountySnapshot, out: Path, orders: OrderFiles = Order
         without_case_number=sum(1 for c in granted if not c.case_numbers),
         worklist=len(work),
         office_configured=office is not None,
+        skipped=sorted(skipped),
     )
     per_case = orders is not OrderFiles.MERGED
     merged = MERGED_ORDERS if orders is not OrderFiles.PER_CASE else None
@@ -832,6 +855,19 @@ def write_packet(snapshot: CountySnapshot, out: Path, orders: OrderFiles = Order
         _write_packet_files(result, source, office, granted, cases, work, out, per_case, merged,
                             fonts)  # fmt: skip
     return result
+
+
+def unlaid_cases(cases: Mapping[str, Sequence[Conviction]]) -> dict[str, str]:
+    """Cases a page cannot lay out, with why: a value longer than LAYOUT_LIMIT characters."""
+    skipped: dict[str, str] = {}
+    for case, convictions in cases.items():
+        longest = max(len(v) for c in convictions for v in (*c.bulk_row(), c.subject, case))
+        if longest > LAYOUT_LIMIT:
+            skipped[case] = (
+                f"a value of {longest:,} characters (a page holds at most {LAYOUT_LIMIT:,}): "
+                "check the record in the county table and file this case by hand"
+            )
+    return skipped
 
 
 def _write_packet_files(
@@ -880,6 +916,10 @@ def _write_packet_files(
     result.files.append(out / COVER_SHEET)
     _write_csv(out / WORKLIST, WORKLIST_HEADER, (item.row() for item in work))
     result.files.append(out / WORKLIST)
+    if result.skipped:
+        skipped_rows = [[case[:80], str(count), why] for case, count, why in result.skipped]
+        _write_csv(out / SKIPPED_CASES, SKIPPED_HEADER, skipped_rows)
+        result.files.append(out / SKIPPED_CASES)
 
 
 def packet(
@@ -893,6 +933,7 @@ def packet(
 ) -> PacketResult:
     """Read the county's table (only that one) and write its filing packet to ``out``."""
     county = resolve_county(county_name, counties)
+    refuse_inside_warehouse(out, warehouse)
     office = load_offices(counties=counties).offices.get(county.slug)
     snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
     missing = [c for c in (IS_CANDIDATE, DETERMINATION) if c not in snapshot.table.column_names]

@@ -45,7 +45,12 @@ from relief.jobs.county import xlsx
 from relief.jobs.county.csv import CsvStyle
 from relief.jobs.county.csv import write_csv as write_table_csv
 from relief.jobs.county.gogen import ALL_RESULTS, gogen_file_name, write_gogen
-from relief.jobs.warehouse.access import owner_only, private_dir, private_file
+from relief.jobs.warehouse.access import (
+    owner_only,
+    private_dir,
+    private_file,
+    refuse_inside_warehouse,
+)
 from relief.jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
 from relief.transforms.columns import (
     INPUT_INDEX,
@@ -164,6 +169,7 @@ def pull(
         except ValueError as exc:
             raise PullError(f"--suffix {exc}", exit_code=2) from None
     county = resolve_county(county_name, counties)
+    refuse_inside_warehouse(out, warehouse)
     snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
     result = PullResult(
         county=county,

@@ -210,7 +210,10 @@ def build_session(
                 spark = builder.getOrCreate()
         else:
             spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR" if quiet else "WARN")
+    # Quiet: not even Spark's ERROR lines, whose stack traces a failed task repeats by the
+    # hundred (a full disk: 540 lines); relief's own one-line failure says what failed and
+    # the ledger keeps the error (jobs/runtime/log4j2-quiet.properties).
+    spark.sparkContext.setLogLevel("FATAL" if quiet else "WARN")
     return spark
 
 

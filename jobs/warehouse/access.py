@@ -181,13 +181,39 @@ def owner_only() -> Iterator[None]:
 # --- files relief writes for people (pulls, packets, diffs, reports): owner-only, whole --
 
 
+def refuse_inside_warehouse(out: Path, warehouse: object, option: str = "--out") -> None:
+    """PullError (exit 2) when ``out`` is the warehouse or lies inside it (links followed).
+
+    Readers never write into the warehouse: an output there could replace a table's commit,
+    land in another county's folder (and be given that county's group by the next run's
+    permission pass), or be taken for a table."""
+    text = str(warehouse)
+    if "://" in text:  # an object-store warehouse: a local --out is never inside it
+        return
+    root = Path(text).resolve()
+    target = out.resolve()
+    if target == root or root in target.parents:
+        raise PullError(
+            f"{option} {out} is inside the warehouse {warehouse}: relief writes there only "
+            "through a run; give a folder outside the warehouse",
+            exit_code=2,
+        )
+
+
 def private_dir(path: Path) -> Path:
-    """``path`` as a directory; the directories created here are 0700."""
+    """``path`` as a directory; the directories created here are 0700. An existing folder
+    must be this account's: a pull or packet never fills a folder someone else made."""
     missing: list[Path] = []
     probe = path
     while not probe.exists():
         missing.append(probe)
         probe = probe.parent
+    if not missing and path.is_dir() and path.stat().st_uid != os.geteuid():
+        raise PullError(
+            f"--out {path}: the folder belongs to another user (uid {path.stat().st_uid}); "
+            "write into a new folder or one you made",
+            exit_code=2,
+        )
     for directory in reversed(missing):
         directory.mkdir(mode=0o700)
         os.chmod(directory, 0o700)

@@ -21,11 +21,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from pyarrow.lib import ArrowException
 
 from relief.jobs import __version__
 from relief.jobs.warehouse import fs
+from relief.jobs.warehouse.fs import Location
 from relief.jobs.warehouse.lock import holder_is_dead, read_lock
-from relief.jobs.warehouse.storage import Warehouse, append_rows, open_table, read_arrow
+from relief.jobs.warehouse.storage import (
+    TableUnreadable,
+    Warehouse,
+    append_rows,
+    open_table,
+    read_arrow,
+)
 
 if (
     TYPE_CHECKING
@@ -163,6 +171,17 @@ def record_final(warehouse: Warehouse, row: dict[str, Any], status: str, message
     return append_rows(warehouse.runs, table, {"run_id": row["run_id"], "status": status})
 
 
+class LedgerUnreadable(TableUnreadable):
+    """The runs ledger cannot be read: no command can tell what is published."""
+
+    def __init__(self, path: Location, detail: str) -> None:
+        super().__init__(path, detail)
+        self.args = (
+            f"the runs ledger {path} cannot be read ({detail}): no command can tell what is "
+            "published, and nothing was changed. Restore runs/ from a backup",
+        )
+
+
 def read_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
     """Latest row of every run, oldest run first (the ledger is small: one row per run).
 
@@ -170,10 +189,17 @@ def read_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
     process that is gone (a killed run leaves its lock behind), died: it is shown as
     ``incomplete``.
     """
-    table = open_table(warehouse.runs)
-    if table is None:
-        return []
-    rows = read_arrow(warehouse.runs, table).to_pylist()
+    try:
+        table = open_table(warehouse.runs)
+        if table is None:
+            return []
+        rows = read_arrow(warehouse.runs, table).to_pylist()
+    except TableUnreadable as exc:
+        raise LedgerUnreadable(warehouse.runs, exc.detail) from None
+    except (OSError, ArrowException) as exc:  # a data file the log names is gone or broken
+        if isinstance(exc, PermissionError):
+            raise
+        raise LedgerUnreadable(warehouse.runs, str(exc).splitlines()[0]) from None
     latest: dict[str, dict[str, Any]] = {}
     order: dict[str, int] = {}
     for position, row in enumerate(rows):

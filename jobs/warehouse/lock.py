@@ -76,9 +76,12 @@ def read_lock(warehouse: fs.Location) -> dict[str, Any] | None:
         state = _remote_state(warehouse)
         return state[1] if state is not None and state[1].get(_EVENT) == "acquire" else None
     try:
-        return dict(json.loads(lock_path(warehouse).read_text()))
-    except (FileNotFoundError, PermissionError, json.JSONDecodeError):
-        return None  # PermissionError: a reader without access to the lock (access.py)
+        holder = json.loads(lock_path(warehouse).read_text(encoding="utf-8"))
+    except (FileNotFoundError, PermissionError, ValueError):
+        # PermissionError: a reader without access to the lock (access.py); ValueError
+        # (UnicodeDecodeError, JSONDecodeError): half-written or not a lock relief wrote.
+        return None
+    return dict(holder) if isinstance(holder, dict) else None
 
 
 def _alive(pid: int) -> bool:
@@ -150,7 +153,13 @@ def warehouse_lock(warehouse: fs.Location, run_id: str) -> Iterator[dict[str, An
         holder = _read_holder(warehouse)
         if not holder and not path.exists():
             continue  # the holder finished while we looked
-        if holder and holder_is_dead(holder):
+        if not holder:
+            raise WarehouseLocked(
+                f"the lock file {path} cannot be read (it is not a lock relief wrote, or it "
+                "is damaged): a run may hold the warehouse. If no run is running, delete "
+                f"{path}"
+            )
+        if holder_is_dead(holder):
             with _takeover_guard(warehouse):
                 # Only the first run to get here finds the dead holder still in place.
                 if read_lock(warehouse) == holder:
@@ -172,7 +181,11 @@ def warehouse_lock(warehouse: fs.Location, run_id: str) -> Iterator[dict[str, An
     finally:
         current = read_lock(warehouse)
         if current and current.get("run_id") == run_id:
-            path.unlink(missing_ok=True)
+            # On a warehouse that became read-only the lock stays: it names this process,
+            # so the next run or `relief recover` takes it over once we are gone. The run's
+            # own error, not this one, is what people must see.
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
 
 # --- on an object store: a Delta table whose conditional commits are the lock ----------------

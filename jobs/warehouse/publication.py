@@ -115,3 +115,42 @@ def _appended(done: Sequence[Mapping[str, Any]], key: str, table: str) -> Publis
 
 def publication(warehouse: Warehouse) -> Publication:
     return publication_of(ledger.read_runs(warehouse))
+
+
+def shrink_message(
+    published: Publication,
+    rows: Mapping[str, int],
+    min_share: float,
+    min_rows: int,
+) -> str | None:
+    """One line saying which county tables would keep less than ``min_share`` of the rows
+    their published version holds (tables published with fewer than ``min_rows`` rows are not
+    held to it), or None. ``rows``: the rows a run would commit, by county slug.
+
+    A run over a truncated, misread or wrong extract (every line quarantined, a pipe-delimited
+    file, one county's file given as the state's) would otherwise replace the counties'
+    records with a fraction of them; the caller stops before publishing unless told the
+    shrink is meant (``relief run --allow-shrink``)."""
+    if published.run is None:
+        return None
+    shrunk: list[tuple[str, int, int]] = []
+    for slug, new in sorted(rows.items()):
+        entry = published.county(slug)
+        before = None if entry is None else entry.rows
+        if before is None or before < max(min_rows, 1):
+            continue
+        if new < before * min_share:
+            shrunk.append((slug, before, new))
+    if not shrunk:
+        return None
+    before_total = sum(b for _, b, _ in shrunk)
+    new_total = sum(n for _, _, n in shrunk)
+    listed = ", ".join(f"{slug} {b:,} -> {n:,}" for slug, b, n in shrunk[:5])
+    more = f" and {len(shrunk) - 5} more" if len(shrunk) > 5 else ""
+    return (
+        f"this run would publish {new_total:,} rows where run {published.run_id} publishes "
+        f"{before_total:,} in {len(shrunk)} county table(s) that would keep less than "
+        f"{min_share:.0%} of their rows ({listed}{more}); nothing was published. Check the "
+        "extract; if the smaller tables are meant, run again with --allow-shrink "
+        "(pipeline.yaml relief.shrink_min_share sets the share)"
+    )

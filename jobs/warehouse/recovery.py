@@ -41,6 +41,7 @@ from relief.jobs.warehouse.storage import (
     RESTORE_KEY,
     RESTORED_VERSION_KEY,
     UNDONE_RUNS_KEY,
+    TableUnreadable,
     Warehouse,
     commit_history,
     open_table,
@@ -64,6 +65,7 @@ class RecoveryReport:
     dead_runs: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # tables whose log cannot be read
 
     @property
     def did_anything(self) -> bool:
@@ -84,8 +86,42 @@ def _label(name: str) -> str:
     return f"{name} table" if name in (QUARANTINE, SUMMARY) else name
 
 
-def _orphans(warehouse: Warehouse, report: RecoveryReport, keep_run: str | None) -> None:
+def unreadable_tables(
+    warehouse: Warehouse, published: Publication, report: RecoveryReport
+) -> set[str]:
+    """Tables recovery must not touch, each reported: a log that cannot be read, or a folder
+    without a log although a succeeded run publishes a version of it (its log was deleted).
+    Recovery removes only files no Delta version names, and without a readable log it cannot
+    know which those are: the published run's files would look like orphans."""
+    unreadable: set[str] = set()
+    for name, path in _tables(warehouse):
+        try:
+            table = open_table(path)
+        except TableUnreadable as exc:
+            detail = exc.detail
+        else:
+            entry = published.table(name)
+            if table is not None or entry is None or not path.is_dir():
+                continue
+            detail = f"no _delta_log, though run {entry.named_by} publishes version {entry.version}"
+        unreadable.add(name)
+        report.unreadable.append(name)
+        report.left.append(
+            f"cannot recover {_label(name)}: its log is unreadable; the files are kept "
+            f"({detail}). Restore {path}/_delta_log from a backup"
+        )
+    return unreadable
+
+
+def _orphans(
+    warehouse: Warehouse,
+    report: RecoveryReport,
+    keep_run: str | None,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> None:
     for name, path in [*_tables(warehouse), ("ledger", warehouse.runs)]:
+        if name in skip:
+            continue
         removed = remove_orphans(path, keep_run=keep_run)
         if removed:
             runs = sorted({orphan_run(n) or "unknown" for n in removed})
@@ -197,10 +233,12 @@ def roll_back_tables(
     runs = ledger.read_runs(warehouse)
     by_id = {str(r["run_id"]): r for r in runs}
     published: Publication = publication_of(runs)
+    skip = unreadable_tables(warehouse, published, report)
     if only_run is None:
-        _orphans(warehouse, report, keep_run=None)
+        _orphans(warehouse, report, keep_run=None, skip=skip)
     for name, path in _tables(warehouse):
-        _undo_versions(name, path, published.table(name), by_id, by, report, only_run)
+        if name not in skip:
+            _undo_versions(name, path, published.table(name), by_id, by, report, only_run)
     return report
 
 
@@ -249,9 +287,10 @@ class RecoverError(Exception):
         self.exit_code = exit_code
 
 
-def recover_warehouse(root: str | Path | StorePath) -> list[str]:
+def recover_warehouse(root: str | Path | StorePath) -> tuple[list[str], bool]:
     """``relief recover``: take the warehouse lock, recover, and return what was done, one
-    line each (the last line says what readers are served now)."""
+    line each (the last line says what readers are served now), and whether everything was
+    recovered (False: something is left for a person, e.g. a table whose log is unreadable)."""
     from relief.jobs.config import ConfigError
     from relief.jobs.warehouse.access import AccessError, owner_only, secure_warehouse
     from relief.jobs.warehouse.lock import WarehouseLocked, warehouse_lock
@@ -299,4 +338,4 @@ def recover_warehouse(root: str | Path | StorePath) -> list[str]:
             if not report.left
             else f"the other tables are at the version published by {published.describe()}"
         )
-    return lines
+    return lines, not report.left

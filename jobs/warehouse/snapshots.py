@@ -26,8 +26,10 @@ from relief.jobs.warehouse.fs import Location, StorePath
 from relief.jobs.warehouse.publication import Publication, PublishedVersion, publication_of
 from relief.jobs.warehouse.storage import (
     LocationError,
+    TableUnreadable,
     Warehouse,
     commit_history,
+    first_line,
     open_table,
     read_arrow,
     table_exists,
@@ -305,8 +307,11 @@ def open_snapshot(
         raise PullError(denied(path)) from None
     except PullError:
         raise
+    except TableUnreadable as exc:
+        raise PullError(str(exc)) from None
     except Exception as exc:  # deltalake raises its own error types for a bad table/version
-        raise PullError(f"cannot read version {version} of {path}: {exc}") from None
+        which = "its Delta log" if version is None else f"version {version}"
+        raise PullError(f"cannot read {which} of {path}: {first_line(exc)}") from None
     return CountySnapshot(
         county=county,
         path=path,

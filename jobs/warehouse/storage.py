@@ -164,8 +164,42 @@ def table_exists(path: Location) -> bool:
     return (path / "_delta_log").is_dir()
 
 
+class TableUnreadable(Exception):
+    """A table whose Delta log cannot be read: a truncated or corrupt commit, or a commit
+    naming what is not there. Nothing may be changed in it; a person restores the log."""
+
+    def __init__(self, path: Location, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(
+            f"{path}: its Delta log cannot be read ({detail}); nothing was changed. Restore "
+            "its _delta_log from a backup; `relief audit verify` lists what is damaged"
+        )
+
+
+class DataFileUnreadable(TableUnreadable):
+    """A data file a table version names is missing or is not readable Parquet."""
+
+    def __init__(self, path: Location, version: int, detail: str) -> None:
+        super().__init__(path, detail)
+        self.version = version
+        self.args = (
+            f"{path}: version {version} cannot be read: a data file it names is missing or "
+            f"damaged ({detail}); nothing was changed. `relief audit verify` lists what is "
+            "damaged; restore the file from a backup",
+        )
+
+
+def first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def open_table(path: Location, version: int | None = None) -> DeltaTable | None:
-    """The Delta table at ``path`` (at ``version``, default latest); None if there is none."""
+    """The Delta table at ``path`` (at ``version``, default latest); None if there is none.
+
+    Raises TableUnreadable when the log is there but cannot be read (a truncated commit)."""
     uri, options = fs.delta_uri(str(path)), fs.storage_options(str(path))
     try:
         if version is None:
@@ -173,6 +207,10 @@ def open_table(path: Location, version: int | None = None) -> DeltaTable | None:
         return DeltaTable(uri, version=version, storage_options=options)
     except TableNotFoundError:
         return None
+    except PermissionError:
+        raise
+    except Exception as exc:  # delta-rs' DeltaError, DeltaProtocolError, OSError ...
+        raise TableUnreadable(path, first_line(exc)) from None
 
 
 def read_arrow(
@@ -182,12 +220,19 @@ def read_arrow(
     filters: Any = None,
 ) -> pa.Table:
     """Rows of ``table`` (a snapshot of the table at ``path``), read with a native pyarrow
-    file system (fs.table_filesystem: no Python in Arrow's I/O threads)."""
-    return table.to_pyarrow_table(
-        columns=list(columns) if columns is not None else None,
-        filesystem=fs.table_filesystem(str(path)),
-        filters=filters,
-    )
+    file system (fs.table_filesystem: no Python in Arrow's I/O threads).
+
+    Raises DataFileUnreadable when a data file the version names is missing or broken."""
+    try:
+        return table.to_pyarrow_table(
+            columns=list(columns) if columns is not None else None,
+            filesystem=fs.table_filesystem(str(path)),
+            filters=filters,
+        )
+    except PermissionError:
+        raise
+    except (OSError, pa.ArrowException) as exc:
+        raise DataFileUnreadable(path, table.version(), first_line(exc)) from None
 
 
 def commit_history(table: DeltaTable) -> dict[int, dict[str, Any]]:
@@ -245,6 +290,25 @@ def _parquet(file: Location) -> pq.ParquetFile:
     if isinstance(file, fs.StorePath):
         return pq.ParquetFile(file.filesystem.open_input_file(file.path))
     return pq.ParquetFile(file)
+
+
+def unreadable_files(table: DeltaTable) -> list[tuple[str, str]]:
+    """(file name, problem) for every data file of ``table``'s snapshot that is missing or
+    whose Parquet footer cannot be read: what a reader of that version would fail on."""
+    problems: list[tuple[str, str]] = []
+    for uri in table.file_uris():
+        name = uri.rstrip("/").rsplit("/", 1)[-1]
+        filesystem_, path = fs.filesystem(uri)
+        try:
+            with filesystem_.open_input_file(path) as handle:
+                pq.ParquetFile(handle).metadata  # noqa: B018 - reading the footer is the check
+        except FileNotFoundError:
+            problems.append((name, "missing"))
+        except PermissionError:
+            raise
+        except (OSError, pa.ArrowException) as exc:
+            problems.append((name, f"unreadable ({first_line(exc)})"))
+    return problems
 
 
 def parquet_rows(files: Sequence[Location]) -> int:
