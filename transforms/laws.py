@@ -138,7 +138,8 @@ def _coerce(kind: ParameterType, value: Any, where: str) -> Any:
         raise ValueError(f"{where}: expected a non-empty text, got {value!r}")
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",")]
-    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+    texts = isinstance(value, list | tuple) and all(isinstance(v, str) and v.strip() for v in value)
+    if texts and value:
         return tuple(v.strip().upper() for v in value)
     raise ValueError(f"{where}: expected a non-empty list of texts, got {value!r}")
 
@@ -204,7 +205,7 @@ class LawRule(Rule):
 class LawDecisionList(Policy):
     """A law pack's decision list with its parameters resolved; first rule wins."""
 
-    rules: tuple[LawRule, ...] = Field(min_length=1)  # type: ignore[assignment]
+    rules: tuple[LawRule, ...] = Field(min_length=1)
     unit: Literal["conviction", "arrest_cycle"]
 
     @model_validator(mode="after")
@@ -321,9 +322,7 @@ class LawPack(BaseModel):
         for name, value in (overrides or {}).items():
             if name not in self.parameters:
                 known = ", ".join(sorted(self.parameters)) or "none"
-                raise ValueError(
-                    f"{name!r} is not a parameter of law {self.law} (known: {known})"
-                )
+                raise ValueError(f"{name!r} is not a parameter of law {self.law} (known: {known})")
             values[name] = self.parameters[name].check(value, name)
         return values
 

@@ -533,6 +533,7 @@ class PriorSameSectionAtLeast(Predicate):
 # policy cannot use them yet: the Spark compiler (transforms/eligibility.py) does not
 # evaluate them (phase 2 of issue 23), and :class:`Policy` says so by name.
 
+
 class ComputeAtOnOrAfter(Predicate):
     """The run's compute-at date is on or after ``date`` (a law's operative date)."""
 
@@ -876,7 +877,6 @@ LAW_PREDICATES: tuple[type[Predicate], ...] = (
     MaxTermKnown,
     MaxTermAtLeast,
 )
-
 
 
 PREDICATES: dict[str, type[Predicate]] = {

@@ -135,7 +135,9 @@ def render_law(pack: LawPack, source: str, overrides: dict[str, str]) -> str:
             marker = " (set on the command line)" if name in overrides else ""
             lines.append(f"  {name} = {_show_value(values[name])}{marker}  [{parameter.status}]")
             if parameter.choices is not None:
-                lines.append(f"      choices: {', '.join(_show_value(c) for c in parameter.choices)}")
+                lines.append(
+                    f"      choices: {', '.join(_show_value(c) for c in parameter.choices)}"
+                )
             lines.append(f"      {parameter.description.strip()}")
             lines.append(f"      source: {parameter.source.strip()}")
     decisions = pack.decision_list(overrides)

@@ -97,8 +97,7 @@ def load_law_packs(directory: Path | None = None) -> LawPacks:
         missing = sorted(pack.decision_list().vocabularies() - set(vocabularies))
         if missing:
             errors.append(
-                f"{sources[law]}: names vocabularies {', '.join(missing)}, not found in "
-                f"{vocab_dir}"
+                f"{sources[law]}: names vocabularies {', '.join(missing)}, not found in {vocab_dir}"
             )
     if errors:
         raise ConfigError("\n".join(errors))
