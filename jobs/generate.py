@@ -13,6 +13,15 @@ GIVE/TRANSPORT ...``), partial and blank dates, blank CONV_STAT_DESCR with OFFEN
 F/M/I, and the placeholder ``  -  `` in DISP_DATE (as the reference tool's own generator
 writes it on every line: ``disp_date_placeholder`` sets the share of steps that get it).
 
+For the law packs (docs/laws.md) the histories also hold what PC 1203.425 and 851.93 read:
+arrests with no court action (about a fifth of ordinary cycles, some with no disposition at
+all: pending charges), dismissals, acquittals and completed diversions (``DIVERSION
+DISMISSED``), probation grants, prison sentences, PC 290 registrations, and, for subjects
+without Prop 64 history, probation revocations (a later court step ``PROBATION REVOKED``
+for 12% of their probation grants) and records back to the 1960s (35% of those born
+before 1952 get one or two cycles before 1973). These two come from a second random
+stream, so the Prop 64 side draws what it drew before.
+
 Every name and number is fabricated. The identifiers that must never reach the warehouse
 (DOMAIN.md §1: dropped at ingest) have patterns no other field can match, so a test can
 grep any output for them:
@@ -26,9 +35,10 @@ grep any output for them:
 Both regexes are plain strings valid in Python and in Java (Spark ``rlike``). RECORD_ID is
 the 1-based data line number; SUBJECT_ID and CII_NUMBER are unique per subject.
 
-The output is a pure function of (seed, rows, counties, trailing_empty_field, header): one
-``random.Random(seed)`` stream, no set or hash ordering. The file for N rows is a prefix of
-the file for more rows with the same arguments (only the last subject is cut short).
+The output is a pure function of (seed, rows, counties, trailing_empty_field, header): two
+``random.Random`` streams seeded from ``seed``, no set or hash ordering. The file for N rows
+is a prefix of the file for more rows with the same arguments (only the last subject is cut
+short).
 """
 
 from __future__ import annotations
