@@ -515,7 +515,7 @@ def decide_1203_425(
     """PC 1203.425 for one conviction (docs/laws.md, the PC 1203.425 decision list)."""
     p = {**PC1203_425_DEFAULTS, **(params or {})}
     others = [c for c in subject.convictions if c is not conviction]
-    felony = Fact(conviction.felony)
+    felony = Fact(conviction.felony, "Offense level not recorded")
     probation = Fact(conviction.probation)
     end = conviction.sentence_end
     prob_end = conviction.probation_end
@@ -586,7 +586,7 @@ def decide_1203_425(
     rules += [
         ("path1-probation-completed", path1, DISMISSAL, "Probation completed"),
         ("path2-misdemeanor-1-year",
-         AND(Fact(t_not(conviction.felony)), NOT(probation),
+         AND(Fact(t_not(conviction.felony), "Offense level not recorded"), NOT(probation),
              _years_ago(conviction.date, at, 1)),
          DISMISSAL, "Misdemeanor, 1 year since judgment"),
         ("no-automatic-path", Fact(True), NOT_ELIGIBLE, "No automatic path"),
