@@ -274,6 +274,12 @@ ARREST_MAX_TERM_YEARS = "arrest_max_term_years"
 # law's own columns are named by law_column(law, DETERMINATION) -> "pc1203_425_determination".
 CITATION = "citation"  # the statute clause of the rule that decided (law packs)
 LAW_CANDIDATE = "candidate"  # law_column(law, LAW_CANDIDATE): the row is the law's candidate
+# Phase 2 (docs/laws.md §7): the laws whose candidates put the row's subject in this county
+# table; per law, "new" (granted by this run) / "earlier" (by an earlier published run) and
+# the run that first granted it (the warehouse's grants table).
+TABLE_LAWS = "table_laws"
+LAW_GRANT = "grant"
+LAW_GRANTED_RUN = "granted_run"
 
 
 class LawFact(NamedTuple):
