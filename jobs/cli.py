@@ -451,6 +451,7 @@ def validate(
     """Run the raw and normalized expectation suites on an extract; write no table."""
     _require_extra("validate", _SPARK_JOB)
     from expectations.runner import critical_failure_message, summarize
+    from jobs.audit import validation_page
     from jobs.config import ConfigError, load_counties
     from jobs.config.offenses import load_offenses
     from jobs.spark import JavaMissingError, build_session
@@ -476,7 +477,8 @@ def validate(
     typer.echo(summarize(results))
     if out is not None:
         try:
-            typer.echo(f"results: {write_results(results, out)}")
+            index = write_results(results, out, page=validation_page.render)
+            typer.echo(f"results: {index}")
         except OSError as exc:
             raise _fail(f"--out {out}: results could not be written ({exc})", 1) from None
     failure = critical_failure_message(results)
@@ -515,7 +517,7 @@ def report(
 ) -> None:
     """Static HTML report with charts (opens offline, prints). Counts from 1 to 10 are shown
     as <11, with enough other cells hidden that no hidden count can be worked out."""
-    _require_extra("report", ("matplotlib",))
+    _require_extra("report", ("matplotlib", "jinja2"))
     from jobs.audit.report import ReportError, report_command
     from jobs.warehouse.publication import publication
     from jobs.warehouse.storage import Warehouse
@@ -561,12 +563,14 @@ def _quiet_libraries(record: logging.LogRecord) -> bool:
     return not record.name.startswith(_CHATTY_LOGGERS)
 
 
-def main() -> None:
+def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
+    """`relief` (``args`` default: the command line); jobs/statewide.py runs ``relief run``
+    through here under spark-submit."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_quiet_libraries)
     try:
-        app()
+        app(args=args, prog_name=prog_name)
     except KeyboardInterrupt:
         typer.echo("relief: interrupted", err=True)
         sys.exit(130)

@@ -11,7 +11,6 @@ transforms/), load (stage Parquet with Spark, commit with delta-rs, record the l
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import json
@@ -35,6 +34,7 @@ from expectations.runner import (
     validate_together,
 )
 from jobs import __version__, faults
+from jobs.audit import validation_page
 from jobs.config import ConfigError, load_counties
 from jobs.config.offenses import load_offenses
 from jobs.config.policies import PolicySet, load_policy_set
@@ -534,7 +534,9 @@ def _execute(
 
     with progress.stage("validation", "Validating with Great Expectations"):
         results = validate_staged(ingested, staged_rows)
-        evidence = record_evidence(results, warehouse.validation(run_id), run_id)
+        evidence = record_evidence(
+            results, warehouse.validation(run_id), run_id, page=validation_page.render
+        )
         record.validation = evidence.summary(summarize(results))
         if evidence.problem:
             progress.warn(f"validation results could not be written: {evidence.problem}")
@@ -735,36 +737,14 @@ def _commit_metadata(record: ledger.RunRecord, extra: Mapping[str, Any]) -> dict
 # --- spark-submit entry point ---------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="jobs/statewide.py", description=__doc__)
-    parser.add_argument("--input", required=True)
-    parser.add_argument("--warehouse", required=True, type=Path)
-    parser.add_argument("--compute-at", type=dt.date.fromisoformat, default=dt.date.today())
-    parser.add_argument("--counties")
-    parser.add_argument("--policy-dir", type=Path)
-    parser.add_argument("--eligibility-options", type=Path)
-    parser.add_argument("--force", action="store_true")
-    args = parser.parse_args(argv)
-    options = RunOptions(
-        inputs=args.input,
-        warehouse=args.warehouse,
-        compute_at=args.compute_at,
-        counties=args.counties.split(",") if args.counties else None,
-        policy_dir=args.policy_dir,
-        eligibility_options=args.eligibility_options,
-        force=args.force,
-    )
-    try:
-        result = run(options)
-    except UsageError as exc:
-        print(f"relief: {exc}", file=sys.stderr)
-        return 2
-    except RunFailed as exc:
-        print(f"relief: run failed: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps({"run_id": result.run_id, "status": result.status}))
-    return 0
+def main(argv: list[str] | None = None) -> None:
+    """``spark-submit … jobs/statewide.py --input … --warehouse …`` or ``python -m
+    jobs.statewide …``: the `relief run` command itself, with its options (``--json`` for a
+    JSON result on stdout), messages and exit codes (0, 1 failed, 2 bad usage)."""
+    from jobs.cli import main as relief
+
+    relief(["run", *(sys.argv[1:] if argv is None else argv)], prog_name="jobs/statewide.py")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -455,7 +455,7 @@ def test_ledger_reading_matches_jobs_ledger_including_incomplete_runs(warehouse:
 def test_audit_modules_import_nothing_from_pyspark():
     code = (
         "import sys, jobs.audit.history, jobs.audit.diff, jobs.audit.explain, jobs.audit.verify\n"
-        "import jobs.audit.cli, jobs.audit.report\n"
+        "import jobs.audit.cli, jobs.audit.report, jobs.audit.validation_page\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j'))\n"
         "print(bad)\n"
     )

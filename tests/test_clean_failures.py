@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -65,6 +66,32 @@ def test_compute_at_out_of_range_is_one_line_and_exit_2_before_spark_starts(
     )
     assert SPARK_STARTED not in done.stdout + done.stderr
     assert not warehouse.exists()
+
+
+def test_the_spark_submit_entry_point_is_relief_run_with_its_options_and_messages(
+    extract: Path, tmp_path: Path
+):
+    warehouse = tmp_path / "warehouse"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "jobs" / "statewide.py"),  # as spark-submit runs it
+         "--input", str(extract), "--warehouse", str(warehouse), "--compute-at", "0005-01-01",
+         "--json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    message = (
+        "--compute-at 0005-01-01: out of range; give the day ages are measured at, "
+        "between 1900-01-01 and 2200-12-31"
+    )
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == {"run_id": None, "status": "usage_error", "message": message}
+    assert done.stderr == f"relief: {message}\n"
+    assert not warehouse.exists()
+    wide = {**os.environ, "COLUMNS": "200"}  # python -m: the same command, every option
+    shown = subprocess.run([sys.executable, "-m", "jobs.statewide", "--help"], cwd=tmp_path,
+                           env=wide, capture_output=True, text=True, timeout=300,
+                           check=True)  # fmt: skip
+    for option in ("--master", "--conf", "--json", "--counties", "--policy-dir", "--force"):
+        assert option in shown.stdout, option
 
 
 def test_a_warehouse_path_delta_rs_would_misread_is_refused_before_anything_is_written(

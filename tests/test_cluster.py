@@ -324,9 +324,9 @@ def test_spark_submit_of_the_packaged_job_writes_the_same_county_tables_as_a_loc
             *("--master", cluster.master_url, "--deploy-mode", "client"),
             *("--driver-memory", "1g", *settings),
             *("--py-files", str(relief_zip)),
-            str(ROOT / "jobs" / "statewide.py"),
+            str(ROOT / "jobs" / "statewide.py"),  # `relief run`: its options, --json too
             *("--input", str(extract), "--warehouse", str(warehouse)),
-            *("--compute-at", COMPUTE_AT.isoformat()),
+            *("--compute-at", COMPUTE_AT.isoformat(), "--json"),
         ],
         env,
         tmp_path,

@@ -3,8 +3,10 @@ rows with the observed value and offending record_ids, results are written for p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from expectations.runner import (
     totals,
     validate,
 )
+from jobs.audit import validation_page
 from jobs.config import load_counties
 from jobs.config.offenses import load_offenses
 from jobs.generate import generate_extract
@@ -431,7 +434,9 @@ def test_summary_and_totals_over_suites(bad_raw: SuiteResult, good_annotated: Su
 
 
 def test_results_json_and_html_pages_are_written(bad_raw: SuiteResult, tmp_path: Path) -> None:
-    index = write_results([bad_raw], tmp_path / "validation" / "run-1", run_id="run-1")
+    index = write_results(
+        [bad_raw], tmp_path / "validation" / "run-1", run_id="run-1", page=validation_page.render
+    )
     assert index == tmp_path / "validation" / "run-1" / INDEX_FILE
     page = index.read_text()
     for o in bad_raw.outcomes:
@@ -451,11 +456,60 @@ def test_results_json_and_html_pages_are_written(bad_raw: SuiteResult, tmp_path:
     assert not (index.parent / "data_docs").exists()
 
 
+# Text a page must show as text: it closes the element it sits in, opens a script, quotes.
+HOSTILE = """</td></code><script>alert("x")</script> & 'q' <b>"""
+
+
+class PageText(HTMLParser):
+    """A page as a browser reads it: its elements and its text, entities decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.text.extend(v for _, v in attrs if v)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_the_validation_page_shows_hostile_text_as_text(spark: SparkSession, tmp_path: Path):
+    # A record id from the data, and text an expectation reports (a column name from an
+    # extract's header, an observed value), each holding markup.
+    rows = [raw_row(1), raw_row(2, **{C.SUBJECT_ID: None, C.RECORD_ID: HOSTILE})]
+    result = validate(raw_frame(spark, rows, RAW_COLUMNS), "raw")
+    failed = outcome(result, "raw_subject_id_present")
+    assert failed.offending_ids == (HOSTILE,)
+    planted = dataclasses.replace(
+        result,
+        outcomes=[
+            dataclasses.replace(o, observed=f"extra columns {HOSTILE}", description=HOSTILE)
+            for o in result.outcomes
+        ],
+    )
+    index = write_results([planted], tmp_path / "v", run_id=HOSTILE, page=validation_page.render)
+    page = index.read_text(encoding="utf-8")
+    assert "<script" not in page and HOSTILE not in page
+    parsed = PageText()
+    parsed.feed(page)
+    assert "script" not in parsed.tags and "b" not in parsed.tags
+    shown = "".join(parsed.text)
+    assert shown.count(HOSTILE) == 2 * len(result.outcomes) + 3  # + title, heading, the id
+    assert f"relief validation — run {HOSTILE}" in shown
+    # the rows of the table are the expectations, none added by the text
+    assert page.count("<tr id=") == len(result.outcomes)
+
+
 def test_results_on_a_relative_path_are_written_at_its_absolute_path(
     bad_raw: SuiteResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    index = write_results([bad_raw], Path("wh/validation/run-1"), run_id="run-1")
+    index = write_results(
+        [bad_raw], Path("wh/validation/run-1"), run_id="run-1", page=validation_page.render
+    )
     assert index == tmp_path / "wh" / "validation" / "run-1" / INDEX_FILE
     assert index.is_absolute() and index.is_file()
 
@@ -465,7 +519,9 @@ def test_evidence_that_cannot_be_written_is_named_in_the_validation_line(
 ) -> None:
     blocker = tmp_path / "validation"
     blocker.write_text("a file where the folder should be")
-    evidence = record_evidence([bad_raw], blocker / "run-1", run_id="run-1")
+    evidence = record_evidence(
+        [bad_raw], blocker / "run-1", run_id="run-1", page=validation_page.render
+    )
     assert evidence.index is None
     assert evidence.problem == f"{blocker / 'run-1'}: Not a directory"
     assert evidence.summary("raw 5 passed, 1 warned, 4 failed") == (

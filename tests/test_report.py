@@ -311,8 +311,76 @@ def test_text_from_the_data_is_escaped(warehouse: Path, tmp_path: Path):
     out = tmp_path / "r"
     report_command(warehouse, out, None, suppress=False)
     text = (out / "county-kern.html").read_text()
-    assert "Age &lt; 21 &amp; &quot;special&quot;" in text and odd not in text
+    assert "Age &lt; 21 &amp; &#34;special&#34;" in text and odd not in text
     assert any(f["key2"] == odd for f in figures_on_page(text))
+    assert_pages_match_summary(warehouse, out, RUN_2)
+
+
+# A county slug names a file (no "/"); the other texts close elements, open scripts, quote.
+HOSTILE_COUNTY = """x"' onmouseover="alert(1)&<script>alert(2)"""
+HOSTILE_TEXT = """</td></script><script>alert("x")</script> & 'q' <b>"""
+
+
+class PageElements(HTMLParser):
+    """A page as a browser reads it: its elements, their attributes and its text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_hostile_county_reason_race_and_text_come_out_escaped_on_every_page(
+    warehouse: Path, tmp_path: Path
+):
+    c, p = HOSTILE_COUNTY, "policy"
+    rows = summary_rows(RUN_2, COMPUTE_2, [
+        (c, p, "prop64_convictions_by_section", "11357", "", 12, None),
+        (c, p, "convictions_by_determination", HOSTILE_TEXT, "", 12, None),
+        (c, p, "convictions_by_reason", HOSTILE_TEXT, HOSTILE_TEXT, 12, None),
+        (c, p, "subjects_with_prop64_conviction", "", "", 14, None),
+        (c, p, "subjects_by_race", HOSTILE_TEXT, "", 14, None),
+        (c, p, "earliest_prop64_conviction", "", "", None, HOSTILE_TEXT),
+    ])  # fmt: skip
+    version = append_rows(Warehouse(warehouse).summary, rows, {"run_id": RUN_2})
+    run_2 = next(r for r in ledger.read_runs(Warehouse(warehouse)) if r["run_id"] == RUN_2)
+    record_run(warehouse, RUN_2, COMPUTE_2, run_2["county_versions"], version,
+               started=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))  # fmt: skip
+    out = tmp_path / "r"
+    report_command(warehouse, out, None)
+    county_page = out / f"county-{HOSTILE_COUNTY}.html"
+    assert county_page.is_file()
+    for page in (out / "index.html", county_page):
+        text = page.read_text(encoding="utf-8")
+        assert HOSTILE_TEXT not in text and HOSTILE_COUNTY not in text
+        parsed = PageElements()
+        parsed.feed(text)
+        # One script element, the JSON block; no element or attribute the data brought.
+        scripts = [attrs for tag, attrs in parsed.tags if tag == "script"]
+        assert scripts == [{"type": "application/json", "id": "relief-figures"}]
+        assert all(tag != "b" for tag, _ in parsed.tags)
+        assert all("onmouseover" not in attrs for _, attrs in parsed.tags)
+        listed = figures_on_page(text)
+        assert any(f["county"] == HOSTILE_COUNTY for f in listed)
+    index = PageElements()
+    index.feed((out / "index.html").read_text(encoding="utf-8"))
+    links = {attrs["href"] for tag, attrs in index.tags if tag == "a" and "href" in attrs}
+    assert county_page.name in links  # the link leads to the county's page
+    parsed = PageElements()
+    parsed.feed(county_page.read_text(encoding="utf-8"))
+    shown = "".join(parsed.text)
+    assert shown.count(HOSTILE_TEXT) >= 6  # determination, reason, race, earliest, in tables
+    cells = figure_cells(county_page.read_text(encoding="utf-8"))
+    earliest = [x for x in cells if x["data-metric"] == "earliest_prop64_conviction"]
+    assert [(x["data-text"], x["_text"]) for x in earliest] == [(HOSTILE_TEXT, HOSTILE_TEXT)]
+    reasons = [x for x in cells if x["data-metric"] == "convictions_by_reason"]
+    assert [(x["data-key"], x["data-key2"]) for x in reasons] == [(HOSTILE_TEXT, HOSTILE_TEXT)]
     assert_pages_match_summary(warehouse, out, RUN_2)
 
 

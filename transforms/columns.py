@@ -75,7 +75,6 @@ RECORD_ID = "record_id"  # "<input fingerprint, 16 hex>-<line number>", stable a
 SOURCE_FILE = "source_file"  # path of the input file as given
 SOURCE_LINE = "source_line"  # 1-based physical line number in that file
 INPUT_INDEX = "input_index"  # position of the file in the run's input list (orders rows)
-RAW_LINE = "raw_line"  # the line's text (ingest internals and quarantine only)
 QUARANTINE_REASON = "reason"
 
 # --- identity (transforms/identity.py) ---------------------------------------------------

@@ -299,15 +299,6 @@ def condition_sql(condition: Condition, compute_at: dt.date) -> str:
     return predicate_sql(condition, compute_at)
 
 
-def predicate_column(predicate: Predicate, compute_at: dt.date) -> Column:
-    """The predicate's value as a nullable boolean column (null = UNKNOWN)."""
-    return F.expr(predicate_sql(predicate, compute_at))
-
-
-def condition_column(condition: Condition, compute_at: dt.date) -> Column:
-    return F.expr(condition_sql(condition, compute_at))
-
-
 def _reason_sql(rule: Rule) -> str:
     parts = [
         _str(part) if part is not None else f"coalesce({_col(SECTION)}, '')"

@@ -53,8 +53,6 @@ from transforms.columns import (
 
 LINE_KIND = "_line_kind"
 KIND_KEPT = "kept"
-KIND_BLANK = "blank"
-KIND_HEADER = "header"
 KIND_QUARANTINED = "quarantined"
 
 EXPECTED_FIELDS = len(DOJ_COLUMNS)

@@ -302,7 +302,3 @@ class Offenses(BaseModel):
             for section in rule.sections:
                 seen.setdefault(section, None)
         return list(seen)
-
-    def prop64_code(self) -> str:
-        """The code of the Prop 64 sections (HS); the model guarantees there is one."""
-        return self.prop64[0].code

@@ -8,5 +8,7 @@ here imports pyspark, so an auditor needs ``pip install`` and no JVM.
 - diff.py: per record, what changed between two versions;
 - explain.py: why one conviction got its determination;
 - verify.py: every table version accounted for by a succeeded run in the ledger;
-- report.py: the static HTML report of a run's figures.
+- report.py: the static HTML report of a run's figures;
+- validation_page.py: a run's validation page (every expectation and its result);
+- pages.py: the Jinja2 environment both pages are rendered with (templates/, autoescaped).
 """

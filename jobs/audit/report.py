@@ -11,7 +11,10 @@ relief by race; Prop 64 convictions by year of conviction. Default run: the late
 
 Charts are drawn here with matplotlib (Agg, text kept as SVG text) and put inline in the page,
 so the report opens offline, prints, and can be mailed as a folder. Every chart has a title, a
-text description for screen readers, and a table of its numbers below it.
+text description for screen readers, and a table of its numbers below it. This module works
+out what a page shows (cells, rows, tables, chart blocks); templates/report.html and
+report_macros.html lay it out as HTML, with report.css inline (Jinja2, autoescaped:
+jobs/audit/pages.py).
 
 Every number on a page comes from the summary table: each cell carries ``data-county``,
 ``data-flow``, ``data-metric``, ``data-key``, ``data-key2`` and ``data-value`` (``*`` in a key
@@ -33,7 +36,6 @@ then say so.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -53,9 +55,11 @@ from jobs.audit.common import (
     short_hash,
     validation_summary,
 )
+from jobs.audit.pages import render as render_page
 from jobs.config import ConfigError, load_counties
 from jobs.outputs import private_dir, private_file
 from jobs.warehouse.storage import Warehouse, open_table, read_arrow
+from jobs.warehouse.validation import INDEX_FILE as VALIDATION_PAGE
 from transforms.policy import Determination
 from transforms.summary_names import (
     BY_DETERMINATION,
@@ -85,7 +89,6 @@ matplotlib.use("Agg")
 
 ALL = "*"
 INDEX = "index.html"
-DATA_DOCS = "index.html"  # <warehouse>/validation/<run_id>/index.html (warehouse/validation.py)
 
 FELONY, NON_FELONY = "felony", "non-felony"
 
@@ -337,7 +340,9 @@ def _shown(value: int | None) -> str:
     return SUPPRESSED if value is None else f"{value:,}"
 
 
-def _svg(figure: Figure, chart_id: str, title: str, description: str) -> str:
+def _svg(figure: Figure, chart_id: str) -> tuple[str, str]:
+    """The chart as SVG, text kept as text: the attributes of its ``<svg>`` element and what
+    follows the opening tag (the template adds the role, title and description)."""
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": chart_id}):
         figure.savefig(
@@ -347,19 +352,9 @@ def _svg(figure: Figure, chart_id: str, title: str, description: str) -> str:
             metadata={"Date": None, "Creator": None},
         )
     text = buffer.getvalue()
-    svg = text[text.index("<svg") :]
+    svg = text[text.index("<svg ") :]
     end = svg.index(">")
-    opening = svg[:end].replace(
-        "<svg ",
-        f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
-        'preserveAspectRatio="xMinYMin meet" ',
-        1,
-    )
-    labels = (
-        f'<title id="{chart_id}-title">{html.escape(title)}</title>'
-        f'<desc id="{chart_id}-desc">{html.escape(description)}</desc>'
-    )
-    return opening + ">" + labels + svg[end + 1 :]
+    return svg[len("<svg ") : end], svg[end + 1 :]
 
 
 def _describe(labels: Sequence[str], series: Sequence[Series], limit: int = 15) -> str:
@@ -452,10 +447,10 @@ def vbar_chart(labels: Sequence[str], series: Series, axis_label: str) -> Figure
 
 
 # --- pages ----------------------------------------------------------------------------------
+# What a page shows is built here as plain values (cells, rows, tables, chart blocks); the
+# HTML comes from templates/report.html (jobs/audit/pages.py: Jinja2, autoescaped).
 
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+TEMPLATE = "report.html"
 
 
 def _fmt(value: int) -> str:
@@ -468,6 +463,63 @@ def _percent(part: int | None, whole: int | None) -> str:
     if part is None or whole is None:
         return "hidden"  # a share of a suppressed count would give it away
     return "-" if whole == 0 else f"{100 * part / whole:.0f}%"
+
+
+NUMBER, SUPPRESSED_NUMBER, TEXT, DERIVED = "number", "suppressed", "text", "derived"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: a count of the summary table (``number``, or ``suppressed`` with no
+    value), a text figure (``text``), or a share worked out from shown counts (``derived``,
+    which names no figure)."""
+
+    kind: str
+    shown: str
+    figure: FigureKey | None = None
+    value: int | None = None
+    text: str = ""
+
+
+def _derived(shown: str) -> Cell:
+    return Cell(DERIVED, shown)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A table row: its label (a link with ``href``), plain cells before it, then figures."""
+
+    label: str
+    cells: Sequence[Cell]
+    href: str | None = None
+    lead: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    header: Sequence[str]
+    rows: Sequence[Row]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart as matplotlib wrote it (SVG), and its text for screen readers."""
+
+    attributes: str  # of matplotlib's <svg> element
+    body: str  # what follows its opening tag, through </svg>
+    description: str
+
+
+@dataclass(frozen=True)
+class ChartBlock:
+    """A section: heading, introduction, chart (None: nothing to chart), tables."""
+
+    id: str
+    title: str
+    intro: str
+    chart: Chart | None
+    tables: Sequence[Table]
 
 
 @dataclass
@@ -490,31 +542,26 @@ class Page:
         self.used[figure] = shown
         return shown
 
-    def cell(self, county: str, flow: str, metric: str, key: str = "", key2: str = "") -> str:
+    def cell(self, county: str, flow: str, metric: str, key: str = "", key2: str = "") -> Cell:
         figure: FigureKey = (county, flow, metric, key, key2)
         number = self.value(*figure)
         if number is None:
-            return (
-                f'<td class="num suppressed" {_data_attrs(figure)} data-suppressed="true">'
-                f"{_e(SUPPRESSED)}</td>"
-            )
-        return f'<td class="num" {_data_attrs(figure)} data-value="{number}">{_fmt(number)}</td>'
+            return Cell(SUPPRESSED_NUMBER, SUPPRESSED, figure)
+        return Cell(NUMBER, _fmt(number), figure, number)
 
-    def text_cell(self, county: str, flow: str, metric: str) -> str:
+    def text_cell(self, county: str, flow: str, metric: str) -> Cell:
+        figure: FigureKey = (county, flow, metric, "", "")
         text = self.figures.text(county, flow, metric)
-        self.used[(county, flow, metric, "", "")] = text
-        shown = text or "none"
-        return (
-            f'<td {_data_attrs((county, flow, metric, "", ""))} data-text="{_e(text)}">'
-            f"{_e(shown)}</td>"
-        )
+        self.used[figure] = text
+        return Cell(TEXT, text or "none", figure, text=text)
 
     def chart_id(self) -> str:
         self.charts += 1
         return f"chart-{self.charts}"
 
-    def figures_json(self) -> str:
-        entries = [
+    def figures_listed(self) -> list[dict[str, Any]]:
+        """Every figure the page shows, for its JSON block (see figures_on_page)."""
+        return [
             {
                 "county": k[0],
                 "flow": k[1],
@@ -531,13 +578,6 @@ class Page:
             }
             for k, v in sorted(self.used.items())
         ]
-        # "</" cannot end the script element early: JSON allows escaping "/".
-        return json.dumps(entries, indent=1, sort_keys=True).replace("</", "<\\/")
-
-
-def _data_attrs(key: FigureKey) -> str:
-    names = ("county", "flow", "metric", "key", "key2")
-    return " ".join(f'data-{n}="{_e(v)}"' for n, v in zip(names, key, strict=True))
 
 
 def _chart_block(
@@ -546,30 +586,14 @@ def _chart_block(
     intro: str,
     figure: Figure | None,
     description: str,
-    table: str,
-) -> str:
+    *tables: Table,
+) -> ChartBlock:
     chart_id = page.chart_id()
-    if figure is None:
-        body = '<p class="empty">No convictions to chart.</p>'
-    else:
-        body = f'<div class="chart">{_svg(figure, chart_id, title, description)}</div>'
-    return (
-        f'<section class="figure" aria-labelledby="{chart_id}-heading">'
-        f'<h2 id="{chart_id}-heading">{_e(title)}</h2>'
-        f'<p class="intro">{intro}</p>{body}{table}</section>'
-    )
-
-
-def _table(caption: str, header: Sequence[str], rows: Iterable[str]) -> str:
-    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in header)
-    return (
-        f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _row(label: str, cells: str) -> str:
-    return f'<tr><th scope="row">{_e(label)}</th>{cells}</tr>'
+    chart = None
+    if figure is not None:
+        attributes, body = _svg(figure, chart_id)
+        chart = Chart(attributes, body, description)
+    return ChartBlock(chart_id, title, intro, chart, tables)
 
 
 def _determinations(keys: Iterable[str]) -> list[str]:
@@ -578,62 +602,11 @@ def _determinations(keys: Iterable[str]) -> list[str]:
     return [d for d in known if d in present] + sorted(present - set(known))
 
 
-CSS = """
-:root { --ink: #1a1a1a; --muted: #555; --rule: #ccc; --accent: #0072B2; }
-* { box-sizing: border-box; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
-  color: var(--ink); margin: 0 auto; max-width: 60rem; padding: 1rem 1.5rem 3rem;
-  line-height: 1.45; }
-a { color: var(--accent); }
-.skip { position: absolute; left: -999px; }
-.skip:focus { left: 1rem; top: 1rem; background: #fff; padding: .5rem; }
-header { border-bottom: 2px solid var(--ink); margin-bottom: 1rem; }
-h1 { font-size: 1.7rem; margin: .5rem 0; }
-h2 { font-size: 1.25rem; margin: 2rem 0 .4rem; border-bottom: 1px solid var(--rule); }
-dl.run { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem;
-  font-size: .95rem; }
-dl.run dt { font-weight: 600; } dl.run dd { margin: 0; word-break: break-all; }
-.intro { color: var(--muted); margin: .2rem 0 .6rem; }
-.chart svg { max-width: 100%; height: auto; display: block; }
-table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; min-width: 50%; }
-caption { text-align: left; font-weight: 600; padding: .2rem 0; }
-th, td { border: 1px solid var(--rule); padding: .25rem .55rem; text-align: left;
-  vertical-align: top; }
-thead th { background: #f2f2f2; }
-td.num, td.derived { text-align: right; font-variant-numeric: tabular-nums; }
-td.derived { color: var(--muted); }
-.note { font-size: .9rem; color: var(--muted); }
-.warn { border-left: 4px solid #D55E00; padding: .3rem .8rem; background: #fff6f0; }
-nav.counties ul { columns: 3; padding-left: 1.2rem; }
-@media print {
-  body { max-width: none; padding: 0; font-size: 10.5pt; }
-  .skip, nav.counties, .crumb { display: none; }
-  a { color: var(--ink); text-decoration: none; }
-  .chart, caption { break-inside: avoid-page; }
-  h2, .intro { break-after: avoid-page; }
-  table { break-inside: auto; } tr { break-inside: avoid; }
-  thead th { background: none; }
-  @page { margin: 1.5cm; }
-}
-"""
-
-
-def _document(page: Page, body: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(page.title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        '<a class="skip" href="#main">Skip to the figures</a>\n'
-        f'{body}\n<script type="application/json" id="relief-figures">\n'
-        f"{page.figures_json()}\n</script>\n</body>\n</html>\n"
-    )
-
-
 @dataclass(frozen=True)
 class RunInfo:
     run_id: str
     run: dict[str, Any] | None
-    data_docs: str | None  # file:// URI of the run's validation page, when it exists
+    validation_page: str | None  # file:// URI of the run's validation page, when it exists
     county_names: dict[str, str]
     suppression: Suppression = NO_SUPPRESSION
 
@@ -658,7 +631,20 @@ def _time(value: Any) -> str:
     return "-"
 
 
-def _run_block(info: RunInfo, county: str | None = None) -> str:
+@dataclass(frozen=True)
+class Header:
+    """A page's title and the run it reports on."""
+
+    title: str
+    back: bool  # a link back to the index
+    items: list[tuple[str, str]]  # (term, value) of the run
+    validation_page: str | None  # file:// URI of the run's validation page
+    suppressing: bool
+    suppression_note: str
+    index: str = "index.html"
+
+
+def _run_items(info: RunInfo, county: str | None = None) -> list[tuple[str, str]]:
     run = info.run or {}
     items = [("Run", info.run_id)]
     if not info.run:
@@ -692,47 +678,56 @@ def _run_block(info: RunInfo, county: str | None = None) -> str:
                 )
             )
     items.append(("Validation", validation_summary(info.run, {}) or "-"))
-    rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items)
-    if info.data_docs:
-        rows += (
-            f'<dt>Validation page</dt><dd><a href="{_e(info.data_docs)}">Validation page of this '
-            "run (every expectation, its threshold and result; GX results as JSON)</a> "
-            '<span class="note">(on the machine that ran relief, not part of this folder: '
-            "the link works there only; the results name records, so they are not copied into "
-            "a report that may be sent out)</span></dd>"
-        )
-    if info.suppression.enabled:
-        rows += f'<dt>Small counts</dt><dd class="note">{_e(SUPPRESSION_NOTE)}</dd>'
-    block = f'<dl class="run">{rows}</dl>'
-    if not info.suppression.enabled:
-        block += f'<p class="warn" role="note"><strong>{_e(NO_SUPPRESSION_NOTE)}</strong></p>'
-    return block
+    return items
 
 
-def _header(info: RunInfo, title: str, county: str | None, back: bool) -> str:
-    crumb = f'<p class="crumb"><a href="{INDEX}">← All counties</a></p>' if back else ""
-    return f"<header>{crumb}<h1>{_e(title)}</h1>{_run_block(info, county)}</header>"
+def _header(info: RunInfo, title: str, county: str | None, back: bool) -> Header:
+    enabled = info.suppression.enabled
+    return Header(
+        title=title,
+        back=back,
+        items=_run_items(info, county),
+        validation_page=info.validation_page,
+        suppressing=enabled,
+        suppression_note=SUPPRESSION_NOTE if enabled else NO_SUPPRESSION_NOTE,
+        index=INDEX,
+    )
+
+
+def _render(page: Page, header: Header, blocks: Sequence[ChartBlock], **parts: Any) -> str:
+    """The page's HTML; ``parts``: ``key_figures`` (a county's) or ``counties`` (the index's
+    links to the county pages)."""
+    return render_page(
+        TEMPLATE,
+        title=page.title,
+        header=header,
+        blocks=blocks,
+        key_figures=parts.get("key_figures"),
+        counties=parts.get("counties"),
+        figures=page.figures_listed(),  # after the blocks: every figure they show
+    )
 
 
 # --- the county page ------------------------------------------------------------------------
 
 
-def _key_figures(page: Page, county: str) -> str:
+def _key_figures(page: Page, county: str) -> Table:
     rows = [
-        _row("Prop 64 convictions in the county", page.cell(county, POLICY, BY_SECTION, ALL)),
-        _row("… of them felonies", page.cell(county, POLICY, BY_FELONY, FELONY)),
-        _row("… of them misdemeanors or infractions",
-             page.cell(county, POLICY, BY_FELONY, NON_FELONY)),
-        _row("People with a Prop 64 conviction in the county", page.cell(county, POLICY, SUBJECTS)),
-        _row("People with some relief under the county's policy",
-             page.cell(county, POLICY, SOME_RELIEF)),
-        _row("Earliest Prop 64 conviction", page.text_cell(county, POLICY, EARLIEST)),
-        _row("Rows in the county table (whole histories)", page.cell(county, POLICY, ROWS)),
+        Row("Prop 64 convictions in the county", [page.cell(county, POLICY, BY_SECTION, ALL)]),
+        Row("… of them felonies", [page.cell(county, POLICY, BY_FELONY, FELONY)]),
+        Row("… of them misdemeanors or infractions",
+            [page.cell(county, POLICY, BY_FELONY, NON_FELONY)]),
+        Row("People with a Prop 64 conviction in the county",
+            [page.cell(county, POLICY, SUBJECTS)]),
+        Row("People with some relief under the county's policy",
+            [page.cell(county, POLICY, SOME_RELIEF)]),
+        Row("Earliest Prop 64 conviction", [page.text_cell(county, POLICY, EARLIEST)]),
+        Row("Rows in the county table (whole histories)", [page.cell(county, POLICY, ROWS)]),
     ]  # fmt: skip
-    return _table("Key figures", ["Figure", "Value"], rows)
+    return Table("Key figures", ["Figure", "Value"], rows)
 
 
-def _by_determination(page: Page, county: str) -> str:
+def _by_determination(page: Page, county: str) -> ChartBlock:
     flows = [POLICY, DISMISS_ALL]
     labels = _determinations(
         k for flow in flows for k in page.figures.keys(county, flow, BY_DETERMINATION)
@@ -743,10 +738,9 @@ def _by_determination(page: Page, county: str) -> str:
         for flow in flows
     ]  # fmt: skip
     rows = [
-        _row(d, "".join(page.cell(county, flow, BY_DETERMINATION, d) for flow in flows))
-        for d in labels
+        Row(d, [page.cell(county, flow, BY_DETERMINATION, d) for flow in flows]) for d in labels
     ]
-    rows.append(_row("Total", "".join(page.cell(county, f, BY_DETERMINATION, ALL) for f in flows)))
+    rows.append(Row("Total", [page.cell(county, f, BY_DETERMINATION, ALL) for f in flows]))
     figure = hbar_chart(labels, series, "Prop 64 convictions") if labels else None
     return _chart_block(
         page,
@@ -755,16 +749,16 @@ def _by_determination(page: Page, county: str) -> str:
         "compared with dismissing every Prop 64 conviction.",
         figure,
         _describe(labels, series),
-        _table("Convictions by determination", ["Determination", *FLOW_LABELS.values()], rows),
+        Table("Convictions by determination", ["Determination", *FLOW_LABELS.values()], rows),
     )
 
 
-def _by_section(page: Page, county: str) -> str:
+def _by_section(page: Page, county: str) -> ChartBlock:
     labels = page.figures.keys(county, POLICY, BY_SECTION)
     values = [page.value(county, POLICY, BY_SECTION, s) for s in labels]
     series = Series("Convictions", values, FLOW_COLORS[POLICY])
     shown = [f"HS {s}" for s in labels]
-    rows = [_row(f"HS {s}", page.cell(county, POLICY, BY_SECTION, s)) for s in labels]
+    rows = [Row(f"HS {s}", [page.cell(county, POLICY, BY_SECTION, s)]) for s in labels]
     figure = vbar_chart(shown, series, "Prop 64 convictions") if labels else None
     return _chart_block(
         page,
@@ -773,11 +767,11 @@ def _by_section(page: Page, county: str) -> str:
         "sale) and 11360 (transport or sale); only sections that occur are shown.",
         figure,
         _describe(shown, [series]),
-        _table("Convictions by code section", ["Code section", "Convictions"], rows),
+        Table("Convictions by code section", ["Code section", "Convictions"], rows),
     )
 
 
-def _by_reason(page: Page, county: str) -> str:
+def _by_reason(page: Page, county: str) -> ChartBlock:
     pairs = page.figures.pairs(county, POLICY, BY_REASON)
     order = {d: i for i, d in enumerate(_determinations(d for d, _ in pairs))}
     # Largest first; hidden counts last in the order of their reasons (no ranking among them).
@@ -794,8 +788,7 @@ def _by_reason(page: Page, county: str) -> str:
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
                   ncol=min(len(handles), 3), fontsize=9, frameon=False)  # fmt: skip
     rows = [
-        f'<tr><td>{_e(d)}</td><th scope="row">{_e(r or "(no reason)")}</th>'
-        f"{page.cell(county, POLICY, BY_REASON, d, r)}</tr>"
+        Row(r or "(no reason)", [page.cell(county, POLICY, BY_REASON, d, r)], lead=[d])
         for d, r in pairs
     ]
     description = "; ".join(
@@ -808,11 +801,11 @@ def _by_reason(page: Page, county: str) -> str:
         "coloured by determination.",
         figure,
         description + ".",
-        _table("Convictions by reason", ["Determination", "Reason", "Convictions"], rows),
+        Table("Convictions by reason", ["Determination", "Reason", "Convictions"], rows),
     )
 
 
-def _people(page: Page, county: str) -> str:
+def _people(page: Page, county: str) -> ChartBlock:
     return _people_block(
         page,
         county,
@@ -822,7 +815,7 @@ def _people(page: Page, county: str) -> str:
     )
 
 
-def _people_block(page: Page, county: str, title: str, description: str) -> str:
+def _people_block(page: Page, county: str, title: str, description: str) -> ChartBlock:
     """People with some relief, and who no longer have a felony / conviction, per flow."""
     flows = [POLICY, DISMISS_ALL]
     metrics = [SOME_RELIEF, NO_FELONY, NO_CONVICTION, NO_RECENT]
@@ -833,7 +826,7 @@ def _people_block(page: Page, county: str, title: str, description: str) -> str:
         for f in flows
     ]
     rows = [
-        _row(label, "".join(page.cell(county, f, m) for f in flows))
+        Row(label, [page.cell(county, f, m) for f in flows])
         for label, m in zip(labels, metrics, strict=True)
     ]
     return _chart_block(
@@ -842,11 +835,11 @@ def _people_block(page: Page, county: str, title: str, description: str) -> str:
         description,
         hbar_chart(labels, series, "People"),
         _describe(labels, series),
-        _table(title, ["", *FLOW_LABELS.values()], rows),
+        Table(title, ["", *FLOW_LABELS.values()], rows),
     )
 
 
-def _by_race(page: Page, county: str) -> str:
+def _by_race(page: Page, county: str) -> ChartBlock:
     races = page.figures.keys(county, POLICY, SUBJECTS_BY_RACE)
     people = [page.value(county, POLICY, SUBJECTS_BY_RACE, r) for r in races]
     relieved = {
@@ -859,32 +852,38 @@ def _by_race(page: Page, county: str) -> str:
         Series("Some relief: dismiss all Prop 64", relieved[DISMISS_ALL], FLOW_COLORS[DISMISS_ALL]),
     ]
     rows = [
-        _row(
+        Row(
             race,
-            page.cell(county, POLICY, SUBJECTS_BY_RACE, race)
-            + page.cell(county, POLICY, SOME_RELIEF + BY_RACE_SUFFIX, race)
-            + f'<td class="derived">{_percent(relieved[POLICY][i], people[i])}</td>'
-            + page.cell(county, DISMISS_ALL, SOME_RELIEF + BY_RACE_SUFFIX, race),
+            [
+                page.cell(county, POLICY, SUBJECTS_BY_RACE, race),
+                page.cell(county, POLICY, SOME_RELIEF + BY_RACE_SUFFIX, race),
+                _derived(_percent(relieved[POLICY][i], people[i])),
+                page.cell(county, DISMISS_ALL, SOME_RELIEF + BY_RACE_SUFFIX, race),
+            ],
         )
         for i, race in enumerate(races)
     ]
-    table = _table(
-        "People by race",
-        ["Race", "People with a Prop 64 conviction", "Some relief: county's policy",
-         "% of people (derived)", "Some relief: dismiss all Prop 64"],
-        rows,
-    )  # fmt: skip
+    tables = [
+        Table(
+            "People by race",
+            ["Race", "People with a Prop 64 conviction", "Some relief: county's policy",
+             "% of people (derived)", "Some relief: dismiss all Prop 64"],
+            rows,
+        )
+    ]  # fmt: skip
     pairs = page.figures.pairs(county, POLICY, BY_RACE)
     determinations = _determinations(d for _, d in pairs)
     conviction_rows = [
-        _row(race, "".join(page.cell(county, POLICY, BY_RACE, race, d) for d in determinations))
+        Row(race, [page.cell(county, POLICY, BY_RACE, race, d) for d in determinations])
         for race in sorted({r for r, _ in pairs})
     ]
     if conviction_rows:
-        table += _table(
-            "Prop 64 convictions by race and determination (county's policy)",
-            ["Race", *determinations],
-            conviction_rows,
+        tables.append(
+            Table(
+                "Prop 64 convictions by race and determination (county's policy)",
+                ["Race", *determinations],
+                conviction_rows,
+            )
         )
     return _chart_block(
         page,
@@ -893,11 +892,11 @@ def _by_race(page: Page, county: str) -> str:
         "conviction in the county dismissed or reduced.",
         hbar_chart(races, series, "People") if races else None,
         _describe(races, series),
-        table,
+        *tables,
     )
 
 
-def _by_year(page: Page, county: str) -> str:
+def _by_year(page: Page, county: str) -> ChartBlock:
     keys = page.figures.keys(county, POLICY, BY_YEAR)
     years = sorted(k for k in keys if k.isdigit())
     unknown = [k for k in keys if not k.isdigit()]
@@ -909,7 +908,7 @@ def _by_year(page: Page, county: str) -> str:
     series = Series("Convictions", [page.value(county, POLICY, BY_YEAR, y) for y in axis],
                     FLOW_COLORS[POLICY])  # fmt: skip
     rows = [
-        _row(y or "date unknown", page.cell(county, POLICY, BY_YEAR, y)) for y in years + unknown
+        Row(y or "date unknown", [page.cell(county, POLICY, BY_YEAR, y)]) for y in years + unknown
     ]
     return _chart_block(
         page,
@@ -920,26 +919,24 @@ def _by_year(page: Page, county: str) -> str:
             [label for label, v in zip(labels, series.values, strict=True) if v != 0],
             [Series(series.name, [v for v in series.values if v != 0], series.color)],
         ),
-        _table("Convictions by year of conviction", ["Year", "Convictions"], rows),
+        Table("Convictions by year of conviction", ["Year", "Convictions"], rows),
     )
 
 
 def county_page(figures: SummaryFigures, info: RunInfo, county: str) -> str:
     name = info.name(county)
     page = Page(figures, f"{name} County — Prop 64 relief, run {info.run_id}", info.suppression)
-    body = [
-        _header(info, f"{name} County: Prop 64 relief", county, back=True),
-        '<main id="main">',
-        _key_figures(page, county),
+    key_figures = _key_figures(page, county)
+    blocks = [
         _by_determination(page, county),
         _by_section(page, county),
         _by_reason(page, county),
         _people(page, county),
         _by_race(page, county),
         _by_year(page, county),
-        "</main>",
     ]
-    return _document(page, "\n".join(body))
+    header = _header(info, f"{name} County: Prop 64 relief", county, back=True)
+    return _render(page, header, blocks, key_figures=key_figures)
 
 
 # --- the index page -------------------------------------------------------------------------
@@ -947,6 +944,12 @@ def county_page(figures: SummaryFigures, info: RunInfo, county: str) -> str:
 
 def county_file(slug: str) -> str:
     return f"county-{slug}.html"
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    label: str
 
 
 def index_page(figures: SummaryFigures, info: RunInfo) -> str:
@@ -971,23 +974,17 @@ def index_page(figures: SummaryFigures, info: RunInfo) -> str:
         "People with a Prop 64 conviction",
         "People with some relief",
     ]
-    rows = [
-        f'<tr><th scope="row"><a href="{county_file(c)}">{_e(info.name(c))}</a></th>'
-        + page.cell(c, POLICY, BY_SECTION, ALL)
-        + "".join(page.cell(c, POLICY, BY_DETERMINATION, d) for d in determinations)
-        + page.cell(c, POLICY, SUBJECTS)
-        + page.cell(c, POLICY, SOME_RELIEF)
-        + "</tr>"
-        for c in ranked
-    ]
-    rows.append(
-        '<tr><th scope="row">All counties (sum)</th>'
-        + page.cell(ALL, POLICY, BY_SECTION, ALL)
-        + "".join(page.cell(ALL, POLICY, BY_DETERMINATION, d) for d in determinations)
-        + page.cell(ALL, POLICY, SUBJECTS)
-        + page.cell(ALL, POLICY, SOME_RELIEF)
-        + "</tr>"
-    )
+
+    def cells(county: str) -> list[Cell]:
+        return [
+            page.cell(county, POLICY, BY_SECTION, ALL),
+            *(page.cell(county, POLICY, BY_DETERMINATION, d) for d in determinations),
+            page.cell(county, POLICY, SUBJECTS),
+            page.cell(county, POLICY, SOME_RELIEF),
+        ]
+
+    rows = [Row(info.name(c), cells(c), href=county_file(c)) for c in ranked]
+    rows.append(Row("All counties (sum)", cells(ALL)))
     ranking = _chart_block(
         page,
         "Counties ranked by Prop 64 convictions",
@@ -1004,22 +1001,18 @@ def index_page(figures: SummaryFigures, info: RunInfo) -> str:
         if ranked
         else None,
         _describe(labels, series, limit=10),
-        _table("Counties", header, rows),
+        Table("Counties", header, rows),
     )
     people = _statewide_people(page)
-    nav = "".join(f'<li><a href="{county_file(c)}">{_e(info.name(c))}</a></li>' for c in ranked)
-    body = [
+    return _render(
+        page,
         _header(info, "Prop 64 relief: statewide report", None, back=False),
-        f'<nav class="counties" aria-label="County pages"><ul>{nav}</ul></nav>',
-        '<main id="main">',
-        ranking,
-        people,
-        "</main>",
-    ]
-    return _document(page, "\n".join(body))
+        [ranking, people],
+        counties=[Link(county_file(c), info.name(c)) for c in ranked],
+    )
 
 
-def _statewide_people(page: Page) -> str:
+def _statewide_people(page: Page) -> ChartBlock:
     return _people_block(
         page,
         ALL,
@@ -1039,11 +1032,11 @@ def _county_names() -> dict[str, str]:
         return {}
 
 
-def _data_docs_link(warehouse: Path, run_id: str) -> str | None:
+def _validation_page_link(warehouse: Path, run_id: str) -> str | None:
     """An absolute file:// URI of the run's validation page. A report folder is mailed and
     opened elsewhere: a relative path into the warehouse would break, and the validation
     results (record ids) do not belong in a folder that leaves the office."""
-    target = Warehouse(warehouse).validation(run_id) / DATA_DOCS
+    target = Warehouse(warehouse).validation(run_id) / VALIDATION_PAGE
     if not isinstance(target, Path) or not target.is_file():  # no local link into a store
         return None
     return target.resolve().as_uri()
@@ -1081,7 +1074,7 @@ def build_report(
     info = RunInfo(
         run_id=run_id,
         run=runs.get(run_id),
-        data_docs=_data_docs_link(warehouse, run_id),
+        validation_page=_validation_page_link(warehouse, run_id),
         county_names=_county_names(),
         suppression=suppression_for(figures, suppress),
     )

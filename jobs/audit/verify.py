@@ -44,9 +44,6 @@ from jobs.warehouse.storage import restore_info, table_exists
 
 # --- verify ---------------------------------------------------------------------------------
 
-SUMMARY_TABLE = SUMMARY
-QUARANTINE_TABLE = QUARANTINE
-
 
 @dataclass(frozen=True)
 class Unaccounted:

@@ -48,7 +48,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.outputs import go_fields, go_lines, private_file, write_go_lines
+from jobs.outputs import go_lines, private_file, write_go_lines
 from jobs.warehouse.snapshots import CountySnapshot
 from transforms.columns import (
     CASE_NUMBERS,
@@ -236,12 +236,6 @@ def gogen_eligibility_columns(table: pa.Table, compute_at: dt.date) -> dict[str,
         filled = pa.array([v[position] for v in values], pa.string())
         result[name] = pa.chunked_array([pc.replace_with_mask(base, decided, filled)])
     return result
-
-
-def go_csv_field(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Each value as the reference's writer (Go's encoding/csv) writes it, formula-safe
-    (jobs/outputs.py: ``-`` placeholders and plain numbers stay as they are)."""
-    return go_fields(values)
 
 
 def go_csv_lines(columns: Sequence[pa.Array | pa.ChunkedArray]) -> pa.ChunkedArray:

@@ -370,9 +370,6 @@ def worklist(table: pa.Table, county_slug: str, compute_at: dt.date) -> list[Wor
 
 FONT_FAMILY = "DejaVu"
 FONT_PACKAGE = "jobs.county.fonts"  # DejaVu Sans 2.35, shipped with relief (fonts/LICENSE)
-AUTHOR_FALLBACK = "relief"
-
-
 FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
 # Always in the packet's fonts, whatever the texts: ASCII, Latin-1, Latin Extended-A/B,
 # general punctuation (dashes, quotes, ellipsis), the euro sign.

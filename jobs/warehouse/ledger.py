@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from deltalake import DeltaTable
 
 from jobs import __version__
 from jobs.warehouse import fs
@@ -195,11 +194,6 @@ def _rank(row: dict[str, Any]) -> tuple[int, Any]:
     return (0 if row["status"] == STATUS_RUNNING else 1, finished or row["started_at"])
 
 
-def last_successful(warehouse: Warehouse) -> dict[str, Any] | None:
-    done = [r for r in read_runs(warehouse) if r["status"] in (STATUS_SUCCEEDED,)]
-    return done[-1] if done else None
-
-
 def run_key_parts(row: dict[str, Any]) -> dict[str, Any]:
     """The parts of a run's key as recorded ({} for a run recorded before they were)."""
     text = row.get("run_key_parts")
@@ -210,7 +204,3 @@ def run_key_parts(row: dict[str, Any]) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return parts if isinstance(parts, dict) else {}
-
-
-def runs_table(warehouse: Warehouse) -> DeltaTable | None:
-    return open_table(warehouse.runs)

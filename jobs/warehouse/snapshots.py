@@ -136,10 +136,6 @@ def check_data_files(path: Location, files: list[str]) -> None:
             )
 
 
-def county_table_path(warehouse: str | Path | StorePath, county: County) -> Location:
-    return Warehouse(warehouse).county(county.slug)
-
-
 @dataclass(frozen=True)
 class CountySnapshot:
     """One version of a county's table, rows in input order, with its commit metadata."""
@@ -157,10 +153,6 @@ class CountySnapshot:
     def run_id(self) -> str | None:
         value = self.commit.get("run_id")
         return str(value) if value is not None else None
-
-    @property
-    def is_published(self) -> bool:
-        return self.published is not None and self.published.version == self.version
 
     def served(self) -> str:
         """Which version this is and whether readers are served it, in one phrase."""

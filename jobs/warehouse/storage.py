@@ -35,7 +35,6 @@ fs.table_filesystem), and every table is opened with :func:`open_table` (fs.delt
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -98,10 +97,6 @@ class Warehouse:
         location = fs.location(root)
         fs.check_table_location(str(location))
         object.__setattr__(self, "root", location)
-
-    @property
-    def is_remote(self) -> bool:
-        return isinstance(self.root, fs.StorePath)
 
     @property
     def counties(self) -> Location:
@@ -464,17 +459,3 @@ def _referenced_files(table: Location) -> set[str]:
     if current is not None:
         paths.extend(current.file_uris())
     return {unquote(path.rstrip("/").rsplit("/", 1)[-1]) for path in paths}
-
-
-def clear_staging(warehouse: Warehouse, keep_run: str | None = None) -> list[str]:
-    """Remove staging folders of earlier runs (a dead run leaves its own behind)."""
-    removed: list[str] = []
-    for name in warehouse.staged_runs():
-        if name != keep_run:
-            fs.remove_tree(warehouse.root / STAGING / name)
-            removed.append(name)
-    return removed
-
-
-def now_micros() -> int:
-    return int(time.time() * 1_000_000)
