@@ -16,8 +16,8 @@ COUNTY ?=
 
 # Object-store support, fetched once into the checkout (git-ignored), never at job time:
 # - jars/lib/: hadoop-aws 3.4.1 (pyspark 4.0.1's Hadoop), the AWS SDK v2 modules S3A needs and
-#   delta-spark 4.0.1, resolved from Maven Central by jars/pom.xml (jobs/spark.py passes them
-#   with spark.jars for s3a:// locations);
+#   delta-spark 4.0.1, resolved from Maven Central by jars/pom.xml (jobs/runtime/spark.py passes
+#   them with spark.jars for s3a:// locations);
 # - .cache/versitygw-$(VERSITYGW_VERSION)/versitygw: an S3-compatible server (Apache-2.0) the
 #   object-store tests start on loopback, built from the Go module proxy.
 VERSITYGW_VERSION := v1.8.0
@@ -83,15 +83,15 @@ object-store-deps: jars versitygw
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy transforms jobs
+	$(VENV)/bin/mypy -p relief.jobs -p relief.transforms
 
 bench: java-check $(STAMP)
-	$(PY) -m jobs.bench $(if $(ROWS),--rows $(ROWS)) $(if $(SHAPE),--shape $(SHAPE)) $(if $(REPEAT),--repeat $(REPEAT)) $(if $(INPUT),--input $(INPUT)) $(if $(COUNTY),--input-county "$(COUNTY)")
+	$(PY) -m relief.jobs.bench $(if $(ROWS),--rows $(ROWS)) $(if $(SHAPE),--shape $(SHAPE)) $(if $(REPEAT),--repeat $(REPEAT)) $(if $(INPUT),--input $(INPUT)) $(if $(COUNTY),--input-county "$(COUNTY)")
 
 package: $(STAMP)
 	@mkdir -p dist
 	rm -f dist/relief.zip
-	zip -qr dist/relief.zip jobs transforms expectations -x '*__pycache__*'
+	cd src && zip -qr ../dist/relief.zip relief -x '*__pycache__*' 'relief/conf/*'
 	@echo "dist/relief.zip (use with spark-submit --py-files; conf/ reaches the driver through RELIEF_CONF, see docs/operations.md)"
 
 clean:

@@ -61,7 +61,7 @@ from great_expectations.expectations.registry import get_expectation_impl
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from transforms.columns import (
+from relief.transforms.columns import (
     INPUT_INDEX,
     KEPT_DOJ_COLUMNS,
     PII_COLUMNS,
@@ -69,10 +69,10 @@ from transforms.columns import (
     SOURCE_FILE,
     SOURCE_LINE,
 )
-from transforms.policy import Determination
+from relief.transforms.policy import Determination
 
 # A Traversable, not a Path: under spark-submit the package is read from the --py-files zip.
-SUITES_DIR: Traversable = files(__package__ or "expectations")
+SUITES_DIR: Traversable = files(__package__ or "relief.expectations")
 SUITE_NAMES: tuple[str, ...] = ("raw", "normalized", "annotated")
 
 CRITICAL = "critical"
@@ -329,7 +329,7 @@ def default_parameters(names: Iterable[str] | None = None) -> dict[str, Any]:
     if want("determinations"):
         values["determinations"] = [d.value for d in Determination]
     if want("county_names") or want("county_slugs"):
-        from jobs.config import load_counties  # conf/ is read only when a suite needs it
+        from relief.jobs.config import load_counties  # conf/ is read only when a suite needs it
 
         counties = load_counties().counties
         if want("county_names"):

@@ -7,7 +7,7 @@ its own JVM (start-up included, as a person running relief pays it):
 - **the floor**: Spark reads the CSV with every column parsed (column pruning off, a hash of
   every column aggregated) and groups the rows by SUBJECT_ID, written to the ``noop`` sink:
   what any Spark job that reads the extract and gathers each subject's history must do;
-- **relief**: the statewide job (``jobs.statewide.run``, as ``relief run``) into a fresh
+- **relief**: the statewide job (``relief.jobs.statewide.run``, as ``relief run``) into a fresh
   warehouse; on a county-shaped extract with ``--counties COUNTY``, as a DA runs it.
 
 Both are measured from outside, by sampling ``/proc`` every 0.2 s for the whole process tree
@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from jobs.progress import Progress
+from relief.jobs.runtime.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent / "bench"
 CACHE = ROOT / "cache"
@@ -167,7 +167,7 @@ class CpuProgress(Progress):
 
 def extract_for(rows: int, shape: str, county: str) -> Path:
     """The cached generated extract of ``rows`` lines (made on first use)."""
-    from jobs.generate import generate_extract
+    from relief.jobs.synthetic.generate import generate_extract
 
     CACHE.mkdir(parents=True, exist_ok=True)
     if shape == STATEWIDE:
@@ -191,8 +191,8 @@ def floor_job(input_path: Path) -> dict[str, Any]:
     """Spark reads every column of the CSV and groups the rows by SUBJECT_ID (noop sink)."""
     from pyspark.sql import functions as F
 
-    from jobs.spark import build_session
-    from transforms.columns import DOJ_COLUMNS, SUBJECT_ID
+    from relief.jobs.runtime.spark import build_session
+    from relief.transforms.columns import DOJ_COLUMNS, SUBJECT_ID
 
     started = time.perf_counter()
     spark = build_session(
@@ -215,7 +215,7 @@ def floor_job(input_path: Path) -> dict[str, Any]:
 
 def relief_job(input_path: Path, warehouse: Path, county: str | None) -> dict[str, Any]:
     """The statewide job as ``relief run`` runs it, with CPU seconds per stage."""
-    from jobs.statewide import RunOptions, run
+    from relief.jobs.statewide import RunOptions, run
 
     shutil.rmtree(warehouse, ignore_errors=True)
     with TreeSampler(os.getpid(), interval=0.5) as sampler:
@@ -256,7 +256,7 @@ def measure(kind: str, args: list[str]) -> dict[str, Any]:
     """Run one measured process (``floor`` or ``relief``); its figures and the tree's."""
     out = ROOT / f".{kind}-figures.json"
     out.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "jobs.bench", "--child", kind, str(out), *args]
+    command = [sys.executable, "-m", "relief.jobs.bench", "--child", kind, str(out), *args]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     with TreeSampler(process.pid) as sampler:
@@ -380,7 +380,7 @@ def _document(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _settings() -> dict[str, str]:
     """conf/pipeline.yaml as the measured runs read it."""
-    from jobs.spark import default_conf
+    from relief.jobs.runtime.spark import default_conf
 
     return default_conf()
 

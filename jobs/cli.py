@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from jobs.progress import Progress, fmt_count, is_verbose, set_verbose
+from relief.jobs.runtime.progress import Progress, fmt_count, is_verbose, set_verbose
 
 app = typer.Typer(
     name="relief",
@@ -66,7 +66,7 @@ def _options(
     """Statewide Prop 64 record clearance: DOJ extract -> one Delta table per county."""
     set_verbose(verbose)
     if conf_dir is not None:
-        from jobs.config import ConfigError, use_conf_dir
+        from relief.jobs.config import ConfigError, use_conf_dir
 
         try:
             use_conf_dir(conf_dir)
@@ -137,8 +137,8 @@ def generate(
     ] = None,
 ) -> None:
     """Write a fabricated statewide DOJ extract (95 columns, docs/DOMAIN.md §1)."""
-    from jobs.config import ConfigError
-    from jobs.generate import DISP_DATE_PLACEHOLDER_SHARE, generate_extract
+    from relief.jobs.config import ConfigError
+    from relief.jobs.synthetic.generate import DISP_DATE_PLACEHOLDER_SHARE, generate_extract
 
     if bad_lines > rows:
         raise _fail(
@@ -163,7 +163,7 @@ def generate(
                 county_shaped=county_shaped,
             )
         if bad_lines:
-            from jobs.bad_lines import plant_bad_lines
+            from relief.jobs.synthetic.bad_lines import plant_bad_lines
 
             planted = plant_bad_lines(out, bad_lines, seed)
     except (ConfigError, ValueError) as exc:
@@ -210,8 +210,8 @@ def run(
                   eligibility_options, conf, force)  # fmt: skip
         return
     _require_extra("run", _SPARK_JOB)
-    from jobs.statewide import RunFailed, UsageError
-    from jobs.statewide import run as run_job
+    from relief.jobs.statewide import RunFailed, UsageError
+    from relief.jobs.statewide import run as run_job
 
     options = _run_options(input, warehouse, compute_at, counties, master, policy_dir,
                            eligibility_options, conf, force)  # fmt: skip
@@ -255,8 +255,8 @@ def run(
 
 def _validation_line(result: Any, warehouse: Path | str) -> str:
     """The suites' summary and the page that records them, or that the page is missing."""
-    from jobs.warehouse.storage import Warehouse
-    from jobs.warehouse.validation import EVIDENCE_MISSING, INDEX_FILE
+    from relief.jobs.warehouse.storage import Warehouse
+    from relief.jobs.warehouse.validation import EVIDENCE_MISSING, INDEX_FILE
 
     summary = result.validation or "-"
     if EVIDENCE_MISSING in summary:
@@ -268,7 +268,7 @@ def _absolute(path: Path) -> Path | str:
     """A local warehouse as an absolute path: Spark's Python workers and executors do not
     share this process's working directory (a relative path would stage files elsewhere).
     A URI (whose "//" the Path option collapsed) is given back as its text."""
-    from jobs.warehouse import fs
+    from relief.jobs.warehouse import fs
 
     text = fs.location_text(path)
     return Path(os.path.abspath(fs.local_path(text))) if fs.is_local(text) else text
@@ -276,7 +276,7 @@ def _absolute(path: Path) -> Path | str:
 
 def _local(path: Any) -> str:
     """An absolute path for a local location (a URI is left as it is)."""
-    from jobs.warehouse import fs
+    from relief.jobs.warehouse import fs
 
     text = fs.location_text(path)
     return os.path.abspath(fs.local_path(text)) if fs.is_local(text) else text
@@ -284,8 +284,8 @@ def _local(path: Any) -> str:
 
 def run_result_json(result: Any, warehouse: Path | str) -> dict[str, Any]:
     """The machine-readable result of a run (``relief run --json``)."""
-    from jobs.warehouse.storage import Warehouse
-    from jobs.warehouse.validation import EVIDENCE_MISSING, INDEX_FILE
+    from relief.jobs.warehouse.storage import Warehouse
+    from relief.jobs.warehouse.validation import EVIDENCE_MISSING, INDEX_FILE
 
     root = Warehouse(warehouse)
     validation = result.validation or None
@@ -342,7 +342,7 @@ def _run_options(
     force: bool,
 ) -> Any:
     """The statewide job's RunOptions from `relief run`'s options (typer.Exit 2 when bad)."""
-    from jobs.statewide import RunOptions
+    from relief.jobs.statewide import RunOptions
 
     return RunOptions(
         inputs=input,
@@ -384,8 +384,8 @@ def _run_json(
     missing = [m for m in _SPARK_JOB if importlib.util.find_spec(m) is None]
     if missing:
         error("usage_error", f"`relief run` needs {', '.join(missing)}: {JOB_EXTRA}", 2)
-    from jobs.statewide import RunFailed, UsageError
-    from jobs.statewide import run as run_job
+    from relief.jobs.statewide import RunFailed, UsageError
+    from relief.jobs.statewide import run as run_job
 
     try:
         options = _run_options(input, warehouse, compute_at, counties, master, policy_dir,
@@ -410,8 +410,8 @@ def _run_json(
 def _failed_run(warehouse: Path | str, began: dt.datetime) -> dict[str, Any]:
     """Run id and final status of the run that just failed, when it reached the ledger (a
     run refused at the lock did not: run_id null)."""
-    from jobs.warehouse import ledger
-    from jobs.warehouse.storage import Warehouse
+    from relief.jobs.warehouse import ledger
+    from relief.jobs.warehouse.storage import Warehouse
 
     try:
         runs = ledger.read_runs(Warehouse(warehouse))
@@ -430,7 +430,7 @@ def recover(
     """Clean up after a run that died: remove its staging and orphaned files, roll every table
     back to the version the runs ledger publishes, and say what was done. (Every run does
     this first; use it when no run follows soon.)"""
-    from jobs.warehouse.recovery import RecoverError, recover_warehouse
+    from relief.jobs.warehouse.recovery import RecoverError, recover_warehouse
 
     try:
         lines = recover_warehouse(warehouse)
@@ -450,14 +450,14 @@ def validate(
 ) -> None:
     """Run the raw and normalized expectation suites on an extract; write no table."""
     _require_extra("validate", _SPARK_JOB)
-    from expectations.runner import critical_failure_message, summarize
-    from jobs.audit import validation_page
-    from jobs.config import ConfigError, load_counties
-    from jobs.config.offenses import load_offenses
-    from jobs.spark import JavaMissingError, build_session
-    from jobs.statewide import validate_extract
-    from jobs.warehouse.inputs import InputError
-    from jobs.warehouse.validation import write_results
+    from relief.expectations.runner import critical_failure_message, summarize
+    from relief.jobs.audit import validation_page
+    from relief.jobs.config import ConfigError, load_counties
+    from relief.jobs.config.offenses import load_offenses
+    from relief.jobs.runtime.spark import JavaMissingError, build_session
+    from relief.jobs.statewide import validate_extract
+    from relief.jobs.warehouse.inputs import InputError
+    from relief.jobs.warehouse.validation import write_results
 
     progress = Progress()
     try:
@@ -492,7 +492,7 @@ def quarantine(
     run_id: Annotated[str | None, typer.Option("--run", help="only this run")] = None,
 ) -> None:
     """Summarise quarantined input lines by reason."""
-    from jobs.warehouse.quarantine import summarise
+    from relief.jobs.warehouse.quarantine import summarise
 
     try:
         lines = summarise(warehouse, run_id)
@@ -518,9 +518,9 @@ def report(
     """Static HTML report with charts (opens offline, prints). Counts from 1 to 10 are shown
     as <11, with enough other cells hidden that no hidden count can be worked out."""
     _require_extra("report", ("matplotlib", "jinja2"))
-    from jobs.audit.report import ReportError, report_command
-    from jobs.warehouse.publication import publication
-    from jobs.warehouse.storage import Warehouse
+    from relief.jobs.audit.report import ReportError, report_command
+    from relief.jobs.warehouse.publication import publication
+    from relief.jobs.warehouse.storage import Warehouse
 
     try:
         index = report_command(warehouse, out, run_id, suppress=not no_suppression)
@@ -537,9 +537,9 @@ def report(
 
 def _mount_optional() -> None:
     """Sub-commands that live in their own modules."""
-    from jobs.audit.cli import app as audit_app
-    from jobs.config.cli import app as policy_app
-    from jobs.county.cli import app as county_app
+    from relief.jobs.audit.cli import app as audit_app
+    from relief.jobs.config.cli import app as policy_app
+    from relief.jobs.county.cli import app as county_app
 
     app.add_typer(policy_app, name="policy", help="Check and print county policies.")
     app.add_typer(

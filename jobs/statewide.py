@@ -26,22 +26,23 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 
-from expectations.runner import (
+from relief.expectations.runner import (
     SuiteResult,
     critical_failure_message,
     summarize,
     validate,
     validate_together,
 )
-from jobs import __version__, faults
-from jobs.audit import validation_page
-from jobs.config import ConfigError, load_counties
-from jobs.config.offenses import load_offenses
-from jobs.config.policies import PolicySet, load_policy_set
-from jobs.progress import Progress, fmt_count
-from jobs.spark import JavaMissingError, build_session, storage_conf
-from jobs.warehouse import fs, ledger
-from jobs.warehouse.access import (
+from relief.jobs import __version__
+from relief.jobs.audit import validation_page
+from relief.jobs.config import ConfigError, load_counties
+from relief.jobs.config.offenses import load_offenses
+from relief.jobs.config.policies import PolicySet, load_policy_set
+from relief.jobs.runtime import faults
+from relief.jobs.runtime.progress import Progress, fmt_count
+from relief.jobs.runtime.spark import JavaMissingError, build_session, storage_conf
+from relief.jobs.warehouse import fs, ledger
+from relief.jobs.warehouse.access import (
     AccessError,
     AccessSettings,
     load_access,
@@ -49,8 +50,8 @@ from jobs.warehouse.access import (
     resolve_groups,
     secure_warehouse,
 )
-from jobs.warehouse.fs import StorePath
-from jobs.warehouse.inputs import (
+from relief.jobs.warehouse.fs import StorePath
+from relief.jobs.warehouse.inputs import (
     InputError,
     InputFile,
     LineStats,
@@ -60,10 +61,10 @@ from jobs.warehouse.inputs import (
     run_ingest_pass,
     staged_row_count,
 )
-from jobs.warehouse.lock import WarehouseLocked, warehouse_lock
-from jobs.warehouse.publication import Publication, publication
-from jobs.warehouse.recovery import recover, roll_back_tables
-from jobs.warehouse.storage import (
+from relief.jobs.warehouse.lock import WarehouseLocked, warehouse_lock
+from relief.jobs.warehouse.publication import Publication, publication
+from relief.jobs.warehouse.recovery import recover, roll_back_tables
+from relief.jobs.warehouse.storage import (
     LocationError,
     Warehouse,
     WarehouseUnwritable,
@@ -75,15 +76,21 @@ from jobs.warehouse.storage import (
     staged_parquet_files,
     staged_partitions,
 )
-from jobs.warehouse.validation import record_evidence
-from transforms import conservation, ingest
-from transforms.columns import COUNTY_SLUG, INPUT_INDEX, SOURCE_FILE, SOURCE_LINE, TARGET_COUNTY
-from transforms.eligibility import apply_policies
-from transforms.history import fan_out_to_counties, history_by_line, prop64_subject_rows
-from transforms.normalize import normalize
-from transforms.offenses import Offenses
-from transforms.summary import county_summary
-from transforms.vocabulary import Counties, UnknownCounty
+from relief.jobs.warehouse.validation import record_evidence
+from relief.transforms import conservation, ingest
+from relief.transforms.columns import (
+    COUNTY_SLUG,
+    INPUT_INDEX,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    TARGET_COUNTY,
+)
+from relief.transforms.eligibility import apply_policies
+from relief.transforms.history import fan_out_to_counties, history_by_line, prop64_subject_rows
+from relief.transforms.normalize import normalize
+from relief.transforms.offenses import Offenses
+from relief.transforms.summary import county_summary
+from relief.transforms.vocabulary import Counties, UnknownCounty
 
 
 class UsageError(Exception):
@@ -220,8 +227,8 @@ def validate_extract(
 ) -> list[SuiteResult]:
     """Run the raw and normalized suites on an extract; write nothing to any table.
 
-    Raises jobs.warehouse.inputs.InputError for a missing or unreadable input (bad usage, exit 2).
-    Lines ingest would quarantine are left out, as in a run: the suites see kept rows.
+    Raises relief.jobs.warehouse.inputs.InputError for a missing or unreadable input (bad usage,
+    exit 2). Lines ingest would quarantine are left out, as in a run: the suites see kept rows.
     """
     files = describe_inputs(expand_inputs(input_spec))
     with tempfile.TemporaryDirectory(prefix="relief-validate-") as work:
@@ -349,7 +356,7 @@ def _run_locked(
     progress: Progress,
 ) -> ledger.RunRecord:
     try:
-        # An object-store location adds the S3A settings and jars (jobs/spark.py); the
+        # An object-store location adds the S3A settings and jars (jobs/runtime/spark.py); the
         # caller's own settings win.
         locations = [str(warehouse.root), *(f.path for f in prepared.files)]
         conf = {**storage_conf(locations, options.master), **options.conf}
@@ -739,9 +746,9 @@ def _commit_metadata(record: ledger.RunRecord, extra: Mapping[str, Any]) -> dict
 
 def main(argv: list[str] | None = None) -> None:
     """``spark-submit … jobs/statewide.py --input … --warehouse …`` or ``python -m
-    jobs.statewide …``: the `relief run` command itself, with its options (``--json`` for a
+    relief.jobs.statewide …``: the `relief run` command itself, with its options (``--json`` for a
     JSON result on stdout), messages and exit codes (0, 1 failed, 2 bad usage)."""
-    from jobs.cli import main as relief
+    from relief.jobs.cli import main as relief
 
     relief(["run", *(sys.argv[1:] if argv is None else argv)], prog_name="jobs/statewide.py")
 

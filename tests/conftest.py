@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs.spark import build_session, delta_jars, s3a_jars
+from relief.jobs.runtime.spark import build_session, delta_jars, s3a_jars
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSITYGW_VERSION = "v1.8.0"  # the Makefile's VERSITYGW_VERSION

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from transforms.columns import DOJ_COLUMNS
+from relief.transforms.columns import DOJ_COLUMNS
 
 Truth = bool | None
 POS = {name: i for i, name in enumerate(DOJ_COLUMNS)}

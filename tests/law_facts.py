@@ -19,8 +19,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tests import law_evaluator as ev
-from transforms.columns import (
+from relief.transforms.columns import (
     ARREST_DATE,
     ARREST_MAX_TERM_KNOWN,
     ARREST_MAX_TERM_YEARS,
@@ -63,6 +62,7 @@ from transforms.columns import (
     date_latest,
     vocabulary_column,
 )
+from tests import law_evaluator as ev
 
 # Keys of a row besides the contract's columns: the subject and the line it stands for.
 KEY_COLUMNS: tuple[str, ...] = (SUBJECT, COUNT_ORDER)

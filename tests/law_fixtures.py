@@ -14,8 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from relief.transforms.columns import DOJ_COLUMNS
 from tests.law_evaluator import ARREST_RELIEF, DISMISSAL, HAND_REVIEW, NOT_ELIGIBLE, POS
-from transforms.columns import DOJ_COLUMNS
 
 COMPUTE_AT = dt.date(2025, 6, 30)
 NOBODY: frozenset[str] = frozenset()  # a Supervised Release File with no one under supervision

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from jobs.warehouse import ledger
-from jobs.warehouse.inputs import InputFile
-from jobs.warehouse.storage import Warehouse
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.inputs import InputFile
+from relief.jobs.warehouse.storage import Warehouse
 
 FINGERPRINT = "cd34" * 16
 

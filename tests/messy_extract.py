@@ -1,7 +1,7 @@
 """DOJ-shaped extract files with every messy variant ingest meets, made from a seed alone.
 
 Used by tests/test_ingest.py to pin ingest's output. The lines do not come from
-jobs/generate.py on purpose: a change to the demo generator must not move the pinned
+jobs/synthetic/generate.py on purpose: a change to the demo generator must not move the pinned
 expectations. Every variant of DOMAIN.md §1 and of damaged input occurs: quoted fields with
 commas and doubled quotes, empty and quoted-empty fields, placeholders, blank and
 space-only SUBJECT_IDs, 94/96/97 fields, a 96th empty field on every line, broken quoting,
@@ -18,7 +18,7 @@ import gzip
 import random
 from pathlib import Path
 
-from transforms.columns import DOJ_COLUMNS
+from relief.transforms.columns import DOJ_COLUMNS
 
 HEADER = ",".join(DOJ_COLUMNS).encode()
 _POS = {c: i for i, c in enumerate(DOJ_COLUMNS)}

@@ -28,7 +28,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from transforms.columns import (
+from relief.transforms.columns import (
     CODE,
     CODE_SECTION,
     CONVICTION_DATE,
@@ -58,7 +58,7 @@ from transforms.columns import (
     date_latest,
     date_partial,
 )
-from transforms.policy import (
+from relief.transforms.policy import (
     AgeAtLeast,
     AgeAtMost,
     AllOf,

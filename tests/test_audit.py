@@ -22,19 +22,18 @@ import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from typer.testing import CliRunner
 
-from jobs.audit import common as audit_common
-from jobs.audit import diff as audit_diff
-from jobs.audit import explain as audit_explain
-from jobs.audit import history as audit_history
-from jobs.audit import verify as audit_verify
-from jobs.audit.cli import app
-from jobs.config.policies import load_policies
-from jobs.statewide import SUMMARY_SCHEMA
-from jobs.warehouse import ledger
-from jobs.warehouse.inputs import InputFile
-from jobs.warehouse.storage import Warehouse, append_rows
-from tests.test_county import _no_java_env
-from transforms.columns import (
+from relief.jobs.audit import common as audit_common
+from relief.jobs.audit import diff as audit_diff
+from relief.jobs.audit import explain as audit_explain
+from relief.jobs.audit import history as audit_history
+from relief.jobs.audit import verify as audit_verify
+from relief.jobs.audit.cli import app
+from relief.jobs.config.policies import load_policies
+from relief.jobs.statewide import SUMMARY_SCHEMA
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.inputs import InputFile
+from relief.jobs.warehouse.storage import Warehouse, append_rows
+from relief.transforms.columns import (
     CODE_SECTION,
     CONVICTION_DATE,
     COUNTY_SLUG,
@@ -55,6 +54,7 @@ from transforms.columns import (
     date_latest,
     date_partial,
 )
+from tests.test_county import _no_java_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_1 = "20240701T000000Z-aaaa0001"
@@ -454,8 +454,10 @@ def test_ledger_reading_matches_jobs_ledger_including_incomplete_runs(warehouse:
 
 def test_audit_modules_import_nothing_from_pyspark():
     code = (
-        "import sys, jobs.audit.history, jobs.audit.diff, jobs.audit.explain, jobs.audit.verify\n"
-        "import jobs.audit.cli, jobs.audit.report, jobs.audit.validation_page\n"
+        "import sys, relief.jobs.audit.history, relief.jobs.audit.diff\n"
+        "import relief.jobs.audit.explain, relief.jobs.audit.verify\n"
+        "import relief.jobs.audit.cli, relief.jobs.audit.report\n"
+        "import relief.jobs.audit.validation_page\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j'))\n"
         "print(bad)\n"
     )
@@ -731,7 +733,7 @@ def test_explain_an_unknown_record_is_bad_usage(warehouse: Path):
 
 
 def test_condition_values_follow_kleene_logic():
-    from transforms.policy import parse_condition
+    from relief.transforms.policy import parse_condition
 
     values = {"not_felony": None, "deceased": False, "only_prop64": True}
     misdemeanor, deceased, only = {"not_felony": True}, {"deceased": True}, {"only_prop64": True}
@@ -823,7 +825,7 @@ def test_verify_flags_a_summary_version_outside_relief(warehouse: Path):
 
 def test_audit_command_runs_without_java(warehouse: Path):
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.audit.cli", "verify", "--warehouse", str(warehouse)],
+        [sys.executable, "-m", "relief.jobs.audit.cli", "verify", "--warehouse", str(warehouse)],
         cwd=ROOT, env=_no_java_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -835,9 +837,9 @@ def test_audit_command_runs_without_java(warehouse: Path):
 
 @pytest.fixture(scope="module")
 def two_runs(spark, tmp_path_factory):
-    from jobs.generate import generate_extract
-    from jobs.progress import Progress
-    from jobs.statewide import RunOptions, run
+    from relief.jobs.runtime.progress import Progress
+    from relief.jobs.statewide import RunOptions, run
+    from relief.jobs.synthetic.generate import generate_extract
 
     root = tmp_path_factory.mktemp("audit-e2e")
     extract = root / "extract.csv"
@@ -864,7 +866,7 @@ AGE_50_OPTIONS = {
 
 @pytest.mark.slow
 def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
-    from jobs.audit.report import report_command
+    from relief.jobs.audit.report import report_command
     from tests.test_report import assert_pages_match_summary
 
     warehouse, (first, second), options = two_runs
@@ -901,7 +903,7 @@ def test_audit_and_report_on_two_real_runs(two_runs, tmp_path: Path):
 
 
 def test_explain_names_an_unread_code_section_as_what_left_the_rule_open():
-    from transforms.policy import parse_policy
+    from relief.transforms.policy import parse_policy
 
     policy = parse_policy(
         {

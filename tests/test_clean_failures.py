@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from jobs.generate import generate_extract
-from jobs.progress import Progress
-from jobs.statewide import RunOptions, UsageError, run
-from jobs.warehouse import ledger
-from jobs.warehouse.storage import Warehouse
+from relief.jobs.runtime.progress import Progress
+from relief.jobs.statewide import RunOptions, UsageError, run
+from relief.jobs.synthetic.generate import generate_extract
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.storage import Warehouse
+from relief.transforms.columns import DOJ_COLUMNS
 from tests.ledger_rows import publish
-from transforms.columns import DOJ_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 RELIEF = str(Path(sys.executable).with_name("relief"))
@@ -87,7 +87,7 @@ def test_the_spark_submit_entry_point_is_relief_run_with_its_options_and_message
     assert done.stderr == f"relief: {message}\n"
     assert not warehouse.exists()
     wide = {**os.environ, "COLUMNS": "200"}  # python -m: the same command, every option
-    shown = subprocess.run([sys.executable, "-m", "jobs.statewide", "--help"], cwd=tmp_path,
+    shown = subprocess.run([sys.executable, "-m", "relief.jobs.statewide", "--help"], cwd=tmp_path,
                            env=wide, capture_output=True, text=True, timeout=300,
                            check=True)  # fmt: skip
     for option in ("--master", "--conf", "--json", "--counties", "--policy-dir", "--force"):

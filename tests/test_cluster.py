@@ -33,12 +33,12 @@ import pyspark
 import pytest
 from deltalake import DeltaTable
 
-from jobs.generate import generate_extract
-from jobs.progress import Progress
-from jobs.statewide import RunOptions, run
-from jobs.warehouse import ledger
-from jobs.warehouse.storage import Warehouse
-from transforms import columns as c
+from relief.jobs.runtime.progress import Progress
+from relief.jobs.statewide import RunOptions, run
+from relief.jobs.synthetic.generate import generate_extract
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.storage import Warehouse
+from relief.transforms import columns as c
 
 pytestmark = pytest.mark.cluster
 
@@ -233,12 +233,14 @@ def local_tables(spark, extract: Path, tmp_path_factory) -> dict[str, pa.Table]:
 
 
 def package(out: Path) -> Path:
-    """What `make package` builds: jobs/, transforms/, expectations/ without bytecode."""
+    """What `make package` builds: the package relief (src/relief/__init__.py, jobs/,
+    transforms/, expectations/ as relief/jobs/ ...) without bytecode."""
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(ROOT / "src" / "relief" / "__init__.py", "relief/__init__.py")
         for top in ("jobs", "transforms", "expectations"):
             for file in sorted((ROOT / top).rglob("*")):
                 if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc":
-                    archive.write(file, file.relative_to(ROOT).as_posix())
+                    archive.write(file, f"relief/{file.relative_to(ROOT).as_posix()}")
     return out
 
 
@@ -355,7 +357,7 @@ def test_relief_run_with_a_spark_master_url_writes_the_same_county_tables_as_a_l
     before = len(completed_apps(cluster))
     code, out, err = run_logged(
         [
-            *(PYTHON, "-m", "jobs.cli", "run", "--master", cluster.master_url),
+            *(PYTHON, "-m", "relief.jobs.cli", "run", "--master", cluster.master_url),
             *("--input", str(extract), "--warehouse", str(warehouse)),
             *("--compute-at", COMPUTE_AT.isoformat(), *settings),
         ],

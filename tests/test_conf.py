@@ -1,5 +1,5 @@
 """Where conf/ comes from (issue #17.2): RELIEF_CONF or `relief --conf-dir` over the conf/
-shipped with relief (the checkout's, or the installed package's relief_conf)."""
+shipped with relief (the checkout's, or the installed package's relief.conf)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from jobs.cli import app
-from jobs.config import ConfigError, conf_location, load_counties
+from relief.jobs.cli import app
+from relief.jobs.config import ConfigError, conf_location, load_counties
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,15 +17,15 @@ import pytest
 from deltalake import DeltaTable
 from typer.testing import CliRunner
 
-from expectations.runner import SUITE_NAMES, load_suite
-from jobs.bad_lines import KINDS, TRUNCATE_AT, break_line, plant_bad_lines
-from jobs.cli import _quiet_libraries, app
-from jobs.generate import generate_extract
-from jobs.progress import SparkStatus, set_verbose, spark_status
-from jobs.spark import LOG4J2_QUIET, log4j2_quiet_file, quiet_settings
-from jobs.warehouse.validation import GX_DIR, INDEX_FILE, RESULTS_FILE
-from transforms import ingest
-from transforms.columns import DOJ_COLUMNS, SUBJECT_ID
+from relief.expectations.runner import SUITE_NAMES, load_suite
+from relief.jobs.cli import _quiet_libraries, app
+from relief.jobs.runtime.progress import SparkStatus, set_verbose, spark_status
+from relief.jobs.runtime.spark import LOG4J2_QUIET, log4j2_quiet_file, quiet_settings
+from relief.jobs.synthetic.bad_lines import KINDS, TRUNCATE_AT, break_line, plant_bad_lines
+from relief.jobs.synthetic.generate import generate_extract
+from relief.jobs.warehouse.validation import GX_DIR, INDEX_FILE, RESULTS_FILE
+from relief.transforms import ingest
+from relief.transforms.columns import DOJ_COLUMNS, SUBJECT_ID
 
 ROWS = 400
 BAD = 8
@@ -250,7 +250,7 @@ def test_spark_status_counts_the_tasks_of_a_running_stage(spark):
 
 
 def test_run_json_of_a_run_refused_at_the_lock_is_json_with_exit_1(tmp_path):
-    from jobs.warehouse.lock import warehouse_lock
+    from relief.jobs.warehouse.lock import warehouse_lock
 
     extract = tmp_path / "e.csv"
     generate_extract(extract, rows=20, seed=2)

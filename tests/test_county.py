@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-from jobs.county.gogen import (
+from relief.jobs.county.gogen import (
     ALL_RESULTS,
     ALL_RESULTS_CONDENSED,
     GOGEN_CONDENSED_COLUMNS,
@@ -32,16 +32,15 @@ from jobs.county.gogen import (
     go_json,
     gogen_summary,
 )
-from jobs.county.pull import (
+from relief.jobs.county.pull import (
     PullError,
     PullFormat,
     nested_as_json,
     pull,
     pull_column_order,
 )
-from jobs.county.xlsx import ALL_ROWS_SHEET, CANDIDATE_SHEET, CONDENSED_SHEET
-from tests.ledger_rows import publish
-from transforms.columns import (
+from relief.jobs.county.xlsx import ALL_ROWS_SHEET, CANDIDATE_SHEET, CONDENSED_SHEET
+from relief.transforms.columns import (
     CASE_NUMBERS,
     CNT_ORDER,
     CODE_SECTION,
@@ -82,7 +81,8 @@ from transforms.columns import (
     date_partial,
     section_count,
 )
-from transforms.policy import parse_eligibility_options, section_list_entries
+from relief.transforms.policy import parse_eligibility_options, section_list_entries
+from tests.ledger_rows import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPUTE_AT = dt.date(2024, 6, 30)
@@ -375,7 +375,7 @@ def test_csv_pull_round_trips_every_row_with_nulls_and_empty_strings_apart(
         ),
     )
     assert read.column_names == want.column_names
-    # A name a spreadsheet would evaluate is written as text (jobs/outputs.py formula_safe).
+    # A name a spreadsheet would evaluate is written as text (jobs/county/csv.py formula_safe).
     names = want.column_names.index("PRI_NAME")
     safe = ["'" + n if n.startswith("=") else n for n in want.column(names).to_pylist()]
     want = want.set_column(names, "PRI_NAME", pa.array(safe, pa.string()))
@@ -701,7 +701,7 @@ def _no_java_env() -> dict[str, str]:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "jobs.county.cli", *args],
+        [sys.executable, "-m", "relief.jobs.county.cli", *args],
         cwd=ROOT,
         env=_no_java_env(),
         capture_output=True,
@@ -713,7 +713,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_county_modules_import_nothing_from_pyspark():
     code = (
-        "import sys, jobs.county.cli, jobs.county.pull, jobs.county.packet\n"
+        "import sys, relief.jobs.county.cli, relief.jobs.county.pull, relief.jobs.county.packet\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j'))\n"
         "print(bad)\n"
     )
@@ -788,7 +788,7 @@ def test_a_suffix_is_for_gogen_files_and_must_be_file_safe(warehouse: Path, tmp_
 def test_xlsx_cells_survive_xml_special_characters_and_odd_values(tmp_path: Path):
     from openpyxl import load_workbook
 
-    from jobs.county.xlsx import XLSX_MAX_CELL, write_xlsx
+    from relief.jobs.county.xlsx import XLSX_MAX_CELL, write_xlsx
 
     table = pa.table(
         {

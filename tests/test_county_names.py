@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobs.audit.cli import app as audit_app
-from jobs.config import load_counties
-from jobs.config.cli import app as policy_app
-from jobs.county.cli import app as county_app
-from transforms.vocabulary import Counties, UnknownCounty
+from relief.jobs.audit.cli import app as audit_app
+from relief.jobs.config import load_counties
+from relief.jobs.config.cli import app as policy_app
+from relief.jobs.county.cli import app as county_app
+from relief.transforms.vocabulary import Counties, UnknownCounty
 
 COUNTIES = load_counties()
 
@@ -125,7 +125,7 @@ def test_policy_check_speaks_with_the_relief_prefix():
 
 
 def test_statewide_counties_option_uses_the_same_resolver(tmp_path: Path):
-    from jobs.statewide import RunOptions, UsageError, prepare
+    from relief.jobs.statewide import RunOptions, UsageError, prepare
 
     options = RunOptions(inputs=str(tmp_path / "none.csv"), warehouse=tmp_path / "w",
                          counties=["Los Angelas"])  # fmt: skip

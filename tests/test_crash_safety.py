@@ -16,7 +16,7 @@ the records:
 2. run K1 (extract B) is SIGKILLed while Spark writes its staged county Parquet (polled);
 3. run K2 (extract B) kills itself with SIGKILL right after moving the files of its
    KILL_AT_MOVE-th county with rows into the table directory, before committing them
-   (``RELIEF_FAULT_KILL_AT``, jobs/faults.py);
+   (``RELIEF_FAULT_KILL_AT``, jobs/runtime/faults.py);
 4. two runs of extract B start at once: one takes over K2's dead lock, recovers (rolls back
    K2's commits) and publishes, the other fails at once naming it;
 5. run K3 (extract A) dies between two county commits (after KILL_AT_COUNTY of 58);
@@ -54,16 +54,16 @@ import pytest
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
-from jobs import faults
-from jobs.config import load_counties
-from jobs.generate import generate_extract
-from jobs.progress import Progress
-from jobs.statewide import RunOptions, run
-from jobs.warehouse import ledger, storage
-from jobs.warehouse.lock import LOCK_NAME, read_lock
-from jobs.warehouse.publication import publication
-from jobs.warehouse.snapshots import open_snapshot
-from jobs.warehouse.storage import (
+from relief.jobs.config import load_counties
+from relief.jobs.runtime import faults
+from relief.jobs.runtime.progress import Progress
+from relief.jobs.statewide import RunOptions, run
+from relief.jobs.synthetic.generate import generate_extract
+from relief.jobs.warehouse import ledger, storage
+from relief.jobs.warehouse.lock import LOCK_NAME, read_lock
+from relief.jobs.warehouse.publication import publication
+from relief.jobs.warehouse.snapshots import open_snapshot
+from relief.jobs.warehouse.storage import (
     STAGED_PREFIX,
     STAGING,
     CommitConflict,
@@ -700,7 +700,7 @@ def test_two_commits_racing_on_one_table_leave_it_one_whole_snapshot(
 LOCK_CONTENDER = """
 import json, sys, time
 from pathlib import Path
-from jobs.warehouse.lock import WarehouseLocked, warehouse_lock
+from relief.jobs.warehouse.lock import WarehouseLocked, warehouse_lock
 warehouse, run_id, start = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 time.sleep(max(0.0, start - time.time()))
 try:

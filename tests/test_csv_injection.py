@@ -1,5 +1,5 @@
 """Formula-safe CSV (issue #13.3): every CSV relief writes renders a value a spreadsheet would
-evaluate as text, through one writer (jobs/outputs.py); the reference format's ``-``
+evaluate as text, through one writer (jobs/county/csv.py); the reference format's ``-``
 placeholders and plain numbers stay byte-identical."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from jobs.audit.diff import diff_versions, write_diff_csv
-from jobs.county.gogen import ALL_RESULTS, ALL_RESULTS_CONDENSED, PROP64_RESULTS
-from jobs.county.packet import BULK_MOTION, INDEX_CSV, WORKLIST, packet
-from jobs.county.pull import PullFormat, pull
-from jobs.outputs import CsvStyle, formula_safe, go_fields, write_csv
+from relief.jobs.audit.diff import diff_versions, write_diff_csv
+from relief.jobs.county.csv import CsvStyle, formula_safe, go_fields, write_csv
+from relief.jobs.county.gogen import ALL_RESULTS, ALL_RESULTS_CONDENSED, PROP64_RESULTS
+from relief.jobs.county.packet import BULK_MOTION, INDEX_CSV, WORKLIST, packet
+from relief.jobs.county.pull import PullFormat, pull
+from relief.transforms.columns import CODE_SECTION, POSSIBLE_OTHER_P64
 from tests.test_county import SUBJECTS, fresno_rows, write_county
-from transforms.columns import CODE_SECTION, POSSIBLE_OTHER_P64
 
 # What an attacker (or a careless clerk) types into a name, a comment or a code section.
 HOSTILE_NAMES = {

@@ -20,19 +20,9 @@ import pytest
 from pyspark.sql import Row, SparkSession
 from pyspark.testing import assertDataFrameEqual
 
-from jobs.config import conf_dir
-from jobs.config.policies import load_policy
-from tests.reference_evaluator import (
-    BLANK,
-    INPUT_SCHEMA,
-    as_tuple,
-    day,
-    full,
-    make_row,
-    month_only,
-    year_only,
-)
-from transforms.columns import (
+from relief.jobs.config import conf_dir
+from relief.jobs.config.policies import load_policy
+from relief.transforms.columns import (
     CODE,
     CONVICTION_DATE,
     COUNTY_SLUG,
@@ -65,8 +55,18 @@ from transforms.columns import (
     TARGET_COUNTY,
     UNKNOWN_SENTENCE_END,
 )
-from transforms.eligibility import apply_policies, compile_policy, with_is_candidate
-from transforms.policy import Policy, add_years, parse_eligibility_options, parse_policy
+from relief.transforms.eligibility import apply_policies, compile_policy, with_is_candidate
+from relief.transforms.policy import Policy, add_years, parse_eligibility_options, parse_policy
+from tests.reference_evaluator import (
+    BLANK,
+    INPUT_SCHEMA,
+    as_tuple,
+    day,
+    full,
+    make_row,
+    month_only,
+    year_only,
+)
 
 COMPUTE_AT = dt.date(2024, 7, 1)
 DISMISSAL = "Eligible for Dismissal"

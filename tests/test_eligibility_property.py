@@ -18,9 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import SparkSession
 
-from tests import reference_evaluator as ref
-from tests.reference_evaluator import INPUT_SCHEMA, Span, as_tuple, make_row
-from transforms.columns import (
+from relief.transforms.columns import (
     CODE,
     CONVICTION_DATE,
     COUNTY_SLUG,
@@ -54,8 +52,8 @@ from transforms.columns import (
     TARGET_COUNTY,
     UNKNOWN_SENTENCE_END,
 )
-from transforms.eligibility import apply_policies
-from transforms.policy import (
+from relief.transforms.eligibility import apply_policies
+from relief.transforms.policy import (
     AgeAtLeast,
     AgeAtMost,
     AllOf,
@@ -84,6 +82,8 @@ from transforms.policy import (
     UnderAgeAtConviction,
     add_years,
 )
+from tests import reference_evaluator as ref
+from tests.reference_evaluator import INPUT_SCHEMA, Span, as_tuple, make_row
 
 COMPUTE_ATS = [dt.date(2024, 7, 1), dt.date(2024, 2, 29), dt.date(2023, 2, 28)]
 YEARS = st.sampled_from([1, 2, 5, 7, 10, 21, 40, 50, 57])

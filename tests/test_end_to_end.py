@@ -17,16 +17,16 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable
 
-from jobs.config import load_counties
-from jobs.county.gogen import SUMMARY_JSON
-from jobs.county.pull import PullFormat, pull
-from jobs.generate import CDL_REGEX, SSN_REGEX, generate_extract
-from jobs.progress import Progress
-from jobs.statewide import RunOptions, ValidationFailed, run
-from jobs.warehouse import ledger
-from jobs.warehouse.storage import Warehouse, read_arrow
-from transforms import columns as c
-from transforms import ingest
+from relief.jobs.config import load_counties
+from relief.jobs.county.gogen import SUMMARY_JSON
+from relief.jobs.county.pull import PullFormat, pull
+from relief.jobs.runtime.progress import Progress
+from relief.jobs.statewide import RunOptions, ValidationFailed, run
+from relief.jobs.synthetic.generate import CDL_REGEX, SSN_REGEX, generate_extract
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.storage import Warehouse, read_arrow
+from relief.transforms import columns as c
+from relief.transforms import ingest
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from expectations import runner
-from expectations.runner import (
+from relief.expectations import runner
+from relief.expectations.runner import (
     CRITICAL,
     SUITE_NAMES,
     WARNING,
@@ -29,12 +29,12 @@ from expectations.runner import (
     totals,
     validate,
 )
-from jobs.audit import validation_page
-from jobs.config import load_counties
-from jobs.config.offenses import load_offenses
-from jobs.generate import generate_extract
-from jobs.statewide import validate_extract
-from jobs.warehouse.validation import (
+from relief.jobs.audit import validation_page
+from relief.jobs.config import load_counties
+from relief.jobs.config.offenses import load_offenses
+from relief.jobs.statewide import validate_extract
+from relief.jobs.synthetic.generate import generate_extract
+from relief.jobs.warehouse.validation import (
     EVIDENCE_MISSING,
     GX_DIR,
     INDEX_FILE,
@@ -42,8 +42,8 @@ from jobs.warehouse.validation import (
     record_evidence,
     write_results,
 )
-from transforms import columns as C
-from transforms.policy import Determination
+from relief.transforms import columns as C
+from relief.transforms.policy import Determination
 
 # --- raw rows ----------------------------------------------------------------------------------
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs import generate
-from jobs.config import load_counties
-from jobs.generate import CDL_REGEX, SSN_REGEX, GenerateStats, generate_extract
-from transforms import columns as c
+from relief.jobs.config import load_counties
+from relief.jobs.synthetic import generate
+from relief.jobs.synthetic.generate import CDL_REGEX, SSN_REGEX, GenerateStats, generate_extract
+from relief.transforms import columns as c
 
 ROOT = Path(__file__).resolve().parent.parent
 POS = {name: i for i, name in enumerate(c.DOJ_COLUMNS)}
@@ -193,7 +193,8 @@ def test_fewer_rows_give_a_prefix_of_the_longer_file(tmp_path: Path) -> None:
 def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     expected = _plain(tmp_path, 1_500, 11).read_bytes()
     script = (
-        "import sys; from pathlib import Path; from jobs.generate import generate_extract; "
+        "import sys; from pathlib import Path; "
+        "from relief.jobs.synthetic.generate import generate_extract; "
         "generate_extract(Path(sys.argv[1]), 1500, seed=11)"
     )
     for hash_seed in ("1", "2"):

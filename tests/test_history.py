@@ -17,10 +17,10 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from jobs.config import load_counties
-from jobs.config.offenses import load_offenses
-from transforms import columns as c
-from transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
+from relief.jobs.config import load_counties
+from relief.jobs.config.offenses import load_offenses
+from relief.transforms import columns as c
+from relief.transforms.history import fan_out_to_counties, prop64_subject_rows, subject_history
 
 D = dt.date
 

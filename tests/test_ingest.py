@@ -21,10 +21,10 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from typer.testing import CliRunner
 
-from expectations.runner import validate
-from jobs.cli import app
-from jobs.statewide import StagedIngest, stage_ingest
-from jobs.warehouse.inputs import (
+from relief.expectations.runner import validate
+from relief.jobs.cli import app
+from relief.jobs.statewide import StagedIngest, stage_ingest
+from relief.jobs.warehouse.inputs import (
     RANGE_BYTES_CONF,
     DecompressError,
     Decompressor,
@@ -33,9 +33,9 @@ from jobs.warehouse.inputs import (
     expand_inputs,
     fingerprint_file,
 )
+from relief.transforms import columns as c
+from relief.transforms import ingest
 from tests.messy_extract import write_messy_extract
-from transforms import columns as c
-from transforms import ingest
 
 HEADER = ",".join(c.DOJ_COLUMNS)
 PINNED = Path(__file__).parent / "data" / "messy_extract_pinned.json"

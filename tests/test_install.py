@@ -18,7 +18,7 @@ import pytest
 from tests.test_county import fresno_rows, write_county
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "README.md", "jobs", "transforms", "expectations", "conf")
+SOURCES = ("pyproject.toml", "README.md", "src", "jobs", "transforms", "expectations", "conf")
 JOB_ONLY = ("pyspark", "py4j", "great_expectations", "pandas", "matplotlib")
 
 pytestmark = pytest.mark.slow
@@ -102,11 +102,14 @@ def test_the_base_install_pulls_packets_and_audits_a_county_table(
 def test_the_base_install_reads_conf_from_its_package_and_honours_conf_dir(
     county_venv: Path, tmp_path: Path
 ):
-    code = "from jobs.config import conf_location; d, s = conf_location(); print(s, d.name)"
+    code = (
+        "from relief.jobs.config import conf_location; d, s = conf_location(); "
+        "print(s, '.'.join(d.parts[-2:]))"
+    )
     done = subprocess.run([str(county_venv / "bin" / "python"), "-c", code], cwd=tmp_path,
                           env=_clean_env(county_venv), capture_output=True, text=True,
                           timeout=120, check=True)  # fmt: skip
-    assert done.stdout.strip() == "the installed package relief_conf"
+    assert done.stdout.strip() == "the installed package relief.conf"
     nowhere = str(tmp_path / "nowhere")
     done = run(county_venv, tmp_path, "--conf-dir", nowhere, "county", "pull", "--warehouse",
                str(tmp_path), "--county", "fresno", "--out", str(tmp_path / "o"))  # fmt: skip
@@ -127,3 +130,15 @@ def test_the_statewide_job_without_its_extra_says_which_extra_to_install(
     done = run(county_venv, tmp_path, "report", "--warehouse", str(tmp_path), "--out",
                str(tmp_path / "r"))  # fmt: skip
     assert done.returncode == 2 and "pip install 'relief[job]'" in done.stderr
+
+
+def test_the_install_adds_one_top_level_package_relief(county_venv: Path, tmp_path: Path):
+    code = (
+        "import importlib.metadata as m\n"
+        "tops = {f.parts[0] for f in m.files('relief')}\n"
+        "print(sorted(t for t in tops if t != '..' and not t.endswith('.dist-info')))\n"
+    )
+    done = subprocess.run([str(county_venv / "bin" / "python"), "-c", code], cwd=tmp_path,
+                          env=_clean_env(county_venv), capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert done.stdout.strip() == "['relief']"  # no jobs, transforms, expectations, conf

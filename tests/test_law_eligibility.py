@@ -24,11 +24,8 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs.config.laws import LawPacks, load_law_packs
-from tests import law_evaluator as ev
-from tests.law_facts import KEY_COLUMNS, fact_rows
-from tests.law_fixtures import Case, all_cases
-from transforms.columns import (
+from relief.jobs.config.laws import LawPacks, load_law_packs
+from relief.transforms.columns import (
     ARREST_DATE,
     ARREST_MAX_TERM_KNOWN,
     ARREST_MAX_TERM_YEARS,
@@ -79,7 +76,7 @@ from transforms.columns import (
     law_column,
     vocabulary_column,
 )
-from transforms.law_eligibility import (
+from relief.transforms.law_eligibility import (
     PIPELINE_INPUTS,
     CompiledLaw,
     apply_law,
@@ -87,7 +84,10 @@ from transforms.law_eligibility import (
     law_input_schema,
     law_output_columns,
 )
-from transforms.policy import Determination
+from relief.transforms.policy import Determination
+from tests import law_evaluator as ev
+from tests.law_facts import KEY_COLUMNS, fact_rows
+from tests.law_fixtures import Case, all_cases
 
 CONF_LAWS = Path(__file__).resolve().parents[1] / "conf" / "laws"
 AT = dt.date(2025, 6, 30)
@@ -243,7 +243,7 @@ def felony_arrest(arrested: dt.date, max_years: int | None, **facts: Any) -> dic
 
 def _by_name(facts: dict[str, Any]) -> dict[str, Any]:
     """Keyword names (CONVICTION_DATE=...) -> column names; dates -> both bounds."""
-    import transforms.columns as columns
+    import relief.transforms.columns as columns
 
     row: dict[str, Any] = {}
     for key, value in facts.items():

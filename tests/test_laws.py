@@ -15,13 +15,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from jobs.cli import app
-from jobs.config import ConfigError
-from jobs.config.laws import load_law_packs
-from tests import law_evaluator as ev
-from tests.law_fixtures import Case, all_cases
-from transforms.laws import LawPack
-from transforms.policy import (
+from relief.jobs.cli import app
+from relief.jobs.config import ConfigError
+from relief.jobs.config.laws import load_law_packs
+from relief.transforms.laws import LawPack
+from relief.transforms.policy import (
     Determination,
     PolicyValidationError,
     SupervisedReleaseActive,
@@ -29,6 +27,8 @@ from transforms.policy import (
     parse_condition,
     parse_policy,
 )
+from tests import law_evaluator as ev
+from tests.law_fixtures import Case, all_cases
 
 CONF_LAWS = Path(__file__).resolve().parents[1] / "conf" / "laws"
 CASES = all_cases()
@@ -169,7 +169,7 @@ def test_parameters_change_the_decision_list(packs):
 
 
 def _leaves(condition):
-    from transforms.policy import leaves
+    from relief.transforms.policy import leaves
 
     return list(leaves(condition))
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.config import ConfigError, load_counties
-from jobs.config.offenses import load_offenses
-from transforms import columns as C
-from transforms import normalize as N
-from transforms.offenses import Offenses
-from transforms.vocabulary import Counties
+from relief.jobs.config import ConfigError, load_counties
+from relief.jobs.config.offenses import load_offenses
+from relief.transforms import columns as C
+from relief.transforms import normalize as N
+from relief.transforms.offenses import Offenses
+from relief.transforms.vocabulary import Counties
 
 D = dt.date
 

@@ -31,12 +31,13 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.config import load_counties
-from jobs.spark import delta_jars, storage_conf
-from jobs.warehouse import fs, ledger
-from jobs.warehouse.lock import WarehouseLocked, read_lock, warehouse_lock
-from jobs.warehouse.snapshots import open_snapshot
-from jobs.warehouse.storage import Warehouse, open_table, read_arrow
+from relief.jobs.config import load_counties
+from relief.jobs.runtime.spark import delta_jars, storage_conf
+from relief.jobs.warehouse import fs, ledger
+from relief.jobs.warehouse.lock import WarehouseLocked, read_lock, warehouse_lock
+from relief.jobs.warehouse.snapshots import open_snapshot
+from relief.jobs.warehouse.storage import Warehouse, open_table, read_arrow
+from relief.transforms import columns as c
 from tests.conftest import ObjectStore
 from tests.test_cluster import (  # noqa: F401 - module fixtures: this module's own cluster
     APP_SETTINGS,
@@ -53,7 +54,6 @@ from tests.test_cluster import (  # noqa: F401 - module fixtures: this module's 
     run_logged,
     starting_cluster,
 )
-from transforms import columns as c
 
 pytestmark = pytest.mark.cluster
 
@@ -93,7 +93,7 @@ def s3_runs(object_store: ObjectStore, cluster: Cluster, extract: Path, tmp_path
     for day in (COMPUTE_AT, LATER):
         code, out, err = run_logged(
             [
-                *(PYTHON, "-m", "jobs.cli", "run", "--master", cluster.master_url),
+                *(PYTHON, "-m", "relief.jobs.cli", "run", "--master", cluster.master_url),
                 *("--input", source, "--warehouse", warehouse),
                 *("--compute-at", day.isoformat(), *settings),
             ],
@@ -159,7 +159,7 @@ def _cli(args: list[str], store: ObjectStore, cwd: Path) -> subprocess.Completed
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "PATH", "SPARK_HOME")}
     env.update(store.env, PATH=str(Path(PYTHON).parent))
     return subprocess.run(
-        [PYTHON, "-m", "jobs.cli", *args], env=env, cwd=cwd, capture_output=True, text=True
+        [PYTHON, "-m", "relief.jobs.cli", *args], env=env, cwd=cwd, capture_output=True, text=True
     )
 
 
@@ -206,7 +206,7 @@ def test_object_store_lock_admits_one_run_and_takes_over_a_stale_holder(
             pass  # pragma: no cover
     assert read_lock(root) is None
     # A holder that stopped beating (a killed run on another machine) is taken over.
-    monkeypatch.setattr("jobs.warehouse.lock.HEARTBEAT_SECONDS", 3600.0)
+    monkeypatch.setattr("relief.jobs.warehouse.lock.HEARTBEAT_SECONDS", 3600.0)
     with warehouse_lock(root, "run-c"):
         monkeypatch.setenv("RELIEF_LOCK_STALE_SECONDS", "0")
         with warehouse_lock(root, "run-d") as dead:

@@ -17,8 +17,8 @@ import yaml
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from jobs.county.cli import app as county_app
-from jobs.county.packet import (
+from relief.jobs.county.cli import app as county_app
+from relief.jobs.county.packet import (
     BULK_HEADER,
     BULK_MOTION,
     COVER_SHEET,
@@ -34,7 +34,7 @@ from jobs.county.packet import (
     order_file_name,
     packet,
 )
-from jobs.county.pull import PullError
+from relief.jobs.county.pull import PullError
 from tests.ledger_rows import publish
 from tests.test_county import _no_java_env, fresno_rows, write_county
 
@@ -43,7 +43,7 @@ E = "H&S 11361.9; 11361.8(e)"
 A = "H&S 11361.9; 11361.8(a)"
 DISMISS = "Dismiss and seal"
 NOT_ELIGIBLE = "Not eligible"
-# A name a spreadsheet would evaluate, as every CSV writes it (jobs/outputs.py formula_safe).
+# A name a spreadsheet would evaluate, as every CSV writes it (jobs/county/csv.py formula_safe).
 OBRIEN_CSV = "'=O'BRIEN, PAT"
 
 
@@ -207,7 +207,7 @@ def test_packet_of_a_county_without_a_table_says_so(warehouse: Path, tmp_path: P
 
 def test_packet_command_runs_without_java(warehouse: Path, tmp_path: Path):
     done = subprocess.run(
-        [sys.executable, "-m", "jobs.county.cli", "packet", "--warehouse", str(warehouse),
+        [sys.executable, "-m", "relief.jobs.county.cli", "packet", "--warehouse", str(warehouse),
          "--county", "FRESNO", "--out", str(tmp_path / "p")],
         cwd=ROOT, env=_no_java_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from jobs.config import ConfigError, conf_dir
-from jobs.config.cli import app
-from jobs.config.policies import load_policies, load_policy, load_policy_dir
-from transforms.policy import (
+from relief.jobs.config import ConfigError, conf_dir
+from relief.jobs.config.cli import app
+from relief.jobs.config.policies import load_policies, load_policy, load_policy_dir
+from relief.transforms.policy import (
     AgeAtLeast,
     AgeAtMost,
     AllOf,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs.config import ConfigError
-from jobs.county.pull import pull
-from jobs.warehouse.access import (
+from relief.jobs.config import ConfigError
+from relief.jobs.county.pull import pull
+from relief.jobs.warehouse.access import (
     AccessError,
     AccessSettings,
     Gids,
@@ -23,7 +23,7 @@ from jobs.warehouse.access import (
     resolve_groups,
     secure_warehouse,
 )
-from jobs.warehouse.snapshots import PullError
+from relief.jobs.warehouse.snapshots import PullError
 from tests.ledger_rows import publish
 from tests.test_county import fresno_rows, row, write_county
 
@@ -204,7 +204,7 @@ def test_pull_refuses_a_counties_folder_that_is_a_link(warehouse: Path, tmp_path
 
 
 def test_packet_refuses_a_linked_table_too(warehouse: Path, tmp_path: Path):
-    from jobs.county.packet import packet
+    from relief.jobs.county.packet import packet
 
     kern = warehouse / "counties" / "kern"
     shutil.rmtree(kern)
@@ -228,7 +228,7 @@ def test_run_with_a_group_missing_on_the_machine_exits_2_before_writing(
 ):
     from typer.testing import CliRunner
 
-    from jobs.cli import app
+    from relief.jobs.cli import app
 
     conf = write_access(
         tmp_path / "conf",

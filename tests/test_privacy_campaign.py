@@ -27,9 +27,9 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from jobs.cli import app
-from jobs.generate import generate_extract
-from transforms.columns import DOJ_COLUMNS
+from relief.jobs.cli import app
+from relief.jobs.synthetic.generate import generate_extract
+from relief.transforms.columns import DOJ_COLUMNS
 
 pytestmark = pytest.mark.slow
 

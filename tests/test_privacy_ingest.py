@@ -11,8 +11,8 @@ import random
 import pyarrow as pa
 import pytest
 
-from transforms import ingest
-from transforms.columns import DOJ_COLUMNS
+from relief.transforms import ingest
+from relief.transforms.columns import DOJ_COLUMNS
 
 _POS = {c: i for i, c in enumerate(DOJ_COLUMNS)}
 

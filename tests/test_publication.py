@@ -27,15 +27,14 @@ from typing import Any
 
 import pytest
 
-from jobs import faults
-from jobs.audit.diff import DETERMINATION_CHANGED, diff_versions
-from jobs.audit.verify import render_verify, verify_warehouse
-from jobs.config import load_counties
-from jobs.config.offenses import load_offenses
-from jobs.county.pull import PullFormat, pull
-from jobs.generate import generate_extract
-from jobs.progress import Progress
-from jobs.statewide import (
+from relief.jobs.audit.diff import DETERMINATION_CHANGED, diff_versions
+from relief.jobs.audit.verify import render_verify, verify_warehouse
+from relief.jobs.config import load_counties
+from relief.jobs.config.offenses import load_offenses
+from relief.jobs.county.pull import PullFormat, pull
+from relief.jobs.runtime import faults
+from relief.jobs.runtime.progress import Progress
+from relief.jobs.statewide import (
     Prepared,
     RunOptions,
     changed_parts,
@@ -44,12 +43,13 @@ from jobs.statewide import (
     run_key,
     run_key_parts,
 )
-from jobs.warehouse import ledger
-from jobs.warehouse.inputs import InputFile
-from jobs.warehouse.publication import publication
-from jobs.warehouse.storage import Warehouse, open_table, read_arrow
-from transforms.columns import DOJ_COLUMNS, ROW_KEY
-from transforms.conservation import REASON_BLANK_SUBJECT
+from relief.jobs.synthetic.generate import generate_extract
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.inputs import InputFile
+from relief.jobs.warehouse.publication import publication
+from relief.jobs.warehouse.storage import Warehouse, open_table, read_arrow
+from relief.transforms.columns import DOJ_COLUMNS, ROW_KEY
+from relief.transforms.conservation import REASON_BLANK_SUBJECT
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPUTE_AT = dt.date(2026, 11, 22)

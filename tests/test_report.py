@@ -17,10 +17,10 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable
 
-from jobs.audit import report
-from jobs.audit.report import ReportError, build_report, figures_on_page, report_command
-from jobs.warehouse import ledger
-from jobs.warehouse.storage import Warehouse, append_rows
+from relief.jobs.audit import report
+from relief.jobs.audit.report import ReportError, build_report, figures_on_page, report_command
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.storage import Warehouse, append_rows
 from tests.test_audit import (
     COMPUTE_2,
     GX_RUN_2,
@@ -412,7 +412,7 @@ def test_build_report_writes_index_and_one_page_per_county(
 
 
 def test_report_knows_the_flows_and_metrics_of_the_summary_transform():
-    from transforms import summary, summary_names
+    from relief.transforms import summary, summary_names
 
     assert set(summary.FLOWS) == {report.POLICY, report.DISMISS_ALL, report.DISMISS_ALL_RELATED}
     assert {f"subjects_{m}" for m in summary.SUBJECT_METRICS} == {
@@ -561,7 +561,7 @@ def test_no_suppression_shows_small_counts_and_says_it_is_for_internal_use(
 def test_no_suppression_option_of_the_command(sierra: Path, tmp_path: Path):
     from typer.testing import CliRunner
 
-    from jobs.cli import app
+    from relief.jobs.cli import app
 
     for args, shown in (([], "<11"), (["--no-suppression"], "1")):
         out = tmp_path / f"r{len(args)}"

@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 from deltalake import DeltaTable
 
-from jobs.progress import Progress
-from jobs.statewide import RunOptions, run
-from jobs.warehouse.storage import Warehouse
+from relief.jobs.runtime.progress import Progress
+from relief.jobs.statewide import RunOptions, run
+from relief.jobs.warehouse.storage import Warehouse
+from relief.transforms import columns as c
 from tests.messy_extract import write_messy_extract
-from transforms import columns as c
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 from pyspark.sql.types import BooleanType, DateType, StringType, StructField, StructType
 
-from transforms import columns as c
-from transforms.summary import county_summary
+from relief.transforms import columns as c
+from relief.transforms.summary import county_summary
 
 D = dt.date
 DISMISS, REDUCE, HAND = "Eligible for Dismissal", "Eligible for Reduction", "Hand Review"

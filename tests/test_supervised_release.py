@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from jobs.warehouse.inputs import InputError
-from jobs.warehouse.supervised_release import (
+from relief.jobs.warehouse.inputs import InputError
+from relief.jobs.warehouse.supervised_release import (
     MAX_ID_LENGTH,
     SupervisedReleaseError,
     read_supervised_release,
 )
-from transforms.columns import SUBJECT
+from relief.transforms.columns import SUBJECT
 
 
 def _write(path: Path, text: str | bytes) -> Path:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from transforms.columns import (
+from relief.transforms.columns import (
     COUNT_ORDER,
     COUNTY_SLUG,
     INPUT_INDEX,
@@ -34,9 +34,9 @@ from transforms.columns import (
     SUBJECT_ID,
     TARGET_COUNTY,
 )
-from transforms.normalize import may_be_prop64_conviction, normalize
-from transforms.offenses import Offenses
-from transforms.vocabulary import Counties
+from relief.transforms.normalize import may_be_prop64_conviction, normalize
+from relief.transforms.offenses import Offenses
+from relief.transforms.vocabulary import Counties
 
 REASON_BLANK_SUBJECT = "blank SUBJECT_ID: the line names no person, so no subject history holds it"
 REASON_SENTENCE_PART = (

@@ -1,6 +1,6 @@
 """Eligibility (DOMAIN.md §4): a policy compiles to ONE Spark CASE expression per county.
 
-:func:`compile_policy` turns a :class:`~transforms.policy.Policy` (an ordered decision
+:func:`compile_policy` turns a :class:`~relief.transforms.policy.Policy` (an ordered decision
 list) into Spark SQL expressions: a single ``CASE WHEN ... END`` yielding the struct
 (determination, reason, rule_id) of the first rule that fires, and a map of every
 predicate the policy uses to its value on the row (``decision_inputs``, for audit
@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from transforms.columns import (
+from relief.transforms.columns import (
     CODE,
     CONVICTION_DATE,
     COUNTY_SLUG,
@@ -83,7 +83,7 @@ from transforms.columns import (
     UNKNOWN_SENTENCE_END,
     date_latest,
 )
-from transforms.policy import (
+from relief.transforms.policy import (
     CODE_SECTION_PREDICATES,
     DAYS_PER_FRACTIONAL_YEAR,
     INCOMPLETE_CODE_SECTION_REASON,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window, WindowSpec
 from pyspark.sql import functions as F
 
-from transforms.columns import (
+from relief.transforms.columns import (
     CASE_NUMBERS,
     CODE_SECTION_TEXT,
     CONVICTION_COUNT,
@@ -65,10 +65,10 @@ from transforms.columns import (
     date_latest,
     date_partial,
 )
-from transforms.identity import with_row_key
-from transforms.normalize import doj_field, may_be_prop64_conviction
-from transforms.offenses import Offenses
-from transforms.vocabulary import Counties
+from relief.transforms.identity import with_row_key
+from relief.transforms.normalize import doj_field, may_be_prop64_conviction
+from relief.transforms.offenses import Offenses
+from relief.transforms.vocabulary import Counties
 
 # One shuffle, one sort, two window operators: the rows are hash-partitioned by subject
 # once; the per-CNT_ORDER window (subject, count key) computes which line is the conviction

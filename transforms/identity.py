@@ -15,7 +15,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from transforms.columns import COUNT_ORDER, INPUT_INDEX, ROW_KEY, SOURCE_LINE, SUBJECT
+from relief.transforms.columns import COUNT_ORDER, INPUT_INDEX, ROW_KEY, SOURCE_LINE, SUBJECT
 
 SEPARATOR = "|"
 

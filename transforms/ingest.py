@@ -38,7 +38,7 @@ import pyarrow.csv as pacsv
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from transforms.columns import (
+from relief.transforms.columns import (
     COMMENT_TEXT,
     DOJ_COLUMNS,
     INPUT_INDEX,

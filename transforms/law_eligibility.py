@@ -56,7 +56,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from transforms.columns import (
+from relief.transforms.columns import (
     ARREST_DATE,
     ARREST_MAX_TERM_KNOWN,
     ARREST_MAX_TERM_YEARS,
@@ -103,7 +103,7 @@ from transforms.columns import (
     law_column,
     vocabulary_column,
 )
-from transforms.eligibility import (
+from relief.transforms.eligibility import (
     _before,
     _col,
     _day,
@@ -113,8 +113,8 @@ from transforms.eligibility import (
     _str,
     predicate_sql,
 )
-from transforms.laws import LawDecisionList, LawPack, LawRule, Selector
-from transforms.policy import (
+from relief.transforms.laws import LawDecisionList, LawPack, LawRule, Selector
+from relief.transforms.policy import (
     CODE_SECTION_PREDICATES,
     INCOMPLETE_CODE_SECTION_REASON,
     INCOMPLETE_DATE_DETERMINATION,

@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from transforms.policy import (
+from relief.transforms.policy import (
     ARREST_CYCLE,
     CONVICTION,
     CodeSectionInList,

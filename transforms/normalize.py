@@ -64,9 +64,9 @@ from operator import or_
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from transforms import columns as C
-from transforms.offenses import Offenses, SectionRule
-from transforms.vocabulary import Counties
+from relief.transforms import columns as C
+from relief.transforms.offenses import Offenses, SectionRule
+from relief.transforms.vocabulary import Counties
 
 
 class StepType(StrEnum):

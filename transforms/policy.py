@@ -111,7 +111,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from transforms.columns import PROP64_SECTIONS
+from relief.transforms.columns import PROP64_SECTIONS
 
 
 class Determination(StrEnum):

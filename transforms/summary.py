@@ -20,8 +20,8 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from transforms import summary_names as names
-from transforms.columns import (
+from relief.transforms import summary_names as names
+from relief.transforms.columns import (
     CONVICTION_DATE,
     DETERMINATION,
     DISMISS_ALL_P64,

@@ -23,12 +23,12 @@ from typing import Annotated
 
 import typer
 
-from jobs.audit.common import AuditError
-from jobs.audit.diff import diff_versions, render_diff, write_diff_csv
-from jobs.audit.explain import explain_record, render_explanation
-from jobs.audit.history import county_history, render_history
-from jobs.audit.runs import list_runs, render_runs
-from jobs.audit.verify import render_verify, verify_warehouse
+from relief.jobs.audit.common import AuditError
+from relief.jobs.audit.diff import diff_versions, render_diff, write_diff_csv
+from relief.jobs.audit.explain import explain_record, render_explanation
+from relief.jobs.audit.history import county_history, render_history
+from relief.jobs.audit.runs import list_runs, render_runs
+from relief.jobs.audit.verify import render_verify, verify_warehouse
 
 app = typer.Typer(
     help="Audit trail: runs, table history, version diffs, why a conviction was decided, verify.",

@@ -12,25 +12,25 @@ from typing import Any
 import pyarrow as pa
 from deltalake import DeltaTable
 
-from jobs.config import ConfigError
-from jobs.warehouse import ledger
-from jobs.warehouse.fs import Location
-from jobs.warehouse.publication import Publication, publication_of
-from jobs.warehouse.snapshots import (
+from relief.jobs.config import ConfigError
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.fs import Location
+from relief.jobs.warehouse.publication import Publication, publication_of
+from relief.jobs.warehouse.snapshots import (
     PullError,
     check_table_access,
     commit_history,
     open_warehouse,
     resolve_county,
 )
-from jobs.warehouse.storage import (
+from relief.jobs.warehouse.storage import (
     Warehouse,
     open_table,
     read_arrow,
     table_exists,
     version_rows,
 )
-from transforms.vocabulary import County
+from relief.transforms.vocabulary import County
 
 STATUS_RUNNING = ledger.STATUS_RUNNING
 STATUS_SUCCEEDED = ledger.STATUS_SUCCEEDED

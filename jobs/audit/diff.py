@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.audit.common import (
+from relief.jobs.audit.common import (
     NONE_SHOWN,
     column_value,
     commit_text,
@@ -32,8 +32,9 @@ from jobs.audit.common import (
     table_path,
     text_table,
 )
-from jobs.outputs import CsvStyle, owner_only, rows_table, write_csv
-from transforms.columns import (
+from relief.jobs.county.csv import CsvStyle, rows_table, write_csv
+from relief.jobs.warehouse.access import owner_only
+from relief.transforms.columns import (
     CODE_SECTION,
     CONVICTION_DATE,
     DETERMINATION,
@@ -47,7 +48,7 @@ from transforms.columns import (
     SUBJECT,
     SUBJECT_ID,
 )
-from transforms.vocabulary import County
+from relief.transforms.vocabulary import County
 
 # --- diff -----------------------------------------------------------------------------------
 
@@ -231,7 +232,7 @@ def diff_versions(
 
 def write_diff_csv(diff: VersionDiff, path: Path) -> Path:
     """Every change, one line per record_id (CSV_HEADER); owner-only (0600), formula-safe
-    (jobs/outputs.py write_csv)."""
+    (jobs/county/csv.py write_csv)."""
     rows = (
         [
             c.record_id,

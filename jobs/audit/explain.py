@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.audit.common import (
+from relief.jobs.audit.common import (
     NONE_SHOWN,
     AuditError,
     column_value,
@@ -25,10 +25,10 @@ from jobs.audit.common import (
     table_path,
     validation_summary,
 )
-from jobs.config import ConfigError
-from jobs.config.policies import load_policies
-from jobs.warehouse.snapshots import not_published_message, served_text
-from transforms.columns import (
+from relief.jobs.config import ConfigError
+from relief.jobs.config.policies import load_policies
+from relief.jobs.warehouse.snapshots import not_published_message, served_text
+from relief.transforms.columns import (
     CASE_NUMBERS,
     CII_NUMBER,
     CODE_SECTION,
@@ -70,7 +70,7 @@ from transforms.columns import (
     date_latest,
     date_partial,
 )
-from transforms.policy import (
+from relief.transforms.policy import (
     INCOMPLETE_DATE_DETERMINATION,
     INCOMPLETE_DATE_REASON,
     AllOf,
@@ -82,7 +82,7 @@ from transforms.policy import (
     open_reason,
     policy_hash,
 )
-from transforms.vocabulary import County
+from relief.transforms.vocabulary import County
 
 # --- explain --------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.audit.common import (
+from relief.jobs.audit.common import (
     NONE_SHOWN,
     STATUS_SUCCEEDED,
     TableLog,
@@ -29,10 +29,10 @@ from jobs.audit.common import (
     text_table,
     validation_summary,
 )
-from jobs.warehouse.fs import Location
-from jobs.warehouse.publication import PublishedVersion
-from jobs.warehouse.storage import restore_info
-from transforms.vocabulary import County
+from relief.jobs.warehouse.fs import Location
+from relief.jobs.warehouse.publication import PublishedVersion
+from relief.jobs.warehouse.storage import restore_info
+from relief.transforms.vocabulary import County
 
 PUBLISHED = "published"
 UNPUBLISHED = "unpublished"  # newer than the published version, not rolled back

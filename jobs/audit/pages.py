@@ -8,7 +8,7 @@ matplotlib) and JSON through Jinja2's ``tojson``, which escapes ``<``, ``>``, ``
 so a value cannot end the ``<script type="application/json">`` element it sits in. The CSS of
 each page is a template too, put inline: a page opens offline with nothing to load.
 
-The templates ship as package data of jobs.audit (pyproject.toml), read with Jinja2's
+The templates ship as package data of relief.jobs.audit (pyproject.toml), read with Jinja2's
 PackageLoader, which also reads them from the zip ``make package`` builds for spark-submit.
 """
 
@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 @cache
 def environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("jobs.audit", "templates"),
+        loader=PackageLoader("relief.jobs.audit", "templates"),
         autoescape=True,
         undefined=StrictUndefined,  # a misspelt name fails the render, not an empty cell
         trim_blocks=True,

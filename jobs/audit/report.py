@@ -48,20 +48,20 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from jobs.audit.common import (
+from relief.jobs.audit.common import (
     AuditError,
     latest_succeeded_run,
     read_ledger,
     short_hash,
     validation_summary,
 )
-from jobs.audit.pages import render as render_page
-from jobs.config import ConfigError, load_counties
-from jobs.outputs import private_dir, private_file
-from jobs.warehouse.storage import Warehouse, open_table, read_arrow
-from jobs.warehouse.validation import INDEX_FILE as VALIDATION_PAGE
-from transforms.policy import Determination
-from transforms.summary_names import (
+from relief.jobs.audit.pages import render as render_page
+from relief.jobs.config import ConfigError, load_counties
+from relief.jobs.warehouse.access import private_dir, private_file
+from relief.jobs.warehouse.storage import Warehouse, open_table, read_arrow
+from relief.jobs.warehouse.validation import INDEX_FILE as VALIDATION_PAGE
+from relief.transforms.policy import Determination
+from relief.transforms.summary_names import (
     BY_DETERMINATION,
     BY_FELONY,
     BY_RACE,
@@ -80,7 +80,7 @@ from transforms.summary_names import (
     SUBJECTS,
     SUBJECTS_BY_RACE,
 )
-from transforms.summary_names import (
+from relief.transforms.summary_names import (
     DISMISS_ALL_RELATED as DISMISS_ALL_RELATED,  # re-exported: the report names every flow
 )
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.audit.common import NONE_SHOWN, read_ledger, text_table
-from jobs.warehouse.publication import publication_of
+from relief.jobs.audit.common import NONE_SHOWN, read_ledger, text_table
+from relief.jobs.warehouse.publication import publication_of
 
 
 @dataclass(frozen=True)

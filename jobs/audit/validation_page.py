@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jobs.audit.pages import render as render_template
-from jobs.warehouse.validation import RESULTS_FILE, gx_result_file
+from relief.jobs.audit.pages import render as render_template
+from relief.jobs.warehouse.validation import RESULTS_FILE, gx_result_file
 
 if TYPE_CHECKING:  # like the rest of jobs/audit, this page imports nothing from pyspark
-    from expectations.runner import ExpectationOutcome, SuiteResult
+    from relief.expectations.runner import ExpectationOutcome, SuiteResult
 
 TEMPLATE = "validation.html"
 
@@ -129,7 +129,7 @@ class SuiteSection:
 def render(results: Sequence[SuiteResult], payload: Mapping[str, Any]) -> str:
     """The page of ``results``; ``payload`` is what results.json holds (its run id, time,
     summary and totals, so the page and the file say the same)."""
-    count = payload["totals"]  # passed, warned, failed (expectations.runner.totals)
+    count = payload["totals"]  # passed, warned, failed (relief.expectations.runner.totals)
     return render_template(
         TEMPLATE,
         run_id=payload["run_id"],

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.audit.common import (
+from relief.jobs.audit.common import (
     NONE_SHOWN,
     STATUS_INCOMPLETE,
     STATUS_RUNNING,
@@ -34,13 +34,13 @@ from jobs.audit.common import (
     text_table,
     warehouse_at,
 )
-from jobs.warehouse.publication import (
+from relief.jobs.warehouse.publication import (
     QUARANTINE,
     SUMMARY,
     PublishedVersion,
     publication_of,
 )
-from jobs.warehouse.storage import restore_info, table_exists
+from relief.jobs.warehouse.storage import restore_info, table_exists
 
 # --- verify ---------------------------------------------------------------------------------
 

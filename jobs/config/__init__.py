@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from transforms.vocabulary import Counties
+from relief.transforms.vocabulary import Counties
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -20,7 +20,7 @@ class ConfigError(Exception):
 
 
 CONF_ENV = "RELIEF_CONF"
-CONF_PACKAGE = "relief_conf"  # conf/ as installed (pyproject.toml package-dir)
+CONF_PACKAGE = "relief.conf"  # conf/ as installed (src/relief/conf, pyproject.toml)
 _MARKER = "counties.yaml"
 
 
@@ -29,14 +29,15 @@ def conf_location() -> tuple[Path, str]:
 
     1. ``$RELIEF_CONF`` (``relief --conf-dir DIR`` sets it; spark-submit sets it);
     2. ``conf/`` beside ``jobs/`` in a checkout of the repository;
-    3. the installed package's copy (``relief_conf``, package data of the wheel);
+    3. the installed package's copy (``relief.conf``, package data of the wheel);
     4. ``./conf`` of the working directory (a driver given conf/ as an archive).
     """
     env = os.environ.get(CONF_ENV)
     if env:
         return Path(env), f"${CONF_ENV}"
-    checkout = Path(__file__).resolve().parents[2] / "conf"
-    if (checkout / _MARKER).is_file():
+    root = Path(__file__).resolve().parents[2]  # an installed relief/ has no pyproject
+    checkout = root / "conf"
+    if (root / "pyproject.toml").is_file() and (checkout / _MARKER).is_file():
         return checkout, "the checkout"
     try:
         packaged = Path(str(resources.files(CONF_PACKAGE) / _MARKER)).parent

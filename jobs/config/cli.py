@@ -14,11 +14,11 @@ from typing import Annotated
 
 import typer
 
-from jobs.config import ConfigError, load_counties
-from jobs.config.laws import load_law_packs
-from jobs.config.policies import load_policy, load_policy_dir
-from transforms.laws import SELECTOR_TEXT, LawPack
-from transforms.policy import (
+from relief.jobs.config import ConfigError, load_counties
+from relief.jobs.config.laws import load_law_packs
+from relief.jobs.config.policies import load_policy, load_policy_dir
+from relief.transforms.laws import SELECTOR_TEXT, LawPack
+from relief.transforms.policy import (
     INCOMPLETE_CODE_SECTION_REASON,
     INCOMPLETE_DATE_DETERMINATION,
     INCOMPLETE_DATE_REASON,
@@ -26,7 +26,7 @@ from transforms.policy import (
     Policy,
     policy_hash,
 )
-from transforms.vocabulary import UnknownCounty
+from relief.transforms.vocabulary import UnknownCounty
 
 app = typer.Typer(help="Validate and inspect eligibility policies (conf/policies/).")
 

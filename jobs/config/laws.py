@@ -1,6 +1,6 @@
 """Loading the law packs (conf/laws/*.yaml) and their vocabularies (conf/laws/vocabularies/).
 
-I/O around transforms/laws.py: read, validate, and raise :class:`~jobs.config.ConfigError`
+I/O around transforms/laws.py: read, validate, and raise :class:`~relief.jobs.config.ConfigError`
 with one line per problem naming the file, before Spark starts. A pack's file name is its
 law (``pc1203.425.yaml`` holds ``law: pc1203.425``); the vocabularies every pack names
 must be present.
@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from jobs.config import ConfigError, conf_dir, read_yaml, validation_message
-from transforms.laws import LawPack, MaxTermTable, Vocabulary
-from transforms.policy import PolicyValidationError
+from relief.jobs.config import ConfigError, conf_dir, read_yaml, validation_message
+from relief.transforms.laws import LawPack, MaxTermTable, Vocabulary
+from relief.transforms.policy import PolicyValidationError
 
 LAWS_DIR = "laws"
 VOCABULARIES_DIR = "vocabularies"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobs.config import conf_dir, load_model
-from transforms.offenses import Offenses
+from relief.jobs.config import conf_dir, load_model
+from relief.transforms.offenses import Offenses
 
 
 def load_offenses(directory: Path | None = None) -> Offenses:
     """Read and validate ``offenses.yaml`` from ``directory`` (default: conf/).
 
-    Raises jobs.config.ConfigError naming the file and field when it is missing or invalid.
+    Raises relief.jobs.config.ConfigError naming the file and field when it is missing or invalid.
     """
     return load_model((directory or conf_dir()) / "offenses.yaml", Offenses)

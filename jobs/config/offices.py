@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jobs.config import ConfigError, conf_dir, load_counties, load_model
-from transforms.vocabulary import Counties, County
+from relief.jobs.config import ConfigError, conf_dir, load_counties, load_model
+from relief.transforms.vocabulary import Counties, County
 
 OFFICES_FILE = "offices.yaml"
 PEOPLE = "Attorney for the People of the State of California"

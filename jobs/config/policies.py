@@ -1,7 +1,7 @@
 """Loading eligibility policies (conf/policies/, a policy file, a BEAR options JSON).
 
 I/O around transforms/policy.py: read the file, validate it, and raise
-:class:`~jobs.config.ConfigError` with one line per problem naming the file, the rule
+:class:`~relief.jobs.config.ConfigError` with one line per problem naming the file, the rule
 (id and position) and the field, before Spark starts (STYLE.md habits 7 and 8).
 
 A policy directory holds ``default.yaml`` (required) and one ``<county-slug>.yaml`` per
@@ -19,15 +19,15 @@ from typing import Any
 
 import yaml
 
-from jobs.config import ConfigError, conf_dir, load_counties
-from transforms.policy import (
+from relief.jobs.config import ConfigError, conf_dir, load_counties
+from relief.transforms.policy import (
     Policy,
     PolicyValidationError,
     parse_eligibility_options,
     parse_policy,
     policy_hash,
 )
-from transforms.vocabulary import Counties
+from relief.transforms.vocabulary import Counties
 
 __all__ = [
     "DEFAULT_POLICY_FILE",

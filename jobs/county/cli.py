@@ -23,8 +23,8 @@ from typing import Annotated
 
 import typer
 
-from jobs.config import ConfigError
-from jobs.county.pull import PullError, PullFormat
+from relief.jobs.config import ConfigError
+from relief.jobs.county.pull import PullError, PullFormat
 
 app = typer.Typer(
     help="Pull a county's table or build its court filing packet (no Spark, no Java).",
@@ -78,7 +78,7 @@ def pull(
     ] = "",
 ) -> None:
     """Write the county's rows: csv, parquet, xlsx, or the reference tool's (gogen) files."""
-    from jobs.county.pull import pull as pull_county
+    from relief.jobs.county.pull import pull as pull_county
 
     try:
         result = pull_county(
@@ -109,8 +109,8 @@ def packet(
     ] = False,
 ) -> None:
     """Build the court filing packet: bulk motion, proposed orders, index, worklist."""
-    from jobs.county.packet import OrderFiles
-    from jobs.county.packet import packet as build_packet
+    from relief.jobs.county.packet import OrderFiles
+    from relief.jobs.county.packet import packet as build_packet
 
     if merged and merged_only:
         raise _fail("give --merged or --merged-only, not both", 2)

@@ -48,9 +48,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.outputs import go_lines, private_file, write_go_lines
-from jobs.warehouse.snapshots import CountySnapshot
-from transforms.columns import (
+from relief.jobs.county.csv import go_lines, write_go_lines
+from relief.jobs.warehouse.access import private_file
+from relief.jobs.warehouse.snapshots import CountySnapshot
+from relief.transforms.columns import (
     CASE_NUMBERS,
     CONVICTION_COUNT,
     CONVICTION_DATE,
@@ -77,7 +78,7 @@ from transforms.columns import (
     section_count,
     stored_name,
 )
-from transforms.policy import (
+from relief.transforms.policy import (
     REASON_DISMISS_SECTION,
     REASON_MISDEMEANOR,
     REASON_REDUCE_SECTION,

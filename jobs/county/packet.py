@@ -56,10 +56,11 @@ from typing import Any, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.config.offices import Office, load_offices, office_lines, office_name
-from jobs.outputs import CsvStyle, owner_only, private_dir, private_file, rows_table, write_csv
-from jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
-from transforms.columns import (
+from relief.jobs.config.offices import Office, load_offices, office_lines, office_name
+from relief.jobs.county.csv import CsvStyle, rows_table, write_csv
+from relief.jobs.warehouse.access import owner_only, private_dir, private_file
+from relief.jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
+from relief.transforms.columns import (
     CASE_NUMBERS,
     CII_NUMBER,
     CNT_ORDER,
@@ -88,8 +89,8 @@ from transforms.columns import (
     date_latest,
     stored_name,
 )
-from transforms.policy import Determination
-from transforms.vocabulary import Counties, County
+from relief.transforms.policy import Determination
+from relief.transforms.vocabulary import Counties, County
 
 BULK_MOTION = "bulk_motion.csv"
 INDEX_CSV = "index.csv"
@@ -369,7 +370,7 @@ def worklist(table: pa.Table, county_slug: str, compute_at: dt.date) -> list[Wor
 # --- PDF -------------------------------------------------------------------------------------
 
 FONT_FAMILY = "DejaVu"
-FONT_PACKAGE = "jobs.county.fonts"  # DejaVu Sans 2.35, shipped with relief (fonts/LICENSE)
+FONT_PACKAGE = "relief.jobs.county.fonts"  # DejaVu Sans 2.35, shipped with relief (fonts/LICENSE)
 FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
 # Always in the packet's fonts, whatever the texts: ASCII, Latin-1, Latin Extended-A/B,
 # general punctuation (dashes, quotes, ellipsis), the euro sign.

@@ -10,7 +10,7 @@ Formats (``--format``):
 - ``csv`` / ``parquet``: every row of the table in input order (INPUT_INDEX, SOURCE_LINE) with
   a stable column order (:func:`pull_column_order`). The CSV is UTF-8 with a byte-order mark
   (Excel reads accented names), formula-safe (a value a spreadsheet would evaluate starts
-  with ``'``, jobs/outputs.py); a null is an empty field and an empty string is ``""``;
+  with ``'``, jobs/county/csv.py); a null is an empty field and an empty string is ``""``;
   nested columns (decision inputs) are JSON text.
 - ``xlsx``: sheets "Prop 64 convictions", "Prop 64 condensed" and "All rows", decisions
   first, bold frozen header with filters, dates as dates (jobs/county/xlsx.py). Text is
@@ -41,19 +41,20 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.county import xlsx
-from jobs.county.gogen import ALL_RESULTS, gogen_file_name, write_gogen
-from jobs.outputs import CsvStyle, owner_only, private_dir, private_file
-from jobs.outputs import write_csv as write_table_csv
-from jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
-from transforms.columns import (
+from relief.jobs.county import xlsx
+from relief.jobs.county.csv import CsvStyle
+from relief.jobs.county.csv import write_csv as write_table_csv
+from relief.jobs.county.gogen import ALL_RESULTS, gogen_file_name, write_gogen
+from relief.jobs.warehouse.access import owner_only, private_dir, private_file
+from relief.jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
+from relief.transforms.columns import (
     INPUT_INDEX,
     KEPT_DOJ_COLUMNS,
     RECORD_ID,
     SOURCE_FILE,
     SOURCE_LINE,
 )
-from transforms.vocabulary import Counties, County
+from relief.transforms.vocabulary import Counties, County
 
 
 class PullFormat(StrEnum):
@@ -107,7 +108,7 @@ def pull_table(snapshot: CountySnapshot) -> pa.Table:
 
 
 def write_csv(table: pa.Table, path: Path) -> None:
-    """The pull as a spreadsheet CSV (jobs/outputs.py): UTF-8 with a byte-order mark,
+    """The pull as a spreadsheet CSV (jobs/county/csv.py): UTF-8 with a byte-order mark,
     formula-safe, a null an empty field and an empty string ``""``."""
     write_table_csv(path, nested_as_json(table), CsvStyle.SPREADSHEET)
 

@@ -36,10 +36,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.county.gogen import GOGEN_CONDENSED_COLUMNS, bool_column
-from jobs.outputs import private_file
-from jobs.warehouse.snapshots import PullError
-from transforms.columns import (
+from relief.jobs.county.gogen import GOGEN_CONDENSED_COLUMNS, bool_column
+from relief.jobs.warehouse.access import private_file
+from relief.jobs.warehouse.snapshots import PullError
+from relief.transforms.columns import (
     CYC_DATE,
     DETERMINATION,
     DISP_DATE,

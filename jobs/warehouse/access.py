@@ -4,7 +4,7 @@ optionally readable by that county's group (conf/access.yaml, docs/operations.md
 Default: every folder relief writes in the warehouse is 0700 and every file 0600 (tables,
 quarantine, runs ledger, summary, validation, staging). A run writes under umask 077
 (:func:`owner_only`; the JVM of a local Spark session inherits it, and Hadoop's file systems
-get ``fs.permissions.umask-mode`` 077 from jobs/spark.py) and ends with
+get ``fs.permissions.umask-mode`` 077 from jobs/runtime/spark.py) and ends with
 :func:`secure_warehouse`, which also tightens what an older relief left 0755/0644.
 
 With groups configured: the warehouse folder and ``counties/`` are 0750 for the readers
@@ -13,6 +13,10 @@ readable by it (2750 / 0640; the ledger holds run ids, versions, counts and inpu
 personal data, and a pull reads it to find the published version), and
 ``counties/<slug>`` is 2750 / 0640 for group ``relief-<slug>``.
 Everything else stays 0700 / 0600.
+
+Files relief writes for people outside the warehouse (pulls, packets, diffs, reports) are
+owner-only too: written under :func:`owner_only` into :func:`private_dir` folders, each
+file moved into place whole by :func:`private_file`.
 
 Object stores have no POSIX modes: :func:`secure_warehouse` does nothing for a remote
 location; there, one prefix per county and an IAM policy per county role do the same
@@ -32,8 +36,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from jobs.warehouse import fs
-from jobs.warehouse.fs import StorePath
+from relief.jobs.warehouse import fs
+from relief.jobs.warehouse.fs import StorePath
+from relief.jobs.warehouse.snapshots import PullError
 
 ACCESS_FILE = "access.yaml"
 PRIVATE_UMASK = 0o077
@@ -93,7 +98,7 @@ def load_access(
 ) -> AccessSettings:
     """conf/access.yaml, validated (ConfigError naming the file and field); the default
     (owner-only, no groups) when the conf folder has no access.yaml."""
-    from jobs.config import ConfigError, conf_dir, load_counties, load_model
+    from relief.jobs.config import ConfigError, conf_dir, load_counties, load_model
 
     folder = directory or conf_dir()
     path = folder / ACCESS_FILE
@@ -171,6 +176,37 @@ def owner_only() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
+
+
+# --- files relief writes for people (pulls, packets, diffs, reports): owner-only, whole --
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a directory; the directories created here are 0700."""
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700)
+        os.chmod(directory, 0o700)
+    if not path.is_dir():
+        raise PullError(f"--out {path}: exists and is not a directory", exit_code=2)
+    return path
+
+
+@contextmanager
+def private_file(path: Path) -> Iterator[Path]:
+    """Write to a temporary sibling, then move it into place as a 0600 file."""
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        yield temporary
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
 
 
 def _set(path: Path, mode: int, gid: int | None) -> None:

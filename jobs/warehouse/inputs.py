@@ -37,9 +37,9 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
-from jobs.warehouse import fs
-from transforms import ingest
-from transforms.columns import INPUT_INDEX, QUARANTINE_REASON, SOURCE_FILE
+from relief.jobs.warehouse import fs
+from relief.transforms import ingest
+from relief.transforms.columns import INPUT_INDEX, QUARANTINE_REASON, SOURCE_FILE
 
 
 class InputError(Exception):

@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from jobs import __version__
-from jobs.warehouse import fs
-from jobs.warehouse.lock import holder_is_dead, read_lock
-from jobs.warehouse.storage import Warehouse, append_rows, open_table, read_arrow
+from relief.jobs import __version__
+from relief.jobs.warehouse import fs
+from relief.jobs.warehouse.lock import holder_is_dead, read_lock
+from relief.jobs.warehouse.storage import Warehouse, append_rows, open_table, read_arrow
 
-if TYPE_CHECKING:  # jobs.warehouse.inputs imports pyspark; readers of the ledger must not need it
-    from jobs.warehouse.inputs import InputFile
+if (
+    TYPE_CHECKING
+):  # relief.jobs.warehouse.inputs imports pyspark; readers of the ledger must not need it
+    from relief.jobs.warehouse.inputs import InputFile
 
 STATUS_RUNNING = "running"
 STATUS_SUCCEEDED = "succeeded"

@@ -42,7 +42,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
-from jobs.warehouse import fs
+from relief.jobs.warehouse import fs
 
 LOCK_NAME = "_relief_run.lock"
 TAKEOVER_NAME = LOCK_NAME + ".takeover"

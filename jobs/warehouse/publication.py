@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs.warehouse import ledger
-from jobs.warehouse.storage import Warehouse
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.storage import Warehouse
 
 QUARANTINE = "quarantine"
 SUMMARY = "summary"

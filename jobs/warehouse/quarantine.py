@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from jobs.warehouse.fs import StorePath
-from jobs.warehouse.publication import publication
-from jobs.warehouse.storage import Warehouse, open_table, read_arrow
+from relief.jobs.warehouse.fs import StorePath
+from relief.jobs.warehouse.publication import publication
+from relief.jobs.warehouse.storage import Warehouse, open_table, read_arrow
 
 
 def summarise(warehouse_dir: str | Path | StorePath, run_id: str | None = None) -> list[str]:

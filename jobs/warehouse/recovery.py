@@ -27,17 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs import faults
-from jobs.warehouse import ledger
-from jobs.warehouse.fs import Location, StorePath
-from jobs.warehouse.publication import (
+from relief.jobs.runtime import faults
+from relief.jobs.warehouse import ledger
+from relief.jobs.warehouse.fs import Location, StorePath
+from relief.jobs.warehouse.publication import (
     QUARANTINE,
     SUMMARY,
     Publication,
     PublishedVersion,
     publication_of,
 )
-from jobs.warehouse.storage import (
+from relief.jobs.warehouse.storage import (
     RESTORE_KEY,
     RESTORED_VERSION_KEY,
     UNDONE_RUNS_KEY,
@@ -252,10 +252,10 @@ class RecoverError(Exception):
 def recover_warehouse(root: str | Path | StorePath) -> list[str]:
     """``relief recover``: take the warehouse lock, recover, and return what was done, one
     line each (the last line says what readers are served now)."""
-    from jobs.config import ConfigError
-    from jobs.warehouse.access import AccessError, owner_only, secure_warehouse
-    from jobs.warehouse.lock import WarehouseLocked, warehouse_lock
-    from jobs.warehouse.storage import (
+    from relief.jobs.config import ConfigError
+    from relief.jobs.warehouse.access import AccessError, owner_only, secure_warehouse
+    from relief.jobs.warehouse.lock import WarehouseLocked, warehouse_lock
+    from relief.jobs.warehouse.storage import (
         LocationError,
         WarehouseUnwritable,
         check_writable,

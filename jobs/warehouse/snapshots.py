@@ -20,11 +20,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from jobs.config import load_counties
-from jobs.warehouse import fs, ledger
-from jobs.warehouse.fs import Location, StorePath
-from jobs.warehouse.publication import Publication, PublishedVersion, publication_of
-from jobs.warehouse.storage import (
+from relief.jobs.config import load_counties
+from relief.jobs.warehouse import fs, ledger
+from relief.jobs.warehouse.fs import Location, StorePath
+from relief.jobs.warehouse.publication import Publication, PublishedVersion, publication_of
+from relief.jobs.warehouse.storage import (
     LocationError,
     Warehouse,
     commit_history,
@@ -32,12 +32,12 @@ from jobs.warehouse.storage import (
     read_arrow,
     table_exists,
 )
-from transforms.columns import (
+from relief.transforms.columns import (
     INPUT_INDEX,
     RECORD_ID,
     SOURCE_LINE,
 )
-from transforms.vocabulary import Counties, County, UnknownCounty
+from relief.transforms.vocabulary import Counties, County, UnknownCounty
 
 
 class PullError(Exception):

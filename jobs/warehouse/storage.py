@@ -49,8 +49,8 @@ from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-from jobs import faults
-from jobs.warehouse import fs
+from relief.jobs.runtime import faults
+from relief.jobs.warehouse import fs
 
 STAGING = "_staging"
 STAGED_PREFIX = "part-relief-"

@@ -13,7 +13,7 @@ Format (docs/laws.md §6): UTF-8 text, one SUBJECT_ID per line, as the extract s
 decompressed. A local path or a URI (jobs/warehouse/fs.py), like the extract.
 
 Read on the driver before Spark starts: any problem raises :class:`SupervisedReleaseError`
-(an :class:`~jobs.warehouse.inputs.InputError`: ``relief run`` exits 2) with ONE line naming
+(an :class:`~relief.jobs.warehouse.inputs.InputError`: ``relief run`` exits 2) with ONE line naming
 the file, the line and the fix. A message never quotes an id (they identify people).
 """
 
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from jobs.warehouse import fs
-from jobs.warehouse.inputs import InputError
-from transforms.columns import SUBJECT, SUBJECT_ID
+from relief.jobs.warehouse import fs
+from relief.jobs.warehouse.inputs import InputError
+from relief.transforms.columns import SUBJECT, SUBJECT_ID
 
 MAX_ID_LENGTH = 64
 _READ_BYTES = 1 << 20

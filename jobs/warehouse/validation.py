@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.fs as pafs
 
-from jobs.warehouse.access import owner_only
-from jobs.warehouse.fs import Location, StorePath
+from relief.jobs.warehouse.access import owner_only
+from relief.jobs.warehouse.fs import Location, StorePath
 
 RESULTS_FILE = "results.json"
 INDEX_FILE = "index.html"
@@ -47,7 +47,7 @@ EVIDENCE_MISSING = "evidence not written"
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the runner imports pyspark and GX; the page and the CLI need neither
-    from expectations.runner import SuiteResult
+    from relief.expectations.runner import SuiteResult
 
     # The page for people: (results, the payload of results.json) -> HTML.
     # jobs/audit/validation_page.render is the one relief writes.
@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # the runner imports pyspark and GX; the page and the CLI nee
 
 
 def results_payload(results: Sequence[SuiteResult], run_id: str | None = None) -> dict[str, Any]:
-    from expectations.runner import summarize, totals
+    from relief.expectations.runner import summarize, totals
 
     return {
         "run_id": run_id,

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from transforms.columns import DOJ_COLUMNS, SUBJECT_ID
+from relief.transforms.columns import DOJ_COLUMNS, SUBJECT_ID
 
 KINDS: tuple[str, ...] = ("field count", "quoting", "utf-8", "blank subject")
 TRUNCATE_AT = 60  # fields kept by a 'field count' line

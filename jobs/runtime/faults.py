@@ -8,13 +8,13 @@ there instead: a run that fails and cleans up after itself. Without the variable
 point is a no-op.
 
 Points:
-    staged_files_moved   jobs.warehouse.storage.commit_files: the run's files are in the table
-                         directory but no Delta version names them yet (commits with files)
-    county_committed     jobs.statewide: a county table's version is committed (the n-th
+    staged_files_moved   relief.jobs.warehouse.storage.commit_files: the run's files are in the
+                         table directory but no Delta version names them yet (commits with files)
+    county_committed     relief.jobs.statewide: a county table's version is committed (the n-th
                          county, in slug order); the ledger does not publish it yet
-    tables_committed     jobs.statewide: every table version of the run is committed; the
+    tables_committed     relief.jobs.statewide: every table version of the run is committed; the
                          ledger row that publishes them is not written yet
-    table_restored       jobs.warehouse.recovery: recovery restored (or removed) one table
+    table_restored       relief.jobs.warehouse.recovery: recovery restored (or removed) one table
 """
 
 from __future__ import annotations

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from jobs.config import conf_dir, read_yaml
-from jobs.progress import is_verbose
-from jobs.warehouse import fs
-from jobs.warehouse.access import owner_only
+from relief.jobs.config import conf_dir, read_yaml
+from relief.jobs.runtime.progress import is_verbose
+from relief.jobs.warehouse import fs
+from relief.jobs.warehouse.access import owner_only
 
 # Files Spark's Hadoop file systems create (staged Parquet, committer folders) get no group or
 # other permissions: Hadoop applies this umask itself and sets the mode explicitly, so the
@@ -82,7 +82,7 @@ S3_ENVIRONMENT = (
 )
 _S3_SCHEMES = frozenset({"s3a", "s3", "s3n"})
 # Where `make jars` puts hadoop-aws, the AWS SDK modules it needs and delta-spark (jars/pom.xml).
-JARS_DIR = Path(__file__).resolve().parent.parent / "jars" / "lib"
+JARS_DIR = Path(__file__).resolve().parents[2] / "jars" / "lib"
 
 
 def jars_dir() -> Path:
@@ -216,7 +216,7 @@ def build_session(
 
 # --- a quiet console ------------------------------------------------------------------------
 
-LOG4J2_QUIET = "log4j2-quiet.properties"  # package data of jobs/
+LOG4J2_QUIET = "log4j2-quiet.properties"  # package data of jobs/runtime/
 # What the JVM prints past log4j (Spark's launcher always adds the incubator module, and
 # Spark tells a PySpark driver, taken for a shell, how to change the log level): dropped from
 # the driver's stderr unless `relief -v`.
@@ -229,7 +229,7 @@ JVM_NOISE = (
 
 def log4j2_quiet_file() -> str:
     """Path of the shipped log4j2 file (a real file also when relief is installed zipped)."""
-    resource = files("jobs") / LOG4J2_QUIET
+    resource = files("relief.jobs.runtime") / LOG4J2_QUIET
     if isinstance(resource, os.PathLike):
         return os.fspath(resource)
     with as_file(resource) as path:  # pragma: no cover - zip imports (spark-submit)

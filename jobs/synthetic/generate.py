@@ -58,9 +58,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Generic, NamedTuple, TypeVar, cast
 
-from jobs.config import load_counties
-from transforms import columns as c
-from transforms.vocabulary import County
+from relief.jobs.config import load_counties
+from relief.transforms import columns as c
+from relief.transforms.vocabulary import County
 
 SSN_REGEX = r"\b9\d{2}-00-\d{4}\b"
 CDL_REGEX = r"\bX\d{7}\b"
