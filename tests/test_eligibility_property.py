@@ -140,6 +140,11 @@ conditions: st.SearchStrategy[Condition] = st.recursive(
 )
 
 
+# What a county policy may conclude: Eligible for Arrest Relief belongs to the PC 851.93 law
+# pack (docs/laws.md) and Policy refuses it.
+COUNTY_DETERMINATIONS = [d for d in Determination if d != Determination.ARREST_RELIEF]
+
+
 def _rule(number: int, when: Condition, then: Determination) -> Rule:
     reason = f"R{number} HS {{section}}"
     rule = Rule(id=f"r{number}", when=when, then=then, reason=reason)
@@ -155,7 +160,7 @@ def policies(draw: st.DrawFn, name: str) -> Policy:
     whens = draw(
         st.lists(conditions.filter(lambda c: not isinstance(c, Always)), min_size=1, max_size=5)
     )
-    thens = draw(st.lists(st.sampled_from(list(Determination)), min_size=len(whens) + 1,
+    thens = draw(st.lists(st.sampled_from(COUNTY_DETERMINATIONS), min_size=len(whens) + 1,
                           max_size=len(whens) + 1))  # fmt: skip
     rules = [_rule(i, when, thens[i]) for i, when in enumerate(whens, start=1)]
     rules.append(Rule(id="otherwise", when=Always(), then=thens[0], reason="Otherwise"))

@@ -7,6 +7,8 @@ below. Code refers to these constants, never to a string literal of a column nam
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 # --- DOJ extract (DOMAIN.md §1), in file order -------------------------------------------
 DOJ_COLUMNS: tuple[str, ...] = (
     "RECORD_ID", "SUBJECT_STATUS", "SUBJECT_ID", "REQ_SEG_SEP", "REQ_CII_NUMBER", "REQ_NAME",
@@ -192,6 +194,177 @@ DECISION_INPUTS = "decision_inputs"
 DISMISS_ALL_P64 = "determination_dismiss_all_prop64"
 DISMISS_ALL_P64_RELATED = "determination_dismiss_all_prop64_related"
 
+# --- law facts (issue 23, docs/laws.md §4): what the PC 1203.425 / 851.93 predicates read ----
+# The contract between the per-subject pass that computes them (phase 2) and the law-pack
+# compiler (transforms/law_eligibility.py). Each fact sits on the rows of its unit: a
+# per-conviction fact on the counted conviction row (IS_COUNTED_CONVICTION; null on other
+# rows), a per-subject fact on every row of the subject, a per-cycle fact on the row that
+# stands for the arrest cycle (IS_ARREST_CYCLE_ROW; null on other rows). On the rows of its
+# unit a null value means UNKNOWN (the record does not say), never "no": the compiler turns
+# it into Hand Review with the predicate's own reason. Dates are intervals as above: <d> is
+# the earliest possible day, <d>_latest the latest (null: open, a later day cannot be ruled
+# out). Text wordings (revocation, dismissal, acquittal, diversion) and the vocabularies of
+# conf/laws/ are applied when the facts are computed; every clock (compute-at, N years)
+# is applied by the compiler, so a fact does not depend on the run's date.
+#
+# Per conviction (PC 1203.425's row; the existing CONVICTION_DATE, SECTION, SUBSECTION, CODE,
+# ATTEMPTED are read as they are):
+# Felony with UNKNOWN kept: CONV_STAT_DESCR is FELONY (false for another level), else
+# OFFENSE_TOC is F when CONV_STAT_DESCR is blank; null when both are blank (IS_FELONY reads
+# that as not a felony, DOMAIN.md §1; a law pack must not grant on it).
+CONVICTION_FELONY = "conviction_felony"
+# DISP_DESCR starts CONVICTED-PRISON, or a sentence part's SENT_LOC_DESCR is PRISON.
+STATE_PRISON_SENTENCE = "state_prison_sentence"
+# DISP_DESCR starts CONVICTED-PROBATION, or a sentence part's SENT_LOC_DESCR is PROBATION.
+PROBATION_GRANTED = "probation_granted"
+# Conviction date + the longest PROBATION part (calendar months; + _latest). Null: no
+# probation, or a probation whose term the record does not give (then UNKNOWN).
+PROBATION_END = "probation_end_date"
+# A later step of the conviction's cycle whose DISP_DESCR or COMMENT_TEXT starts with a
+# probation_revocation_descriptions prefix (pc1203.425 pack parameter).
+PROBATION_REVOKED = "probation_revoked"
+# The conviction's sentence end with its parts running concurrently from the conviction
+# date (the longest part decides; FINE, or a part with neither location nor length: the
+# conviction date; + _latest). Null: a part with a location but no usable length, or no
+# conviction date. Not SENTENCE_END, which sums the parts (Prop 64, pinned).
+SENTENCE_END_CONCURRENT = "sentence_end_concurrent_date"
+# Other convictions of the subject that are surely felonies and surely dated after this
+# one: the earliest of their latest possible days. Null: none.
+LATER_FELONY = "later_felony_date"
+# Other convictions that may be felonies (CONVICTION_FELONY true or null) and may be dated
+# after this one: the earliest of their earliest possible days, an unknown day counting as
+# this conviction's earliest day. Null: none. With LATER_FELONY it decides "no new felony
+# within N years after the sentence" exactly (transforms/law_eligibility.py).
+LATER_FELONY_POSSIBLE = "later_felony_possible_date"
+# Membership of the conviction (or of an enhancement count of its case: same first six
+# digits of CNT_ORDER) in a conf/laws/vocabularies list: true / false / null (a
+# fact-dependent entry, a conviction naming less than the entry needs, or a code section
+# not read). One column per list: in_serious_felony, in_violent_felony, in_pc290_offense,
+# in_pc1203_4b (vocabulary_column).
+VOCABULARY_COLUMN = "in_{name}"
+LAW_VOCABULARIES: tuple[str, ...] = (
+    "serious_felony",
+    "violent_felony",
+    "pc290_offense",
+    "pc1203_4b",
+)
+# Per subject (every row of the subject):
+# A REGISTRATION step whose code section starts 290, or a conviction of a non-fact-dependent
+# pc290-offenses.yaml entry, at any date.
+PC290_REGISTRANT = "pc290_registrant"
+# The subject id is in the run's Supervised Release File (true), a file was given and it is
+# not (false); null: no file given (UNKNOWN: "Supervised Release File not checked").
+SUPERVISED_RELEASE_ACTIVE = "supervised_release_active"
+# The latest SENTENCE_END_CONCURRENT over the subject's convictions whose end is known:
+# <d> the largest earliest day, <d>_latest the largest latest day (null: one is open). Both
+# null: no known end.
+KNOWN_SENTENCE_END = "known_sentence_end_date"
+# A conviction of the subject whose SENTENCE_END_CONCURRENT is unknown (null).
+HAS_UNKNOWN_SENTENCE_END = "has_unknown_concurrent_sentence_end"
+# The latest conviction date among those convictions (+ _latest, null when one of their
+# dates is unknown or open): what SB 834's "presumed completed after N years" reads.
+UNKNOWN_END_CONVICTION = "unknown_end_conviction_date"
+# An open arrest cycle: an ARREST/DETAINED/CITED step, no COURT ACTION step and a blank
+# DISP_DESCR on every arrest line (a pending charge).
+HAS_OPEN_CYCLE = "has_open_arrest_cycle"
+# An open cycle none of whose lines has a date (it is pending whatever the inactivity cut).
+OPEN_CYCLE_UNDATED = "open_arrest_cycle_undated"
+# Over the dated open cycles, the latest day of activity (STP_EVENT_DATE / DISP_DATE of any
+# line of the cycle): <d> the largest earliest day, <d>_latest the largest latest day.
+OPEN_CYCLE_ACTIVITY = "open_cycle_activity_date"
+# Per arrest cycle (PC 851.93's row):
+CYCLE = "cycle"  # first 3 digits of CNT_ORDER; on every row
+# True on the one line that stands for its arrest cycle (the first ARREST/DETAINED/CITED
+# line of the cycle in file order), false on every other row: the cycle facts sit there.
+IS_ARREST_CYCLE_ROW = "is_arrest_cycle_row"
+CYCLE_HAS_CONVICTION = "cycle_has_conviction"  # a DISP_DESCR of the cycle starts CONVICTED
+# The earliest STP_EVENT_DATE of the cycle's arrest lines (+ _latest); <d> null when one of
+# them is blank.
+ARREST_DATE = "arrest_date"
+# The most serious OFFENSE_TOC of the arrest lines: "F", "M" or "I"; null: none recorded.
+ARREST_OFFENSE_CLASS = "arrest_offense_class"
+CYCLE_NO_COURT_ACTION = "cycle_no_court_action"  # no COURT ACTION step in the cycle
+# A COURT ACTION exists and every court line's DISP_DESCR starts with a
+# dismissal_descriptions prefix (pc851.93 pack parameter).
+CYCLE_DISMISSED = "cycle_dismissed"
+# A court line's DISP_DESCR starts with an acquittal_descriptions prefix.
+CYCLE_ACQUITTED = "cycle_acquitted"
+# A line of the cycle whose DISP_DESCR or COMMENT_TEXT starts with a
+# diversion_completed_descriptions prefix.
+CYCLE_DIVERSION_COMPLETED = "cycle_diversion_completed"
+# Every felony count (OFFENSE_TOC F) of the arrest lines has a maximum term in
+# conf/laws/vocabularies/max-terms.yaml (not an attempt, not a fact-dependent entry);
+# false when there is none or one is not known.
+ARREST_MAX_TERM_KNOWN = "arrest_max_term_known"
+# The largest known maximum term (years; 99: life) of those felony counts; null: none known.
+ARREST_MAX_TERM_YEARS = "arrest_max_term_years"
+
+# The law-pack outputs: the Prop 64 columns above keep their names (the pinned tables); a
+# law's own columns are named by law_column(law, DETERMINATION) -> "pc1203_425_determination".
+CITATION = "citation"  # the statute clause of the rule that decided (law packs)
+LAW_CANDIDATE = "candidate"  # law_column(law, LAW_CANDIDATE): the row is the law's candidate
+# Phase 2 (docs/laws.md §7): the laws whose candidates put the row's subject in this county
+# table; per law, "new" (granted by this run) / "earlier" (by an earlier published run) and
+# the run that first granted it (the warehouse's grants table).
+TABLE_LAWS = "table_laws"
+LAW_GRANT = "grant"
+LAW_GRANTED_RUN = "granted_run"
+
+
+class LawFact(NamedTuple):
+    """One column of the law facts contract: name, Spark SQL type, unit, null meaning."""
+
+    name: str
+    type: str  # "boolean" | "date" | "int" | "string"
+    unit: str  # "conviction" | "subject" | "arrest_cycle"
+    unknown: str  # what a null means on a row of the unit
+
+
+def vocabulary_column(name: str) -> str:
+    return VOCABULARY_COLUMN.format(name=name)
+
+
+def _dated(name: str, unit: str, unknown: str) -> tuple[LawFact, LawFact]:
+    return (
+        LawFact(name, "date", unit, unknown),
+        LawFact(name + LATEST, "date", unit, "open: a later day cannot be ruled out"),
+    )
+
+
+LAW_FACTS: tuple[LawFact, ...] = (
+    LawFact(CONVICTION_FELONY, "boolean", "conviction", "level not recorded"),
+    LawFact(STATE_PRISON_SENTENCE, "boolean", "conviction", "unknown"),
+    LawFact(PROBATION_GRANTED, "boolean", "conviction", "unknown"),
+    *_dated(PROBATION_END, "conviction", "no probation, or its term unknown"),
+    LawFact(PROBATION_REVOKED, "boolean", "conviction", "unknown"),
+    *_dated(SENTENCE_END_CONCURRENT, "conviction", "sentence end unknown"),
+    LawFact(LATER_FELONY, "date", "conviction", "no later felony for sure"),
+    LawFact(LATER_FELONY_POSSIBLE, "date", "conviction", "no possible later felony"),
+    *(
+        LawFact(vocabulary_column(n), "boolean", "conviction", "depends on facts / not read")
+        for n in LAW_VOCABULARIES
+    ),
+    LawFact(PC290_REGISTRANT, "boolean", "subject", "unknown"),
+    LawFact(SUPERVISED_RELEASE_ACTIVE, "boolean", "subject", "no Supervised Release File"),
+    *_dated(KNOWN_SENTENCE_END, "subject", "no known sentence end"),
+    LawFact(HAS_UNKNOWN_SENTENCE_END, "boolean", "subject", "unknown"),
+    *_dated(UNKNOWN_END_CONVICTION, "subject", "none, or a date unknown"),
+    LawFact(HAS_OPEN_CYCLE, "boolean", "subject", "unknown"),
+    LawFact(OPEN_CYCLE_UNDATED, "boolean", "subject", "unknown"),
+    *_dated(OPEN_CYCLE_ACTIVITY, "subject", "no dated open cycle"),
+    LawFact(CYCLE, "string", "arrest_cycle", "no CNT_ORDER"),
+    LawFact(IS_ARREST_CYCLE_ROW, "boolean", "arrest_cycle", "never null"),
+    LawFact(CYCLE_HAS_CONVICTION, "boolean", "arrest_cycle", "unknown"),
+    *_dated(ARREST_DATE, "arrest_cycle", "an arrest line undated"),
+    LawFact(ARREST_OFFENSE_CLASS, "string", "arrest_cycle", "offense level not recorded"),
+    LawFact(CYCLE_NO_COURT_ACTION, "boolean", "arrest_cycle", "unknown"),
+    LawFact(CYCLE_DISMISSED, "boolean", "arrest_cycle", "unknown"),
+    LawFact(CYCLE_ACQUITTED, "boolean", "arrest_cycle", "unknown"),
+    LawFact(CYCLE_DIVERSION_COMPLETED, "boolean", "arrest_cycle", "unknown"),
+    LawFact(ARREST_MAX_TERM_KNOWN, "boolean", "arrest_cycle", "unknown"),
+    LawFact(ARREST_MAX_TERM_YEARS, "int", "arrest_cycle", "no felony count's term known"),
+)
+
 
 def date_latest(column: str) -> str:
     return column + LATEST
@@ -203,6 +376,12 @@ def date_partial(column: str) -> str:
 
 def section_count(section: str) -> str:
     return SECTION_COUNT.format(section=section)
+
+
+def law_column(law: str, column: str) -> str:
+    """A law pack's own column: ``law_column("pc1203.425", DETERMINATION)`` is
+    ``pc1203_425_determination`` (dots are awkward in Spark and Delta column names)."""
+    return law.replace(".", "_") + "_" + column
 
 
 def _derived_names() -> list[str]:

@@ -120,6 +120,8 @@ class Determination(StrEnum):
     NOT_ELIGIBLE = "Not eligible"
     HAND_REVIEW = "Hand Review"
     CITY_ATTORNEY_REVIEW = "To be reviewed by City Attorneys"
+    # PC 851.93 (law pack pc851.93, docs/laws.md); never a county policy's determination.
+    ARREST_RELIEF = "Eligible for Arrest Relief"
 
 
 DETERMINATION_ALIASES: dict[str, Determination] = {
@@ -133,6 +135,7 @@ DETERMINATION_ALIASES: dict[str, Determination] = {
     "review": Determination.HAND_REVIEW,
     "city_attorney": Determination.CITY_ATTORNEY_REVIEW,
     "city_attorneys": Determination.CITY_ATTORNEY_REVIEW,
+    "arrest_relief": Determination.ARREST_RELIEF,
 }
 
 # A rule whose condition a partial or unknown date leaves open (DOMAIN.md §1: never
@@ -193,6 +196,15 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
+# Row units of a decision list (transforms/laws.py): one conviction (Prop 64 and PC 1203.425
+# candidates) or one arrest cycle (PC 851.93 candidates).
+CONVICTION = "conviction"
+ARREST_CYCLE = "arrest_cycle"
+UNITS: tuple[str, ...] = (CONVICTION, ARREST_CYCLE)
+_BOTH = frozenset(UNITS)
+_CYCLE = frozenset({ARREST_CYCLE})
+
+
 class Predicate(BaseModel):
     """A leaf condition. Subclasses set ``kind`` (its YAML name) and ``primary``."""
 
@@ -204,6 +216,14 @@ class Predicate(BaseModel):
     # Parameters left out of params() (so of keys, canonical JSON and reasons) while they
     # have their default: a parameter added later keeps earlier policies' keys and hashes.
     omit_when_default: ClassVar[tuple[str, ...]] = ()
+    # The row units the predicate is defined on (transforms/laws.py): a conviction (Prop 64
+    # and PC 1203.425 candidates) and/or an arrest cycle (PC 851.93 candidates).
+    units: ClassVar[frozenset[str]] = frozenset({CONVICTION})
+    # The statute clause a law-pack predicate encodes (docs/laws.md); "" for the Prop 64 ones.
+    clause: ClassVar[str] = ""
+    # The Hand Review reason when this predicate leaves a rule open (None: the general
+    # Incomplete date / Incomplete code section reasons of :func:`open_reason`).
+    unknown_reason: ClassVar[str | None] = None
 
     def params(self) -> dict[str, Any]:
         fields = type(self).model_fields
@@ -241,6 +261,7 @@ def _jsonable(value: Any) -> Any:
 
 class Always(Predicate):
     kind: ClassVar[str] = "always"
+    units: ClassVar[frozenset[str]] = _BOTH
 
     def describe(self) -> str:
         return "always"
@@ -473,6 +494,7 @@ class ServingSentence(Predicate):
 
 class Deceased(Predicate):
     kind: ClassVar[str] = "deceased"
+    units: ClassVar[frozenset[str]] = _BOTH
 
     def describe(self) -> str:
         return "deceased"
@@ -501,6 +523,362 @@ class PriorSameSectionAtLeast(Predicate):
         return f"at least {self.count} earlier Prop 64 convictions of the same section"
 
 
+# --- the law-pack vocabulary (LAWS.md §3, docs/laws.md) ------------------------------------
+#
+# Predicates of the statewide law packs (conf/laws/, transforms/laws.py): PC 1203.425
+# (one conviction is the row) and PC 851.93 (one arrest cycle is the row). Each names the
+# statute clause it encodes (``clause``) and, where the extract or a missing input can
+# leave it open, the Hand Review reason that says what is missing (``unknown_reason``).
+# docs/laws.md lists the per-subject / per-cycle facts each one reads. A county (Prop 64)
+# policy cannot use them yet: the Spark compiler (transforms/eligibility.py) does not
+# evaluate them (phase 2 of issue 23), and :class:`Policy` says so by name.
+
+
+class ComputeAtOnOrAfter(Predicate):
+    """The run's compute-at date is on or after ``date`` (a law's operative date)."""
+
+    kind: ClassVar[str] = "compute_at_on_or_after"
+    primary: ClassVar[str | None] = "date"
+    units: ClassVar[frozenset[str]] = _BOTH
+    clause: ClassVar[str] = "operative dates (PC 1203.425(a)(1)(B)(v)(III), 851.93(a)(2)(C))"
+    date: Annotated[dt.date, Strict()]
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return _date_value(value)
+
+    def describe(self) -> str:
+        return f"the run's compute-at date is on or after {self.date.isoformat()}"
+
+
+class PC290Registrant(Predicate):
+    """Required to register under PC 290 at any time on the record (not only before this
+    conviction): a REGISTRATION step whose offence starts with 290, or a conviction of a
+    PC 290 offence (DOMAIN.md §2 list)."""
+
+    kind: ClassVar[str] = "pc290_registrant"
+    units: ClassVar[frozenset[str]] = _BOTH
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(i)"
+
+    def describe(self) -> str:
+        return "required to register under PC 290 (a 290 registration or 290 offence, any date)"
+
+
+class SupervisedReleaseActive(Predicate):
+    """An active local, state or federal supervision record in DOJ's Supervised Release
+    File. Not in the extract: decided only when a run is given that file
+    (``--supervised-release``); without it the value is UNKNOWN."""
+
+    kind: ClassVar[str] = "supervised_release_active"
+    units: ClassVar[frozenset[str]] = _BOTH
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(ii)"
+    unknown_reason: ClassVar[str | None] = "Supervised Release File not checked"
+
+    def describe(self) -> str:
+        return "an active record in the Supervised Release File (a separate DOJ input)"
+
+
+class SentenceNotCompleted(Predicate):
+    """Some sentence of the subject (any offence) ends after compute-at. A sentence whose
+    end cannot be computed leaves it UNKNOWN, unless ``presume_completed_after_years`` N is
+    set and that conviction is at least N years before compute-at (SB 834's proposed rule,
+    not enacted law: off by default)."""
+
+    kind: ClassVar[str] = "sentence_not_completed"
+    units: ClassVar[frozenset[str]] = _BOTH
+    primary: ClassVar[str | None] = "presume_completed_after_years"
+    omit_when_default: ClassVar[tuple[str, ...]] = ("presume_completed_after_years",)
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(iii), first part"
+    unknown_reason: ClassVar[str | None] = "Sentence end unknown"
+    presume_completed_after_years: Years | None = None
+
+    def describe(self) -> str:
+        text = "a sentence (any offence) not completed at compute-at"
+        if self.presume_completed_after_years:
+            text += (
+                f"; a sentence of unknown end counts as completed once its conviction is "
+                f"{self.presume_completed_after_years} or more years old"
+            )
+        return text
+
+
+class PendingCharge(Predicate):
+    """An arrest cycle of the subject with no court disposition yet (an open cycle: an
+    arrest step with no disposition and no COURT ACTION), other than the row's own cycle.
+    With ``inactive_years`` N, a cycle with no activity in the last N years is not pending
+    (SB 834's proposed rule: off by default)."""
+
+    kind: ClassVar[str] = "pending_charge"
+    units: ClassVar[frozenset[str]] = _BOTH
+    primary: ClassVar[str | None] = "inactive_years"
+    omit_when_default: ClassVar[tuple[str, ...]] = ("inactive_years",)
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(iii), second part"
+    inactive_years: Years | None = None
+
+    def describe(self) -> str:
+        text = "an arrest cycle with no disposition (a pending charge)"
+        if self.inactive_years:
+            text += f", active within the last {self.inactive_years} years"
+        return text
+
+
+class StatePrisonSentence(Predicate):
+    """This conviction's sentence includes state prison (DISP_DESCR CONVICTED-PRISON or a
+    sentence part whose SENT_LOC_DESCR is PRISON)."""
+
+    kind: ClassVar[str] = "state_prison_sentence"
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(iv)"
+
+    def describe(self) -> str:
+        return "the conviction was sentenced to state prison"
+
+
+class ProbationGranted(Predicate):
+    """This conviction was sentenced to probation (CONVICTED-PROBATION or a PROBATION part)."""
+
+    kind: ClassVar[str] = "probation_granted"
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(v)(I), (II)"
+
+    def describe(self) -> str:
+        return "the conviction was sentenced to probation"
+
+
+class ProbationCompleted(Predicate):
+    """Probation was granted and its term, counted from the disposition date, ended on or
+    before compute-at ("based upon the disposition date and the term of probation")."""
+
+    kind: ClassVar[str] = "probation_completed"
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(v)(I)"
+
+    def describe(self) -> str:
+        return "probation granted and its term (from the disposition date) ended by compute-at"
+
+
+class ProbationRevoked(Predicate):
+    """A later step of the conviction's cycle records a probation revocation (DISP_DESCR or
+    COMMENT_TEXT matching the pack's ``probation_revocation_descriptions``). No such step:
+    false ("appears to have completed ... without revocation" reads the department's
+    records)."""
+
+    kind: ClassVar[str] = "probation_revoked"
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(v)(I), (III)"
+
+    def describe(self) -> str:
+        return "the record shows the conviction's probation revoked"
+
+
+class SentenceCompletedYearsAgo(Predicate):
+    """This conviction's sentence (all its parts) ended at least N years before compute-at:
+    sentence end <= compute-at - N years. A clock from the sentence's end, not from the
+    conviction."""
+
+    kind: ClassVar[str] = "sentence_completed_years_ago"
+    primary: ClassVar[str | None] = "years"
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(v)(III)"
+    unknown_reason: ClassVar[str | None] = "Sentence end unknown"
+    years: Years
+
+    def describe(self) -> str:
+        return (
+            f"the conviction's sentence ended {self.years} or more years before compute-at "
+            f"(sentence end <= compute-at - {self.years} years)"
+        )
+
+
+class NoFelonyWithinYearsAfterSentence(Predicate):
+    """No felony conviction of the subject dated after this conviction and on or before
+    this conviction's sentence end + N years ("a period of 4 years has elapsed during
+    which the defendant was not convicted of a new felony offense")."""
+
+    kind: ClassVar[str] = "no_felony_within_years_after_sentence"
+    primary: ClassVar[str | None] = "years"
+    clause: ClassVar[str] = "PC 1203.425(a)(1)(B)(v)(III)"
+    unknown_reason: ClassVar[str | None] = "Sentence end unknown"
+    years: Years
+
+    def describe(self) -> str:
+        return (
+            f"no new felony conviction from this conviction to {self.years} years after its "
+            "sentence ended"
+        )
+
+
+VocabularyName = Literal["serious_felony", "violent_felony", "pc290_offense", "pc1203_4b"]
+
+
+class CodeSectionInList(Predicate):
+    """This conviction's code section, or an enhancement count of the same case (cycle +
+    step, DOMAIN.md §2's pairing), is in one of the named conf vocabularies
+    (conf/laws/vocabularies/). An entry marked fact-dependent ("personally used a
+    firearm", "by force") leaves the value UNKNOWN: the record of conviction decides."""
+
+    kind: ClassVar[str] = "code_section_in_list"
+    primary: ClassVar[str | None] = "lists"
+    clause: ClassVar[str] = "PC 1192.7(c), 667.5(c), 290(c), 1203.4(b)"
+    unknown_reason: ClassVar[str | None] = "Depends on facts of the case (record of conviction)"
+    lists: tuple[VocabularyName, ...] = Field(min_length=1)
+
+    @field_validator("lists", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def describe(self) -> str:
+        return "code section in " + " or ".join(self.lists) + " (conf/laws/vocabularies)"
+
+
+ArrestClass = Literal["F", "M", "I"]
+
+
+class OffenseClassAtArrest(Predicate):
+    """The arrest's offence class: the most serious OFFENSE_TOC among the arrest step's
+    counts (F over M over I). Blank on every count: UNKNOWN."""
+
+    kind: ClassVar[str] = "offense_class_at_arrest"
+    primary: ClassVar[str | None] = "offense_class"
+    units: ClassVar[frozenset[str]] = _CYCLE
+    clause: ClassVar[str] = "PC 851.93(a)(2)(A)-(C)"
+    unknown_reason: ClassVar[str | None] = "Offense level at arrest not recorded"
+    offense_class: ArrestClass
+
+    def describe(self) -> str:
+        names = {"F": "a felony", "M": "a misdemeanor", "I": "an infraction"}
+        return f"the arrest was for {names[self.offense_class]} (most serious count)"
+
+
+class CycleDismissed(Predicate):
+    """The cycle has a COURT ACTION and every count's court disposition is a dismissal
+    (DISP_DESCR starting with one of the pack's ``dismissal_descriptions``)."""
+
+    kind: ClassVar[str] = "cycle_dismissed"
+    units: ClassVar[frozenset[str]] = _CYCLE
+    clause: ClassVar[str] = "PC 851.93(a)(2)(A)"
+
+    def describe(self) -> str:
+        return "every charge of the cycle was dismissed in court"
+
+
+class CycleAcquitted(Predicate):
+    """A court disposition of the cycle is an acquittal (``acquittal_descriptions``) and no
+    count was convicted."""
+
+    kind: ClassVar[str] = "cycle_acquitted"
+    units: ClassVar[frozenset[str]] = _CYCLE
+    clause: ClassVar[str] = "PC 851.93(a)(2)(B), (C)"
+
+    def describe(self) -> str:
+        return "the arrestee was acquitted of the charges of the cycle"
+
+
+class CycleNoCourtAction(Predicate):
+    """The cycle has no COURT ACTION step: "no indication that criminal proceedings have
+    been initiated" as far as the department's records show."""
+
+    kind: ClassVar[str] = "cycle_no_court_action"
+    units: ClassVar[frozenset[str]] = _CYCLE
+    clause: ClassVar[str] = "PC 851.93(a)(2)(B), (C)"
+
+    def describe(self) -> str:
+        return "no court action recorded for the arrest (no proceedings initiated)"
+
+
+class DiversionCompleted(Predicate):
+    """A disposition of the cycle records a completed diversion or deferred entry of
+    judgment (``diversion_completed_descriptions``; the DOJ wording is UNCONFIRMED)."""
+
+    kind: ClassVar[str] = "diversion_completed"
+    units: ClassVar[frozenset[str]] = _CYCLE
+    clause: ClassVar[str] = "PC 851.93(a)(2)(D)"
+
+    def describe(self) -> str:
+        return "a diversion or deferred entry of judgment for the arrest was completed"
+
+
+class ArrestedOnOrAfter(Predicate):
+    """The arrest date (STP_EVENT_DATE of the ARREST step) is on or after ``date``."""
+
+    kind: ClassVar[str] = "arrested_on_or_after"
+    primary: ClassVar[str | None] = "date"
+    units: ClassVar[frozenset[str]] = _CYCLE
+    clause: ClassVar[str] = "PC 851.93(a)(2)"
+    date: Annotated[dt.date, Strict()]
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return _date_value(value)
+
+    def describe(self) -> str:
+        return f"arrested on or after {self.date.isoformat()}"
+
+
+class ArrestedYearsAgo(Predicate):
+    """The arrest date is at least N years before compute-at (arrest <= compute-at - N
+    years; "calendar years" and "years" read alike, calendar arithmetic)."""
+
+    kind: ClassVar[str] = "arrested_years_ago"
+    primary: ClassVar[str | None] = "years"
+    units: ClassVar[frozenset[str]] = _CYCLE
+    clause: ClassVar[str] = "PC 851.93(a)(2)(B), (C)"
+    years: Years
+
+    def describe(self) -> str:
+        return f"arrested {self.years} or more years before compute-at"
+
+
+class MaxTermKnown(Predicate):
+    """Every felony count of the arrest has a maximum term in the section → maximum-term
+    table (conf/laws/vocabularies/max-terms.yaml) that is not marked fact-dependent."""
+
+    kind: ClassVar[str] = "max_term_known"
+    units: ClassVar[frozenset[str]] = _CYCLE
+    clause: ClassVar[str] = "PC 851.93(a)(2)(C)(ii)"
+
+    def describe(self) -> str:
+        return "the maximum term of every felony count is in the maximum-term table"
+
+
+class MaxTermAtLeast(Predicate):
+    """A felony count of the arrest is punishable by N years or more (state prison or
+    PC 1170(h)), by the maximum-term table. A count not in the table: UNKNOWN."""
+
+    kind: ClassVar[str] = "max_term_at_least"
+    primary: ClassVar[str | None] = "years"
+    units: ClassVar[frozenset[str]] = _CYCLE
+    clause: ClassVar[str] = "PC 851.93(a)(2)(C)(ii)"
+    unknown_reason: ClassVar[str | None] = "Maximum term not in table"
+    years: Years
+
+    def describe(self) -> str:
+        return f"an arrest count punishable by {self.years} years or more (maximum-term table)"
+
+
+LAW_PREDICATES: tuple[type[Predicate], ...] = (
+    ComputeAtOnOrAfter,
+    PC290Registrant,
+    SupervisedReleaseActive,
+    SentenceNotCompleted,
+    PendingCharge,
+    StatePrisonSentence,
+    ProbationGranted,
+    ProbationCompleted,
+    ProbationRevoked,
+    SentenceCompletedYearsAgo,
+    NoFelonyWithinYearsAfterSentence,
+    CodeSectionInList,
+    OffenseClassAtArrest,
+    CycleDismissed,
+    CycleAcquitted,
+    CycleNoCourtAction,
+    DiversionCompleted,
+    ArrestedOnOrAfter,
+    ArrestedYearsAgo,
+    MaxTermKnown,
+    MaxTermAtLeast,
+)
+
+
 PREDICATES: dict[str, type[Predicate]] = {
     cls.kind: cls
     for cls in (
@@ -525,6 +903,9 @@ PREDICATES: dict[str, type[Predicate]] = {
         PriorSameSectionAtLeast,
     )
 }
+# The county (Prop 64) vocabulary: what transforms/eligibility.py compiles to Spark.
+PROP64_PREDICATES: frozenset[str] = frozenset(PREDICATES)
+PREDICATES.update({cls.kind: cls for cls in LAW_PREDICATES})
 
 
 # --- combinators -------------------------------------------------------------------------
@@ -586,6 +967,27 @@ Condition = (
     | SuperstrikeBeforeConviction
     | PC290BeforeConviction
     | PriorSameSectionAtLeast
+    | ComputeAtOnOrAfter
+    | PC290Registrant
+    | SupervisedReleaseActive
+    | SentenceNotCompleted
+    | PendingCharge
+    | StatePrisonSentence
+    | ProbationGranted
+    | ProbationCompleted
+    | ProbationRevoked
+    | SentenceCompletedYearsAgo
+    | NoFelonyWithinYearsAfterSentence
+    | CodeSectionInList
+    | OffenseClassAtArrest
+    | CycleDismissed
+    | CycleAcquitted
+    | CycleNoCourtAction
+    | DiversionCompleted
+    | ArrestedOnOrAfter
+    | ArrestedYearsAgo
+    | MaxTermKnown
+    | MaxTermAtLeast
     | AllOf
     | AnyOf
     | Not
@@ -616,12 +1018,18 @@ def open_reason(condition: Condition, values: Mapping[str, bool | None]) -> str:
     """Reason of a rule whose condition is UNKNOWN, given its predicates' values by key.
 
     ``Incomplete code section`` when a code-section predicate is UNKNOWN (the text did not
-    give the subsection or code it reads), else ``Incomplete date``.
+    give the subsection or code it reads); else the ``unknown_reason`` of the first open
+    law-pack predicate that has one (``Supervised Release File not checked``, ``Maximum
+    term not in table`` ...); else ``Incomplete date``.
     """
     for leaf in leaves(condition):
         key = leaf.key()
         if isinstance(leaf, CODE_SECTION_PREDICATES) and key in values and values[key] is None:
             return INCOMPLETE_CODE_SECTION_REASON
+    for leaf in leaves(condition):
+        key = leaf.key()
+        if leaf.unknown_reason is not None and key in values and values[key] is None:
+            return leaf.unknown_reason
     return INCOMPLETE_DATE_REASON
 
 
@@ -671,6 +1079,8 @@ def parse_condition(raw: Any, where: str = "when") -> Condition:
                 here, f"{name} takes no parameters: write {{{name}: true}}, got {_short(value)}"
             )
         return cast(Condition, cls())
+    if value is True and not any(f.is_required() for f in cls.model_fields.values()):
+        return cast(Condition, cls())  # every parameter optional: {name: true}
     params = value if isinstance(value, Mapping) else {cls.primary: value}
     try:
         return cast(Condition, cls.model_validate(dict(params)))
@@ -837,6 +1247,28 @@ class Policy(BaseModel):
                 "reason: No applicable eligibility criteria}"
             )
         return rules
+
+    @model_validator(mode="after")
+    def _county_vocabulary(self) -> Policy:
+        """A county (Prop 64) policy uses what transforms/eligibility.py compiles."""
+        problems = []
+        for number, rule in enumerate(self.rules, start=1):
+            for leaf in leaves(rule.when):
+                if leaf.kind not in PROP64_PREDICATES:
+                    problems.append(
+                        f"rule {rule.id!r} (rule {number}), field when: {leaf.kind} is a "
+                        "law-pack predicate (conf/laws/, docs/laws.md); a county policy "
+                        "cannot use it yet"
+                    )
+            if rule.then == Determination.ARREST_RELIEF:
+                problems.append(
+                    f"rule {rule.id!r} (rule {number}), field then: "
+                    f"{Determination.ARREST_RELIEF.value} is the PC 851.93 law pack's "
+                    "determination; a county policy decides Prop 64 convictions"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def canonical(self) -> dict[str, Any]:
         return {

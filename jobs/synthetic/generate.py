@@ -13,6 +13,15 @@ GIVE/TRANSPORT ...``), partial and blank dates, blank CONV_STAT_DESCR with OFFEN
 F/M/I, and the placeholder ``  -  `` in DISP_DATE (as the reference tool's own generator
 writes it on every line: ``disp_date_placeholder`` sets the share of steps that get it).
 
+For the law packs (docs/laws.md) the histories also hold what PC 1203.425 and 851.93 read:
+arrests with no court action (about a fifth of ordinary cycles, some with no disposition at
+all: pending charges), dismissals, acquittals and completed diversions (``DIVERSION
+DISMISSED``), probation grants, prison sentences, PC 290 registrations, and, for subjects
+without Prop 64 history, probation revocations (a later court step ``PROBATION REVOKED``
+for 12% of their probation grants) and records back to the 1960s (35% of those born
+before 1952 get one or two cycles before 1973). These two come from a second random
+stream, so the Prop 64 side draws what it drew before.
+
 Every name and number is fabricated. The identifiers that must never reach the warehouse
 (DOMAIN.md §1: dropped at ingest) have patterns no other field can match, so a test can
 grep any output for them:
@@ -26,9 +35,10 @@ grep any output for them:
 Both regexes are plain strings valid in Python and in Java (Spark ``rlike``). RECORD_ID is
 the 1-based data line number; SUBJECT_ID and CII_NUMBER are unique per subject.
 
-The output is a pure function of (seed, rows, counties, trailing_empty_field, header): one
-``random.Random(seed)`` stream, no set or hash ordering. The file for N rows is a prefix of
-the file for more rows with the same arguments (only the last subject is cut short).
+The output is a pure function of (seed, rows, counties, trailing_empty_field, header): two
+``random.Random`` streams seeded from ``seed``, no set or hash ordering. The file for N rows
+is a prefix of the file for more rows with the same arguments (only the last subject is cut
+short).
 """
 
 from __future__ import annotations
@@ -179,6 +189,12 @@ _FIRST_RECORD_DAY = dt.date(1970, 1, 1).toordinal()
 _LAST_DAY = dt.date(2025, 6, 30).toordinal()  # the extract's "as of" date; never the clock
 _PROP64_DAY = dt.date(2016, 11, 9).toordinal()  # Prop 64 took effect
 _DOB_FIRST = dt.date(1940, 1, 1).toordinal()
+# Law-pack records (issue 23): histories reaching back to the 1960s, probation revocations.
+_EARLY_FIRST_DAY = dt.date(1958, 1, 1).toordinal()
+_EARLY_DOB_BEFORE = dt.date(1952, 1, 1).toordinal()
+_LAW_START_DAY = dt.date(1973, 1, 1).toordinal()
+EARLY_SHARE = 0.35  # of subjects born before 1952 without Prop 64 history
+REVOCATION_SHARE = 0.12  # of probation grants (subjects without Prop 64 history)
 _DOB_LAST = dt.date(2004, 12, 31).toordinal()
 _YEAR = 365.25
 
@@ -785,6 +801,10 @@ class _Generator:
         focus: _Place | None = None,
     ) -> None:
         self.rng = random.Random(seed)
+        # The law-pack records (issue 23: pre-1973 histories, probation revocations) draw
+        # from their own stream, so the Prop 64 side's draws stay as they were.
+        self.law_rng = random.Random(seed * 7_919 + 1)
+        self.revocations = False  # set per subject: revocations only without Prop 64 history
         self.disp_date_placeholder = disp_date_placeholder
         self.focus = focus
         self.home = _Weighted([(p, float(max(p.population, 1))) for p in places])
@@ -880,6 +900,9 @@ class _Generator:
         flags: list[int] = []
         cycle = 0
         last_day = start
+        self.revocations = not has_p64
+        if not has_p64:
+            cycle = self._early_cycles(template, lines, flags, first_record, dob, home)
         while queue:
             cycle_day, _, kind, payload = heapq.heappop(queue)
             if cycle >= 999:
@@ -919,6 +942,32 @@ class _Generator:
             death = last_day + 400 + rng.randrange(min(_LAST_DAY - last_day - 400, 3650) + 1)
             self._death(template, lines, flags, first_record, cycle + 1, death, dob, home)
         return lines, flags
+
+    def _early_cycles(
+        self,
+        template: list[str],
+        lines: list[str],
+        flags: list[int],
+        first_record: int,
+        dob: int,
+        home: _Place,
+    ) -> int:
+        """Records back to the 1960s (issue 23): for a subject born before 1952 without
+        Prop 64 history, now and then one or two cycles between age 18 and 1972 (PC
+        1203.425 and 851.93 start at 1973-01-01). Drawn from the law stream only."""
+        law = self.law_rng
+        first = max(dob + int(18 * _YEAR), _EARLY_FIRST_DAY)
+        if dob >= _EARLY_DOB_BEFORE or first >= _LAW_START_DAY or law.random() >= EARLY_SHARE:
+            return 0
+        days = sorted(law.randrange(first, _LAW_START_DAY) for _ in range(law.choice((1, 1, 2))))
+        saved, self.rng = self.rng, law
+        try:
+            for cycle, day in enumerate(days, start=1):
+                self._cycle(template, lines, flags, first_record, cycle, day, dob, home,
+                            _GENERAL, None, False)  # fmt: skip
+        finally:
+            self.rng = saved
+        return len(days)
 
     def _p64_day(self) -> int:
         rng = self.rng
@@ -1176,6 +1225,7 @@ class _Generator:
         if rng.random() < 0.2:
             s[_I_FE_CITE] = str(rng.randrange(10**6, 10**7))
         consolidated = rng.random() < 0.04 and len(counts) > 1
+        probation_rows: list[list[str]] = []
         convicted_any = False
         custody = False
         for i, offense in enumerate(counts, start=1):
@@ -1230,6 +1280,8 @@ class _Generator:
                 lines.append(",".join(row))
                 if part_no == 1:
                     flags.append(_P64_CONV if offense.kind & _P64 else _CONVICTION)
+                    if disp == "CONVICTED-PROBATION":
+                        probation_rows.append(row)
                 else:
                     flags.append(_LINE)
             custody = custody or parts[0][0] == "PRISON"
@@ -1244,6 +1296,10 @@ class _Generator:
                 and rng.random() < 0.2
             ):
                 registrations.append((court_day + 20 + rng.randrange(60), _REG_OTHER.values[0]))
+
+        if self.revocations and probation_rows:
+            step = self._revocations(lines, flags, first_record, cycle, step, court_day,
+                                     probation_rows)  # fmt: skip
 
         if convicted_any and custody and self.prisons and rng.random() < 0.7:
             step += 1
@@ -1268,6 +1324,44 @@ class _Generator:
             lines.append(",".join(s))
             flags.append(_LINE)
         return registrations
+
+    def _revocations(
+        self,
+        lines: list[str],
+        flags: list[int],
+        first_record: int,
+        cycle: int,
+        step: int,
+        court_day: int,
+        probation_rows: list[list[str]],
+    ) -> int:
+        """Now and then a later court step revoking a probation grant (issue 23): the same
+        count, DISP_DESCR ``PROBATION REVOKED``, no sentence. Drawn from the law stream."""
+        law = self.law_rng
+        revoked = [row for row in probation_rows if law.random() < REVOCATION_SHARE]
+        if not revoked:
+            return step
+        day = court_day + 90 + law.randrange(600)
+        if day > _LAST_DAY:
+            return step
+        step += 1
+        for row in revoked:
+            r = row.copy()
+            r[0] = str(first_record + len(lines))
+            r[_I_STP_ORDER] = f"{step:03d}"
+            r[_I_CNT_ORDER] = f"{cycle:03d}{step:03d}{row[_I_CNT_ORDER][6:9]}000"
+            r[_I_EVENT_DATE] = _ymd(day)
+            if r[_I_DISP_DATE] != PLACEHOLDER:
+                r[_I_DISP_DATE] = _ymd(day)
+            r[_I_STP_TYPE_CODE], r[_I_STP_TYPE] = _COURT
+            r[_I_DISP_CODE], r[_I_DISP] = "R", "PROBATION REVOKED"
+            r[_I_CONV_CODE] = r[_I_CONV] = ""
+            for i in (_I_SENT_ORDER, _I_SENT_LOC_CODE, _I_SENT_LOC, _I_SENT_LENGTH,
+                      _I_SENT_CODE, _I_SENT_DESCR):  # fmt: skip
+                r[i] = ""
+            lines.append(",".join(r))
+            flags.append(_LINE)
+        return step
 
     def _registration(
         self,
