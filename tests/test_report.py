@@ -451,3 +451,49 @@ def test_the_input_fingerprint_is_labelled_blake2b_not_sha256(built: Path):
     text = (built / "index.html").read_text()
     assert "(fingerprint blake2b " in text
     assert "extract.csv (sha256" not in text
+
+
+# --- one reader context per command (issue #22.1) ----------------------------------------------
+
+
+def test_a_report_built_while_another_run_publishes_names_one_run_throughout(tmp_path: Path):
+    """Run 1 is published when the command opens its reader context; run 2 then publishes
+    (real Delta commits and a ledger row, in this process) before any page is rendered. The
+    report, its command's line and the audit answers from the same context name run 1 only,
+    with run 1's figures; a context opened afterwards sees run 2."""
+    from relief.jobs.audit.history import county_history
+    from relief.jobs.audit.report import report_context
+    from relief.jobs.audit.verify import verify_warehouse
+    from tests.helpers.audit_warehouse import (
+        COMPUTE_1,
+        figures_for,
+        fresno_v0,
+        fresno_v1,
+        kern_rows,
+        run_into,
+    )
+
+    policy_hash = hash_of_policy_dir(write_policy_dir(tmp_path / "p"))
+    root = tmp_path / "warehouse"
+    run_into(root, RUN_1, COMPUTE_1, {"fresno": fresno_v0(), "kern": kern_rows()},
+             policy_hash, figures_for(1))  # fmt: skip
+    context = report_context(root)
+    assert context.publication.run_id == RUN_1
+    # Another run publishes between the context's one ledger read and the rendering.
+    run_into(root, RUN_2, COMPUTE_2, {"fresno": fresno_v1(), "kern": kern_rows()},
+             policy_hash, figures_for(2), validation=GX_RUN_2)  # fmt: skip
+    assert report_context(root).publication.run_id == RUN_2  # it is published now
+
+    index = report_command(context, tmp_path / "site", None, suppress=False)
+    assert_pages_match_summary(root, index.parent, RUN_1)  # run 1's figures on every page
+    for page in sorted(index.parent.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert RUN_1 in text and RUN_2 not in text, page.name
+    history = county_history(context, "fresno")
+    assert history.publication_run == RUN_1
+    assert history.published is not None and history.published.named_by == RUN_1
+    assert verify_warehouse(context).published_by == RUN_1
+
+    later = report_command(root, tmp_path / "later", None, suppress=False)
+    assert_pages_match_summary(root, later.parent, RUN_2)
+    assert RUN_2 in later.read_text(encoding="utf-8")

@@ -20,6 +20,7 @@ from relief.jobs.audit.common import (
     commit_time,
     county_named,
     published,
+    reader,
     runs_by_id,
     table_log,
     table_path,
@@ -27,7 +28,7 @@ from relief.jobs.audit.common import (
 )
 from relief.jobs.config import ConfigError
 from relief.jobs.config.policies import load_policies
-from relief.jobs.warehouse.snapshots import not_published_message, served_text
+from relief.jobs.warehouse.snapshots import Readable, not_published_message, served_text
 from relief.transforms.columns import (
     CASE_NUMBERS,
     CII_NUMBER,
@@ -301,7 +302,7 @@ def _steps(
 
 
 def explain_record(
-    warehouse: Path,
+    warehouse: Readable,
     county_name: str,
     record_id: str,
     version: int | None = None,
@@ -316,6 +317,7 @@ def explain_record(
     the version was committed with, the explanation says so and shows only the stored values.
     """
     county = county_named(county_name)
+    warehouse = reader(warehouse)  # one ledger read for the whole answer
     path = table_path(warehouse, county)
     log = table_log(path)
     publication = published(warehouse)

@@ -22,6 +22,7 @@ from relief.jobs.audit.common import (
     commit_time,
     county_named,
     published,
+    reader,
     runs_by_id,
     short_hash,
     table_log,
@@ -31,6 +32,7 @@ from relief.jobs.audit.common import (
 )
 from relief.jobs.warehouse.fs import Location
 from relief.jobs.warehouse.publication import PublishedVersion
+from relief.jobs.warehouse.snapshots import Readable
 from relief.jobs.warehouse.storage import restore_info
 from relief.transforms.vocabulary import County
 
@@ -142,9 +144,10 @@ class CountyHistory:
         }
 
 
-def county_history(warehouse: Path, county_name: str) -> CountyHistory:
+def county_history(warehouse: Readable, county_name: str) -> CountyHistory:
     """Every version of the county's table, oldest first."""
     county = county_named(county_name)
+    warehouse = reader(warehouse)  # one ledger read for the whole answer
     path = table_path(warehouse, county)
     log = table_log(path)
     publication = published(warehouse)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relief.jobs.audit.common import NONE_SHOWN, read_ledger, text_table
-from relief.jobs.warehouse.publication import publication_of
+from relief.jobs.audit.common import NONE_SHOWN, reader, text_table
+from relief.jobs.warehouse.snapshots import Readable
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,11 @@ def run_line(row: Mapping[str, Any], published_run: str | None) -> RunLine:
     )
 
 
-def list_runs(warehouse: Path) -> list[RunLine]:
+def list_runs(warehouse: Readable) -> list[RunLine]:
     """Every run of the ledger, oldest first. AuditError for a missing warehouse."""
-    rows = read_ledger(warehouse)
-    published = publication_of(rows).run_id
+    context = reader(warehouse)
+    rows = list(context.runs)
+    published = context.publication.run_id
     return [run_line(row, published) for row in rows]
 
 

@@ -36,18 +36,17 @@ from relief.jobs.audit.common import (
     STATUS_SUCCEEDED,
     TableLog,
     commit_text,
-    read_ledger,
+    reader,
     short_hash,
     table_log,
     text_table,
-    warehouse_at,
 )
 from relief.jobs.warehouse.publication import (
     QUARANTINE,
     SUMMARY,
     PublishedVersion,
-    publication_of,
 )
+from relief.jobs.warehouse.snapshots import Readable
 from relief.jobs.warehouse.storage import (
     TableUnreadable,
     restore_info,
@@ -263,15 +262,14 @@ def _claim_problem(
     return None
 
 
-def verify_warehouse(warehouse: Path) -> VerifyReport:
+def verify_warehouse(warehouse: Readable) -> VerifyReport:
     """Re-derive from the ledger and the Delta logs that every table version is accounted
     for, that every table's newest state is its published one, and that every version the
     ledger names exists."""
-    home = warehouse_at(warehouse)  # AuditError, exit 2: no such warehouse, or a bad path
-    runs = read_ledger(warehouse)
+    context = reader(warehouse)  # AuditError, exit 2: no such warehouse, or a bad path
+    home, runs, publication = context.warehouse, list(context.runs), context.publication
     by_id = {str(r["run_id"]): r for r in runs}
     claims = _claims(runs)
-    publication = publication_of(runs)
     report = VerifyReport(published_by=publication.run_id)
     seen: set[tuple[str, int]] = set()
     tables = [(slug, home.county(slug)) for slug in home.county_slugs()]

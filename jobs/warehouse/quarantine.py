@@ -6,23 +6,25 @@ lines a dead run appended are not shown.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyarrow.compute as pc
 
-from relief.jobs.warehouse.fs import StorePath
-from relief.jobs.warehouse.publication import publication
+from relief.jobs.warehouse.snapshots import Readable, ReaderContext, open_reader
 from relief.jobs.warehouse.storage import Warehouse, open_table, read_arrow
 
 
-def summarise(warehouse_dir: str | Path | StorePath, run_id: str | None = None) -> list[str]:
-    try:
-        warehouse = Warehouse(warehouse_dir)
-    except ValueError as exc:  # fs.LocationError: a path delta-rs would misread
-        raise FileNotFoundError(f"--warehouse {exc}") from None
-    if not warehouse.exists():
-        raise FileNotFoundError(f"{warehouse_dir}: no such warehouse")
-    published = publication(warehouse).quarantine
+def summarise(warehouse_dir: Readable, run_id: str | None = None) -> list[str]:
+    if isinstance(warehouse_dir, ReaderContext):
+        context = warehouse_dir
+    else:
+        try:
+            warehouse = Warehouse(warehouse_dir)
+        except ValueError as exc:  # fs.LocationError: a path delta-rs would misread
+            raise FileNotFoundError(f"--warehouse {exc}") from None
+        if not warehouse.exists():
+            raise FileNotFoundError(f"{warehouse_dir}: no such warehouse")
+        context = open_reader(warehouse_dir)  # one ledger read
+    warehouse = context.warehouse
+    published = context.publication.quarantine
     table = open_table(warehouse.quarantine) if published is not None else None
     if table is None or published is None:
         return ["no quarantined lines: every input line so far was kept"]

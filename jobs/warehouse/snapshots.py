@@ -74,6 +74,42 @@ def open_warehouse(location: str | Path | StorePath) -> Warehouse:
     return warehouse
 
 
+@dataclass(frozen=True)
+class ReaderContext:
+    """One reader command's view of the warehouse, opened once and passed down: the
+    warehouse, ONE read of the runs ledger and what that read publishes. Everything a command
+    (report, audit history/diff/explain/verify/runs, county pull and packet, quarantine)
+    shows comes from it, so a run that publishes while the command works cannot make one
+    output name two publications."""
+
+    warehouse: Warehouse
+    runs: tuple[dict[str, Any], ...]  # ledger.read_runs: latest row of every run, oldest first
+    publication: Publication
+
+    def runs_by_id(self) -> dict[str, dict[str, Any]]:
+        return {row["run_id"]: row for row in self.runs}
+
+    def latest_succeeded(self) -> dict[str, Any] | None:
+        done = [r for r in self.runs if r["status"] == ledger.STATUS_SUCCEEDED]
+        return done[-1] if done else None
+
+
+Readable = str | Path | StorePath | ReaderContext  # what a reader function accepts
+
+
+def open_reader(location: Readable) -> ReaderContext:
+    """The context of ``location`` (a context is returned as it is); PullError (exit 2) when
+    there is no warehouse there, exit 1 when the ledger may not be read."""
+    if isinstance(location, ReaderContext):
+        return location
+    home = open_warehouse(location)
+    try:
+        runs = ledger.read_runs(home)
+    except PermissionError:
+        raise PullError(denied(home.runs)) from None
+    return ReaderContext(home, tuple(runs), publication_of(runs))
+
+
 def check_table_place(home: Warehouse, path: Path) -> None:  # a local table
     """Refuse (PullError) a county table that is a symbolic link or lies, once every link
     is followed, anywhere but directly in ``<warehouse>/counties``: a link there could serve
@@ -241,7 +277,7 @@ def run_version(
 
 
 def open_snapshot(
-    warehouse: str | Path | StorePath,
+    warehouse: Readable,
     county: County,
     version: int | None = None,
     run_id: str | None = None,
@@ -250,15 +286,11 @@ def open_snapshot(
     ``version`` or the version of run ``run_id``."""
     if version is not None and run_id is not None:
         raise PullError("give --version or --run, not both", exit_code=2)
-    home = open_warehouse(warehouse)
+    context = open_reader(warehouse)
+    home, runs, pub = context.warehouse, list(context.runs), context.publication
     path = home.county(county.slug)
     label = county.name.title()
     check_table_access(home, path)
-    try:
-        runs = ledger.read_runs(home)
-    except PermissionError:
-        raise PullError(denied(home.runs)) from None
-    pub = publication_of(runs)
     published = pub.county(county.slug)
     if not table_exists(path):
         if published is not None:
