@@ -32,6 +32,7 @@ from relief.jobs.warehouse.storage import (
     table_exists,
     version_rows,
 )
+from relief.transforms.columns import INPUT_FINGERPRINTS
 from relief.transforms.vocabulary import County
 
 STATUS_RUNNING = ledger.STATUS_RUNNING
@@ -193,7 +194,7 @@ def commit_time(commit: Mapping[str, Any]) -> dt.datetime | None:
 
 
 def commit_fingerprints(commit: Mapping[str, Any]) -> dict[str, str]:
-    value = commit.get("input_fingerprints")
+    value = commit.get(INPUT_FINGERPRINTS)
     if not value:
         return {}
     try:

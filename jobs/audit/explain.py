@@ -50,6 +50,7 @@ from relief.transforms.columns import (
     ONLY_PROP64,
     PC290_REGISTRATION,
     PC290_SECTIONS,
+    POLICY_HASH,
     POSSIBLE_OTHER_P64,
     PRI_NAME,
     PRIOR_SAME_SECTION,
@@ -60,6 +61,7 @@ from relief.transforms.columns import (
     REASON,
     RECORD_ID,
     RULE_ID,
+    RUN_ID,
     SECTION,
     SOURCE_FILE,
     SOURCE_LINE,
@@ -169,7 +171,7 @@ class Explanation:
 
     @property
     def stored_hash(self) -> str | None:
-        return commit_text(self.commit, "policy_hash")
+        return commit_text(self.commit, POLICY_HASH)
 
 
 def _bool(value: Any) -> str:
@@ -336,7 +338,7 @@ def explain_record(
         )
     row = table.to_pylist()[0]
     commit = log.commits.get(version, {})
-    run_id = commit_text(commit, "run_id")
+    run_id = commit_text(commit, RUN_ID)
     run = runs_by_id(warehouse).get(run_id) if run_id else None
     explanation = Explanation(
         county=county,
@@ -406,7 +408,7 @@ def _value_text(value: bool | None, recorded: bool = True) -> str:
 
 def _run_lines(explanation: Explanation) -> list[str]:
     commit, run = explanation.commit, explanation.run
-    run_id = commit_text(commit, "run_id")
+    run_id = commit_text(commit, RUN_ID)
     lines = ["Run that decided it"]
     if run_id is None:
         lines.append("  this version's commit names no run: it was written outside relief")

@@ -61,6 +61,7 @@ from relief.jobs.warehouse.publication import publication_of
 from relief.jobs.warehouse.snapshots import PullError, Readable, ReaderContext, open_reader
 from relief.jobs.warehouse.storage import Warehouse, open_table, read_arrow
 from relief.jobs.warehouse.validation import INDEX_FILE as VALIDATION_PAGE
+from relief.transforms.columns import COMPUTE_AT, RUN_ID
 from relief.transforms.policy import Determination
 from relief.transforms.summary_names import (
     BY_DETERMINATION,
@@ -199,13 +200,13 @@ def read_summary(
         table = open_table(path, version)
         assert table is not None
     writers = sorted({run_id, *(written_by or {}).values()})
-    rows = read_arrow(path, table, filters=[("run_id", "in", writers)])
+    rows = read_arrow(path, table, filters=[(RUN_ID, "in", writers)])
     values: dict[FigureKey, int] = {}
     texts: dict[FigureKey, str] = {}
     for row in rows.to_pylist():
         # A county the publication names: the run that wrote its version; else this run.
         wanted = run_id if written_by is None else written_by.get(row["county"], run_id)
-        if row["run_id"] != wanted:
+        if row[RUN_ID] != wanted:
             continue
         key: FigureKey = (
             row["county"],
@@ -629,7 +630,7 @@ class RunInfo:
 
     @property
     def compute_at(self) -> str:
-        value = (self.run or {}).get("compute_at")
+        value = (self.run or {}).get(COMPUTE_AT)
         return value.isoformat() if isinstance(value, dt.date) else "unknown"
 
     def county_version(self, slug: str) -> dict[str, Any] | None:
@@ -1069,7 +1070,7 @@ def build_report(
     page comes from one reader context: one read of the ledger, one publication."""
     context = report_context(warehouse)
     ledger_rows = list(context.runs)
-    runs = {r["run_id"]: r for r in ledger_rows}
+    runs = {r[RUN_ID]: r for r in ledger_rows}
     if run_id is None:
         done = [r for r in ledger_rows if r["status"] == STATUS_SUCCEEDED]
         if not done:
@@ -1077,10 +1078,10 @@ def build_report(
                 f"{context.warehouse.root}: the runs ledger has no succeeded run to report on (run "
                 "`relief run` first, or give --run)"
             )
-        run_id = str(done[-1]["run_id"])
+        run_id = str(done[-1][RUN_ID])
     chosen = runs.get(run_id) or {}
     # Every county table the run publishes, with the figures of the run that wrote it.
-    position = next((i for i, r in enumerate(ledger_rows) if r["run_id"] == run_id), None)
+    position = next((i for i, r in enumerate(ledger_rows) if r[RUN_ID] == run_id), None)
     published = (
         publication_of(ledger_rows[: position + 1])
         if position is not None and chosen.get("status") == STATUS_SUCCEEDED

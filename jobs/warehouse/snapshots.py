@@ -35,8 +35,10 @@ from relief.jobs.warehouse.storage import (
     table_exists,
 )
 from relief.transforms.columns import (
+    COMPUTE_AT,
     INPUT_INDEX,
     RECORD_ID,
+    RUN_ID,
     SOURCE_LINE,
 )
 from relief.transforms.vocabulary import Counties, County, UnknownCounty
@@ -87,7 +89,7 @@ class ReaderContext:
     publication: Publication
 
     def runs_by_id(self) -> dict[str, dict[str, Any]]:
-        return {row["run_id"]: row for row in self.runs}
+        return {row[RUN_ID]: row for row in self.runs}
 
     def latest_succeeded(self) -> dict[str, Any] | None:
         done = [r for r in self.runs if r["status"] == ledger.STATUS_SUCCEEDED]
@@ -189,7 +191,7 @@ class CountySnapshot:
 
     @property
     def run_id(self) -> str | None:
-        value = self.commit.get("run_id")
+        value = self.commit.get(RUN_ID)
         return str(value) if value is not None else None
 
     def served(self) -> str:
@@ -198,7 +200,7 @@ class CountySnapshot:
 
     @property
     def compute_at(self) -> dt.date | None:
-        value = self.commit.get("compute_at")
+        value = self.commit.get(COMPUTE_AT)
         if not value:
             return None
         try:
@@ -268,11 +270,11 @@ def run_version(
     """The version of the county's table that ``run_id`` wrote or published: its ledger row
     first (it also names versions a --counties run left as they were), else the commits."""
     for run in runs:
-        if run["run_id"] == run_id and run["status"] == ledger.STATUS_SUCCEEDED:
+        if run[RUN_ID] == run_id and run["status"] == ledger.STATUS_SUCCEEDED:
             for entry in run.get("county_versions") or []:
                 if entry["county"] == slug:
                     return int(entry["version"])
-    matches = [v for v, c in history.items() if c.get("run_id") == run_id]
+    matches = [v for v, c in history.items() if c.get(RUN_ID) == run_id]
     return max(matches) if matches else None
 
 
@@ -314,7 +316,7 @@ def open_snapshot(
                 known = ", ".join(
                     f"{c.get('run_id')} (version {v})"
                     for v, c in sorted(history.items())
-                    if c.get("run_id")
+                    if c.get(RUN_ID)
                 )
                 raise PullError(
                     f"run {run_id!r} wrote no version of {label}'s table. "
