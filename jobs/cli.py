@@ -532,13 +532,12 @@ def report(
     """Static HTML report with charts (opens offline, prints). Counts from 1 to 10 are shown
     as <11, with enough other cells hidden that no hidden count can be worked out."""
     _require_extra("report", ("matplotlib", "jinja2"))
-    from relief.jobs.audit.report import ReportError, report_command
-    from relief.jobs.warehouse.publication import publication
-    from relief.jobs.warehouse.storage import Warehouse
+    from relief.jobs.audit.report import ReportError, report_command, report_context
 
     try:
-        index = report_command(warehouse, out, run_id, suppress=not no_suppression)
-        published = publication(Warehouse(warehouse))
+        context = report_context(warehouse)  # the report and this line name one publication
+        index = report_command(context, out, run_id, suppress=not no_suppression)
+        published = context.publication
     except ReportError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     except ValueError as exc:  # fs.LocationError: a warehouse path delta-rs cannot read

@@ -51,7 +51,14 @@ from relief.jobs.warehouse.access import (
     private_file,
     refuse_inside_warehouse,
 )
-from relief.jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
+from relief.jobs.warehouse.snapshots import (
+    CountySnapshot,
+    PullError,
+    Readable,
+    open_reader,
+    open_snapshot,
+    resolve_county,
+)
 from relief.transforms.columns import (
     INPUT_INDEX,
     KEPT_DOJ_COLUMNS,
@@ -147,7 +154,7 @@ def pull_file_name(county: County, version: int, fmt: PullFormat) -> str:
 
 
 def pull(
-    warehouse: Path,
+    warehouse: Readable,
     county_name: str,
     out: Path,
     fmt: PullFormat = PullFormat.CSV,
@@ -169,8 +176,9 @@ def pull(
         except ValueError as exc:
             raise PullError(f"--suffix {exc}", exit_code=2) from None
     county = resolve_county(county_name, counties)
-    refuse_inside_warehouse(out, warehouse)
-    snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
+    context = open_reader(warehouse)  # one ledger read: the snapshot and the output agree
+    refuse_inside_warehouse(out, context.warehouse.root)
+    snapshot = open_snapshot(context, county, version=version, run_id=run_id)
     result = PullResult(
         county=county,
         version=snapshot.version,
