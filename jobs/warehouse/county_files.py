@@ -4,13 +4,15 @@ The transform (jobs/statewide.py ``annotate_facts``) reads only the few raw colu
 and writes *facts*: per line and county, the columns it adds (normalized, history,
 determinations), keyed by the byte range the line was staged from and its line in that
 range. A county table row is the line's staged raw columns followed by its facts. This
-module puts them together without moving the wide rows through the JVM again: one Arrow
-task per byte range (as the ingest pass) reads the range's staged Parquet file and the
-range's facts, takes the facts' lines from the staged rows, adds the provenance columns
-(transforms/ingest.py ``with_provenance``, the same values) and the fact columns, and
-writes one Parquet file per county under ``<directory>/target_county=<slug>/``: the layout
-Spark's ``partitionBy`` writes, which jobs/warehouse/storage.py ``staged_partitions`` lists
-and Spark reads back for conservation, validation and the summary.
+module puts them together without moving the wide rows through the JVM again: Arrow tasks
+(as the ingest pass), each over a run of consecutive byte ranges, read each range's staged
+Parquet file and the range's facts, take the facts' lines from the staged rows, add the
+provenance columns (transforms/ingest.py ``with_provenance``, the same values) and the fact
+columns, and write one Parquet file per county and task (a row group per range) under
+``<directory>/target_county=<slug>/``: the layout Spark's ``partitionBy`` writes, which
+jobs/warehouse/storage.py ``staged_partitions`` lists and Spark reads back for conservation,
+validation and the summary. Two tasks per core: a file per range (thousands statewide) made
+every later read of the tables and the commit slower.
 
 No wide shuffle and no wide sort: the staged rows are read once, in their own order.
 """
@@ -18,6 +20,7 @@ No wide shuffle and no wide sort: the staged rows are read once, in their own or
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -62,14 +65,15 @@ def _read_facts(directory: str, range_id: int) -> pa.Table | None:
 
 
 def zip_range(
-    spec: Range, staged_path: str, facts_directory: str, out_directory: str, schema: pa.Schema
-) -> list[dict[str, Any]]:
-    """One task: the county files of one byte range; (range, county, rows, path) of each."""
+    spec: Range, staged_path: str, facts_directory: str, schema: pa.Schema
+) -> dict[str, pa.Table]:
+    """The county rows of one byte range: county slug -> rows in line order."""
     range_id, source_file, input_index, lines_before, fingerprint = spec
     facts = _read_facts(facts_directory, range_id)
     if facts is None:
-        return []
-    facts = facts.sort_by([(LOCAL_LINE, "ascending"), (TARGET_COUNTY, "ascending")])
+        return {}
+    # By county, then line: each county's rows are one slice of the table (no copy).
+    facts = facts.sort_by([(TARGET_COUNTY, "ascending"), (LOCAL_LINE, "ascending")])
     filesystem, path = fs.filesystem(staged_path)
     staged = pq.read_table(path, filesystem=filesystem, columns=[*KEPT_DOJ_COLUMNS, LOCAL_LINE])
     lines = staged.column(LOCAL_LINE).to_numpy()
@@ -80,6 +84,7 @@ def zip_range(
     if not len(lines) or (found >= len(lines)).any() or (lines[at] != wanted).any():
         raise RuntimeError(f"facts of range {range_id} name lines its staged file lacks")
     wide = staged.take(pa.array(at))
+    del staged
     line = pa.array(lines_before + wanted.astype(np.int64), pa.int64())
     n = facts.num_rows
     provenance = {
@@ -105,22 +110,52 @@ def zip_range(
             values = pa.chunked_array([values])
         arrays.append(pc.cast(values, field.type))
     table = pa.Table.from_arrays(arrays, schema=schema)
-    counties = facts.column(TARGET_COUNTY)
-    written = []
+    slices, start = {}, 0
+    for slug, run in groupby(facts.column(TARGET_COUNTY).to_pylist()):
+        length = sum(1 for _ in run)
+        slices[slug] = table.slice(start, length)
+        start += length
+    return slices
+
+
+def zip_group(
+    group: int,
+    specs: list[Range],
+    staged_paths: list[str],
+    facts_directory: str,
+    out_directory: str,
+    schema: pa.Schema,
+) -> list[dict[str, Any]]:
+    """One task: a run of consecutive byte ranges, one Parquet file per county (a row group
+    per range), so a county's table is a few files, not one per range. (group, county,
+    rows, path) of each file written."""
     out_fs, _ = fs.filesystem(out_directory)
-    for slug in sorted(pc.unique(counties).to_pylist()):
-        rows = table.filter(pc.equal(counties, slug))
-        target = county_file(out_directory, slug, range_id)
-        _, target_path = fs.filesystem(target)
-        out_fs.create_dir(target_path.rsplit("/", 1)[0], recursive=True)
-        pq.write_table(rows, target_path, filesystem=out_fs, compression="snappy")
-        written.append(
-            {"range_id": range_id, "county": slug, "rows": rows.num_rows, "path": target}
-        )
-    return written
+    writers: dict[str, tuple[pq.ParquetWriter, str]] = {}
+    rows: dict[str, int] = {}
+    try:
+        for spec, staged_path in zip(specs, staged_paths, strict=True):
+            for slug, table in zip_range(spec, staged_path, facts_directory, schema).items():
+                if slug not in writers:
+                    target = county_file(out_directory, slug, group)
+                    _, target_path = fs.filesystem(target)
+                    out_fs.create_dir(target_path.rsplit("/", 1)[0], recursive=True)
+                    writer = pq.ParquetWriter(
+                        target_path, schema, filesystem=out_fs, compression="snappy"
+                    )
+                    writers[slug] = (writer, target)
+                writers[slug][0].write_table(table)
+                rows[slug] = rows.get(slug, 0) + table.num_rows
+    finally:
+        for writer, _ in writers.values():
+            writer.close()
+    return [
+        {"range_id": group, "county": slug, "rows": rows[slug], "path": target}
+        for slug, (_, target) in sorted(writers.items())
+    ]
 
 
 def _zip_task(
+    groups: list[list[int]],
     ranges: list[Range],
     staged_paths: list[str],
     facts_directory: str,
@@ -138,13 +173,31 @@ def _zip_task(
 
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            for index in batch.column(0).to_pylist():
-                written = zip_range(
-                    ranges[index], staged_paths[index], facts_directory, out_directory, schema
+            for group in batch.column(0).to_pylist():
+                members = groups[group]
+                written = zip_group(
+                    group,
+                    [ranges[i] for i in members],
+                    [staged_paths[i] for i in members],
+                    facts_directory,
+                    out_directory,
+                    schema,
                 )
                 yield pa.RecordBatch.from_pylist(written, schema=result_schema)
 
     return run
+
+
+def range_groups(count: int, tasks: int) -> list[list[int]]:
+    """``count`` ranges in at most ``tasks`` runs of consecutive ranges, sizes within one."""
+    tasks = max(1, min(tasks, count))
+    size, extra = divmod(count, tasks)
+    groups, start = [], 0
+    for i in range(tasks):
+        end = start + size + (1 if i < extra else 0)
+        groups.append(list(range(start, end)))
+        start = end
+    return groups
 
 
 def write_county_files(
@@ -155,12 +208,15 @@ def write_county_files(
     out_directory: str,
     schema: pa.Schema,
 ) -> list[dict[str, Any]]:
-    """Write every county file, one Spark task per byte range; what each task wrote."""
+    """Write every county file: one Spark task per run of consecutive byte ranges, two per
+    core (spark.default.parallelism), so a county's table has that many files at most.
+    What each task wrote."""
     if not ranges:
         return []
-    task = _zip_task(ranges, staged_paths, facts_directory, out_directory, schema)
+    groups = range_groups(len(ranges), 2 * spark.sparkContext.defaultParallelism)
+    task = _zip_task(groups, ranges, staged_paths, facts_directory, out_directory, schema)
     rows = (
-        spark.range(0, len(ranges), 1, len(ranges))
+        spark.range(0, len(groups), 1, len(groups))
         .mapInArrow(task, _RESULT_DDL)
         .collect()  # one small row per file written
     )
