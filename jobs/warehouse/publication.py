@@ -25,6 +25,7 @@ from relief.jobs.warehouse.storage import Warehouse
 
 QUARANTINE = "quarantine"
 SUMMARY = "summary"
+GRANTS = "grants"  # the law packs' grants (grants.py), append-only like quarantine
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Publication:
     counties: dict[str, PublishedVersion] = field(default_factory=dict)
     quarantine: PublishedVersion | None = None
     summary: PublishedVersion | None = None
+    grants: PublishedVersion | None = None
 
     @property
     def run_id(self) -> str | None:
@@ -60,6 +62,8 @@ class Publication:
             return self.quarantine
         if name == SUMMARY:
             return self.summary
+        if name == GRANTS:
+            return self.grants
         return self.counties.get(name)
 
     def describe(self) -> str:
@@ -100,11 +104,12 @@ def publication_of(runs: Sequence[Mapping[str, Any]]) -> Publication:
         counties=counties,
         quarantine=_appended(done, "quarantine_version", QUARANTINE),
         summary=_appended(done, "summary_version", SUMMARY),
+        grants=_appended(done, "grants_version", GRANTS),
     )
 
 
 def _appended(done: Sequence[Mapping[str, Any]], key: str, table: str) -> PublishedVersion | None:
-    """An append-only table (quarantine, summary): the version the newest succeeded run that
+    """An append-only table (quarantine, summary, grants): the version the newest succeeded run that
     appended to it names (a run with nothing to append leaves it as it was)."""
     for run in reversed(done):
         if run.get(key) is not None:
