@@ -17,8 +17,9 @@ from relief.transforms import columns as C
 from relief.transforms.eligibility import apply_policies
 from relief.transforms.history import fan_out_to_counties, history_by_line, subject_history
 from relief.transforms.identity import with_row_key
+from relief.transforms.law_conservation import law_conservation
 from relief.transforms.law_eligibility import compile_law
-from relief.transforms.law_facts import law_fact_settings
+from relief.transforms.law_facts import law_fact_settings, with_law_facts
 from relief.transforms.law_pipeline import decide_laws
 from tests import law_fixtures as fx
 from tests.law_evaluator import POS
@@ -101,3 +102,19 @@ def test_prop64_columns_equal_the_prop64_only_run_and_the_laws_add_their_tables(
     ]
     # The Fresno arrest has no disposition: a pending charge for the Prop 64 conviction.
     assert p64_1203 == ["pending-charge"]
+    # Conservation per law: every candidate line is in its county's table.
+    facts = with_law_facts(with_row_key(subject_history(lines)), law_fact_settings(packs))
+    counts = {r["law"]: r.asDict() for r in law_conservation(facts, decided, LAWS).collect()}
+    assert counts["pc1203.425"] == {"law": "pc1203.425", "candidate_lines": 2, "in_tables": 2,
+                                    "unplaced_no_county": 0, "missing": 0}  # fmt: skip
+    assert counts["pc851.93"]["candidate_lines"] == counts["pc851.93"]["in_tables"] == 2
+    # A candidate line out of state is counted, not lost.
+    out_of_state = facts.withColumn(
+        C.COUNTY_SLUG, F.when(F.col(C.SUBJECT) == "A209", None).otherwise(F.col(C.COUNTY_SLUG))
+    )
+    missing = decided.where(F.col(C.SUBJECT) != "A209")
+    counts = {r["law"]: r.asDict() for r in law_conservation(out_of_state, missing, LAWS).collect()}
+    assert (counts["pc851.93"]["unplaced_no_county"], counts["pc851.93"]["missing"]) == (1, 0)
+    lost = decided.where(F.col(C.SUBJECT) != "C122")
+    counts = {r["law"]: r.asDict() for r in law_conservation(facts, lost, LAWS).collect()}
+    assert counts["pc1203.425"]["missing"] == 1
