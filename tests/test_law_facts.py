@@ -423,3 +423,20 @@ def test_generated_subjects_decide_as_the_evaluator(spark, tmp_path, packs, sett
     # The generated records reach every determination of both laws.
     assert counts[PC1203_425] >= {"Eligible for Dismissal", "Not eligible", "Hand Review"}
     assert counts[PC851_93] >= {"Eligible for Arrest Relief", "Not eligible", "Hand Review"}
+
+
+def test_the_spark_wrapper_equals_the_kernel_across_small_arrow_batches(
+    spark, fixture_frame, fixture_lines, settings
+):
+    """Batches of 3 lines split subjects over batch edges inside mapInArrow; the facts are
+    the kernel's on the whole table."""
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "3")
+    try:
+        out = with_law_facts(fixture_frame, settings, keep=[C.SUBJECT, *FILE_ORDER]).toArrow()
+    finally:
+        spark.conf.set(key, before)
+    out = out.sort_by([(C.SUBJECT, "ascending"), *((n, "ascending") for n in FILE_ORDER)])
+    whole = law_facts(fixture_lines, settings)
+    assert out.select(whole.column_names).equals(whole)
