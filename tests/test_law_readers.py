@@ -284,3 +284,12 @@ def test_report_law_suppresses_small_cells(warehouse, tmp_path):
     assert "<td>5</td>" not in page and "<td>1</td>" not in page
     shown = build_law_report(warehouse, tmp_path / "open", P851, suppress=False).read_text()
     assert "<td>5</td>" in shown and "<td>3</td>" in shown
+
+
+def test_report_law_from_the_command_line(warehouse, tmp_path):
+    runner = CliRunner()
+    args = ["report", "--warehouse", str(warehouse), "--out", str(tmp_path / "r")]
+    done = runner.invoke(app, [*args, "--law", P1203])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "r" / f"{P1203}.html").is_file()
+    assert runner.invoke(app, [*args, "--law", "nope"]).exit_code == 2
