@@ -293,3 +293,17 @@ def test_report_law_from_the_command_line(warehouse, tmp_path):
     assert done.exit_code == 0, done.output
     assert (tmp_path / "r" / f"{P1203}.html").is_file()
     assert runner.invoke(app, [*args, "--law", "nope"]).exit_code == 2
+
+
+def test_prop64_readers_read_a_law_table_as_the_prop64_only_run_wrote_it(warehouse, tmp_path):
+    """No Prop 64 subject here: Prop 64's pull of a table the laws wrote holds no row and
+    none of the laws' columns."""
+    result = pull(warehouse, SLUG, tmp_path, PullFormat.PARQUET)
+    table = pq.read_table(result.files[0])
+    assert table.num_rows == 0 == result.rows
+    assert C.TABLE_LAWS not in table.column_names
+    assert not [n for n in table.column_names if n.startswith(("pc1203_425_", "pc851_93_"))]
+    assert not {f.name for f in C.LAW_FACTS} & set(table.column_names)
+    assert C.DETERMINATION in table.column_names
+    same = pull(warehouse, SLUG, tmp_path / "p64", PullFormat.PARQUET, law="prop64")
+    assert pq.read_table(same.files[0]).equals(table)

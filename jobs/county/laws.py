@@ -17,6 +17,7 @@ candidates put the subject in the table. For a statewide law:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from relief.transforms.columns import (
     DISMISS_ALL_P64_RELATED,
     IS_CANDIDATE,
     LAW_CANDIDATE,
+    LAW_FACTS,
     LAW_GRANT,
     LAW_GRANTED_RUN,
     PRI_DOB,
@@ -113,13 +115,35 @@ def _holds(table: pa.Table, law: str) -> pa.Array:
     return pa.array(mask)
 
 
+def law_columns() -> set[str]:
+    """Every column the statewide laws add to a county table."""
+    names = [name for name, _ in LAW_GROUP] + [CANDIDATE_LINE]
+    added = {law_column(law, name) for law in STATEWIDE_LAWS for name in names}
+    return added | {fact.name for fact in LAW_FACTS} | {TABLE_LAWS}
+
+
+def prop64_view(table: pa.Table) -> pa.Table:
+    """A county table as Prop 64's readers read it: a table a run with statewide laws wrote
+    gives the rows Prop 64 put there, without the laws' columns (what a Prop 64-only run
+    writes, docs/laws.md §7); any other table is returned as it is."""
+    if TABLE_LAWS not in table.column_names:
+        return table
+    rows = table.filter(_holds(table, PROP64))
+    drop = law_columns()
+    return rows.select([name for name in rows.column_names if name not in drop])
+
+
+def prop64_snapshot(snapshot: CountySnapshot) -> CountySnapshot:
+    """The snapshot with :func:`prop64_view` of its table (the same object when unchanged)."""
+    view = prop64_view(snapshot.table)
+    return snapshot if view is snapshot.table else dataclasses.replace(snapshot, table=view)
+
+
 def law_view(table: pa.Table, law: str) -> pa.Table:
     """The rows a law put in the table with its columns under the plain names (module
     docstring). A table no run decided the law for says so (PullError, exit 2)."""
     if law == PROP64:
-        if TABLE_LAWS in table.column_names:
-            return table.filter(_holds(table, PROP64))
-        return table
+        return prop64_view(table)
     decided = law_column(law, DETERMINATION)
     if decided not in table.column_names or TABLE_LAWS not in table.column_names:
         raise PullError(
@@ -128,8 +152,7 @@ def law_view(table: pa.Table, law: str) -> pa.Table:
             exit_code=2,
         )
     rows = table.filter(_holds(table, law))
-    names_ = [name for name, _ in LAW_GROUP] + [CANDIDATE_LINE]
-    groups = {law_column(other, name) for other in STATEWIDE_LAWS for name in names_}
+    groups = law_columns() - {fact.name for fact in LAW_FACTS} - {TABLE_LAWS}
     drop = set(PROP64_DECISION_COLUMNS) | groups
     keep = [name for name in rows.column_names if name not in drop]
     columns = [rows.column(name) for name in keep]

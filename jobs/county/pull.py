@@ -45,7 +45,7 @@ from relief.jobs.county import xlsx
 from relief.jobs.county.csv import CsvStyle
 from relief.jobs.county.csv import write_csv as write_table_csv
 from relief.jobs.county.gogen import ALL_RESULTS, gogen_file_name, write_gogen
-from relief.jobs.county.laws import PROP64, check_law, law_view
+from relief.jobs.county.laws import PROP64, check_law, law_view, prop64_snapshot
 from relief.jobs.warehouse.access import (
     owner_only,
     private_dir,
@@ -179,7 +179,9 @@ def pull(
             raise PullError(f"--suffix {exc}", exit_code=2) from None
     county = resolve_county(county_name, counties)
     refuse_inside_warehouse(out, warehouse)
-    snapshot = open_snapshot(warehouse, county, version=version, run_id=run_id)
+    # A table a run with statewide laws wrote: Prop 64's rows and columns unless --law.
+    raw = open_snapshot(warehouse, county, version=version, run_id=run_id)
+    snapshot = prop64_snapshot(raw)
     result = PullResult(
         county=county,
         version=snapshot.version,
@@ -194,10 +196,11 @@ def pull(
             result.files = write_gogen(snapshot, out, suffix=suffix)
             return result
         target = out / pull_file_name(county, snapshot.version, fmt, law)
-        table = pull_table(snapshot)
-        if law is not None:
-            table = law_view(table, law)
-            result.rows = table.num_rows
+        if law is not None and law != PROP64:
+            table = law_view(pull_table(raw), law)
+        else:
+            table = pull_table(snapshot)
+        result.rows = table.num_rows
         if fmt is PullFormat.CSV:
             write_csv(table, target)
         elif fmt is PullFormat.PARQUET:
