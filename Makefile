@@ -1,4 +1,4 @@
-# relief — make demo | make test | make lint | make bench | make package | make jars | make versitygw
+# relief — make demo | make test | make test-fast | make lint | make bench | make package | make jars | make versitygw
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -26,7 +26,7 @@ JARS_STAMP := jars/lib/.resolved
 # Spark already ships these (newer): keep only what S3A and Delta add.
 JARS_EXCLUDE := io.netty,org.scala-lang,org.antlr,org.slf4j,commons-codec,org.apache.httpcomponents
 
-.PHONY: demo test lint bench package java-check clean jars versitygw object-store-deps
+.PHONY: demo test test-fast lint bench package java-check clean jars versitygw object-store-deps
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "relief needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
@@ -63,6 +63,10 @@ demo: java-check $(STAMP)
 test: java-check $(STAMP)
 	@$(MAKE) --no-print-directory object-store-deps || echo "relief: the object-store tests will skip: the S3A jars (mvn) or versitygw (go) could not be had"
 	$(PY) -m pytest -q
+
+# The edit-run loop: everything but the end-to-end runs (slow) and the standalone cluster.
+test-fast: java-check $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not cluster"
 
 jars: $(JARS_STAMP)
 

@@ -61,19 +61,27 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 # --- the process tree, from /proc ---------------------------------------------------------
 
 
-def _stat(pid: int) -> tuple[int, int, float, int] | None:
-    """(ppid, start time, CPU seconds, RSS bytes) of a process, or None when it is gone."""
+def _stat(pid: int) -> tuple[int, int, float, int, str] | None:
+    """(ppid, start time, CPU seconds, RSS bytes, name) of a process, or None when gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
-    fields = text.rsplit(")", 1)[1].split()
+    head, tail = text.rsplit(")", 1)
+    fields = tail.split()
     # after the name: state ppid ... utime(11) stime(12) ... starttime(19) vsize(20) rss(21)
     cpu = (int(fields[11]) + int(fields[12])) / _CLOCK
-    return int(fields[1]), int(fields[19]), cpu, int(fields[21]) * _PAGE
+    return int(fields[1]), int(fields[19]), cpu, int(fields[21]) * _PAGE, head.split("(", 1)[1]
 
 
-def _all_processes() -> dict[int, tuple[int, int, float, int]]:
+def _same_image(child: tuple[int, int, float, int, str], parent: tuple) -> bool:
+    """A child that is still its parent's image with exactly its RSS: the JVM starting a
+    Python worker (posix_spawn: a vfork child shares the JVM's memory until it execs), not
+    memory of its own. Counting it would add the JVM's whole RSS for that instant."""
+    return child[4] == parent[4] and child[3] == parent[3]
+
+
+def _all_processes() -> dict[int, tuple[int, int, float, int, str]]:
     found = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -89,7 +97,10 @@ class TreeSampler:
     CPU is kept per process (its own user + system time at the last sample), so a Python
     worker that exits still counts, whoever reaps it; at most one interval of a process's
     last CPU is lost. RSS is the sum over the tree at each sample (shared pages of forked
-    workers count in each: an upper bound).
+    workers count in each: an upper bound), leaving out a child that is still its parent's
+    image with the parent's exact RSS: the JVM spawning a Python worker shows for an instant
+    as a second JVM of the same size (a vfork child shares the JVM's memory), which counted
+    the JVM twice and made late worker starts look like a 1.4 GB peak.
     """
 
     def __init__(self, root: int, interval: float = 0.2) -> None:
@@ -117,8 +128,11 @@ class TreeSampler:
         with self._lock:
             rss = 0
             for pid in tree:
-                _, start, cpu, resident = processes[pid]
+                ppid, start, cpu, resident, _ = processes[pid]
                 self._cpu[(pid, start)] = cpu
+                parent = processes.get(ppid)
+                if pid != self.root and parent is not None and _same_image(processes[pid], parent):
+                    continue
                 rss += resident
             self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
             self.processes_seen = len(self._cpu)

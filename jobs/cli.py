@@ -539,13 +539,12 @@ def report(
     if law is not None:
         _law_report(warehouse, out, law, run_id, not no_suppression)
         return
-    from relief.jobs.audit.report import ReportError, report_command
-    from relief.jobs.warehouse.publication import publication
-    from relief.jobs.warehouse.storage import Warehouse
+    from relief.jobs.audit.report import ReportError, report_command, report_context
 
     try:
-        index = report_command(warehouse, out, run_id, suppress=not no_suppression)
-        published = publication(Warehouse(warehouse))
+        context = report_context(warehouse)  # the report and this line name one publication
+        index = report_command(context, out, run_id, suppress=not no_suppression)
+        published = context.publication
     except ReportError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     except ValueError as exc:  # fs.LocationError: a warehouse path delta-rs cannot read

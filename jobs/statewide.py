@@ -26,6 +26,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
+from pyspark.sql.types import StructType
 
 from relief.expectations.runner import (
     SuiteResult,
@@ -51,6 +52,7 @@ from relief.jobs.warehouse.access import (
     resolve_groups,
     secure_warehouse,
 )
+from relief.jobs.warehouse.county_files import FACTS_RANGE, write_county_files
 from relief.jobs.warehouse.fs import StorePath
 from relief.jobs.warehouse.inputs import (
     InputError,
@@ -60,6 +62,7 @@ from relief.jobs.warehouse.inputs import (
     expand_inputs,
     read_staged,
     run_ingest_pass,
+    staged_file,
     staged_row_count,
 )
 from relief.jobs.warehouse.lock import WarehouseLocked, warehouse_lock
@@ -80,14 +83,32 @@ from relief.jobs.warehouse.storage import (
 from relief.jobs.warehouse.validation import record_evidence
 from relief.transforms import conservation, ingest
 from relief.transforms.columns import (
+    CNT_ORDER,
+    COMMENT_TEXT,
+    CONV_STAT_DESCR,
     COUNTY_SLUG,
+    DISP_DATE,
+    DISP_DESCR,
     INPUT_INDEX,
+    OFFENSE_DESCR,
+    OFFENSE_TOC,
+    OFN,
+    PRI_DOB,
+    RACE_DESCR,
+    RECORD_ID,
+    SENT_LENGTH,
+    SENT_TIME_CODE,
     SOURCE_FILE,
     SOURCE_LINE,
+    STP_EVENT_DATE,
+    STP_ORI_CNTY_NAME,
+    STP_TYPE_DESCR,
+    SUBJECT_ID,
     TARGET_COUNTY,
 )
 from relief.transforms.eligibility import apply_policies
-from relief.transforms.history import fan_out_to_counties, history_by_line, prop64_subject_rows
+from relief.transforms.history import fan_out_to_counties, history_facts, prop64_subject_rows
+from relief.transforms.ingest import LOCAL_LINE, RANGE_ID
 from relief.transforms.normalize import normalize
 from relief.transforms.offenses import Offenses
 from relief.transforms.summary import county_summary
@@ -183,6 +204,8 @@ class StagedIngest(NamedTuple):
     lines: DataFrame  # kept and quarantined lines (transforms/ingest.py with_provenance)
     stats: LineStats
     files: list[InputFile]  # as given, with the fingerprints the ingest pass computed
+    ranges: list[tuple[int, str, int, int, str]]  # per byte range (IngestPass.ranges)
+    directory: str  # the staged Parquet files, one per range (inputs.staged_file)
 
 
 def stage_ingest(
@@ -195,32 +218,86 @@ def stage_ingest(
     an input that cannot be read, is given twice or holds no rows.
     """
     done = run_ingest_pass(spark, files, str(directory))
-    return StagedIngest(read_staged(spark, str(directory), done), done.stats, done.files)
+    return StagedIngest(
+        read_staged(spark, str(directory), done),
+        done.stats,
+        done.files,
+        done.ranges,
+        str(directory),
+    )
+
+
+# The raw columns the transform reads (normalize, history, eligibility, the screen) and the
+# line key: the narrow query reads only these, the county files get the others from the
+# staged rows (jobs/warehouse/county_files.py).
+FACT_INPUTS = (
+    SUBJECT_ID,
+    CNT_ORDER,
+    STP_TYPE_DESCR,
+    RACE_DESCR,
+    STP_ORI_CNTY_NAME,
+    PRI_DOB,
+    STP_EVENT_DATE,
+    DISP_DATE,
+    OFFENSE_DESCR,
+    COMMENT_TEXT,
+    DISP_DESCR,
+    CONV_STAT_DESCR,
+    OFFENSE_TOC,
+    SENT_LENGTH,
+    SENT_TIME_CODE,
+    OFN,
+    RECORD_ID,
+    INPUT_INDEX,
+    SOURCE_LINE,
+)
+LINE_KEY = (INPUT_INDEX, SOURCE_LINE)
 
 
 def annotate_steps(
-    rows: DataFrame, prepared: Prepared, compute_at: dt.date
+    rows: DataFrame, prepared: Prepared, compute_at: dt.date, carry: tuple[str, ...] = ()
 ) -> dict[str, DataFrame]:
-    """The transform cut after each of its steps, in order; the last is :func:`annotate`.
+    """The transform cut after each of its steps, in order; the last is the facts of
+    :func:`annotate_facts`.
 
-    Only rows of subjects who may have a Prop 64 conviction are normalized (a cheap screen
-    on the raw rows first): the others can reach no county table. ``make bench`` times the
-    cuts one by one.
+    Runs on the narrow rows (FACT_INPUTS and ``carry``). Only rows of subjects who may have
+    a Prop 64 conviction are normalized (a cheap screen on the raw rows first): the others
+    can reach no county table. ``make bench`` times the cuts one by one.
     """
-    candidates = prop64_subject_rows(rows, prepared.counties, prepared.offenses)
+    narrow = rows.select(*FACT_INPUTS, *[c for c in carry if c not in FACT_INPUTS])
+    candidates = prop64_subject_rows(narrow, prepared.counties, prepared.offenses)
     normalized = normalize(candidates, prepared.counties, prepared.offenses)
-    history = normalized.transform(history_by_line).transform(fan_out_to_counties)
+    history = normalized.transform(history_facts).transform(fan_out_to_counties)
     if prepared.targets is not None:
         history = history.where(F.col(TARGET_COUNTY).isin(prepared.targets))
     eligible = apply_policies(
         history, prepared.policies.by_county, prepared.policies.default, compute_at
     )
-    return {"screen_and_normalize": normalized, "history": history, "eligibility": eligible}
+    raw = [c for c in narrow.columns if c not in (*LINE_KEY, *carry)]
+    facts = eligible.drop(*raw)
+    return {"screen_and_normalize": normalized, "history": history, "eligibility": facts}
+
+
+def annotate_facts(
+    rows: DataFrame, prepared: Prepared, compute_at: dt.date, carry: tuple[str, ...] = ()
+) -> DataFrame:
+    """Kept extract rows -> the *facts* of each county table row: the line key
+    (INPUT_INDEX, SOURCE_LINE), the ``carry`` columns, then every column the transform adds
+    (normalized, history, TARGET_COUNTY, determinations), one row per line and county. The
+    raw columns stay out: a county table row is the line's raw columns + its facts."""
+    return annotate_steps(rows, prepared, compute_at, carry)["eligibility"]
+
+
+def with_facts(rows: DataFrame, facts: DataFrame, carry: tuple[str, ...] = ()) -> DataFrame:
+    """Kept rows joined with their facts: the rows of every county table (TARGET_COUNTY)."""
+    added = [c for c in facts.columns if c not in (*LINE_KEY, *carry)]
+    return rows.join(facts.drop(*carry), list(LINE_KEY), "inner").select(*rows.columns, *added)
 
 
 def annotate(rows: DataFrame, prepared: Prepared, compute_at: dt.date) -> DataFrame:
-    """Kept extract rows -> rows of each county table, with determinations."""
-    return annotate_steps(rows, prepared, compute_at)["eligibility"]
+    """Kept extract rows -> rows of each county table, with determinations (the logical
+    transform; the job joins the facts to the rows in jobs/warehouse/county_files.py)."""
+    return with_facts(rows, annotate_facts(rows, prepared, compute_at))
 
 
 def validate_extract(
@@ -519,10 +596,63 @@ def _no_change(
     return False
 
 
-def table_schema(annotated: DataFrame) -> pa.Schema:
-    """The Arrow schema of every county table the run writes, from the annotated DataFrame
-    (also for a county with no rows, which has no staged file to take it from)."""
-    return to_arrow_schema(annotated.drop(TARGET_COUNTY).schema)
+def write_tables(
+    spark: SparkSession,
+    staged_ingest: StagedIngest,
+    prepared: Prepared,
+    compute_at: dt.date,
+    staging: Path | StorePath,
+) -> tuple[dict[str, list[Path | StorePath]], StructType, pa.Schema]:
+    """The transform and the county files: the narrow query writes the facts (one Spark
+    job, only FACT_INPUTS read from the staged rows), then the zip-writer
+    (jobs/warehouse/county_files.py) writes each county's Parquet files from the staged
+    rows and the facts. Returns the staged files per county, the Spark schema of the
+    county rows (with TARGET_COUNTY) and the tables' Arrow schema."""
+    rows = ingest.kept_rows_in_ranges(staged_ingest.lines)
+    carry = (RANGE_ID, LOCAL_LINE)
+    facts = annotate_facts(rows, prepared, compute_at, carry)
+    raw_fields = [f for f in rows.schema.fields if f.name not in carry]
+    added = [f for f in facts.schema.fields if f.name not in (*LINE_KEY, *carry)]
+    staged_schema = StructType([*raw_fields, *added])
+    schema = to_arrow_schema(StructType([f for f in staged_schema if f.name != TARGET_COUNTY]))
+    facts_dir = staging / "facts"
+    (
+        facts.drop(*LINE_KEY)
+        .withColumnRenamed(RANGE_ID, FACTS_RANGE)
+        .write.mode("overwrite")
+        .partitionBy(FACTS_RANGE)
+        .parquet(str(facts_dir))
+    )
+    tables_dir = staging / "counties"
+    out_fs, out_path = fs.filesystem(str(tables_dir))
+    out_fs.create_dir(out_path, recursive=True)  # read back even when no county has rows
+    ranges = staged_ingest.ranges
+    write_county_files(
+        spark,
+        ranges,
+        [staged_file(staged_ingest.directory, r[0]) for r in ranges],
+        str(facts_dir),
+        str(tables_dir),
+        schema,
+    )
+    return staged_partitions(tables_dir, TARGET_COUNTY), staged_schema, schema
+
+
+class Extracted(NamedTuple):
+    """What extract hands on: the staged lines, the quarantine's staged files, the counts."""
+
+    staged: StagedIngest
+    quarantine_files: list[Path | StorePath]
+    rows_kept: int
+    rows_quarantined: int
+
+
+class Transformed(NamedTuple):
+    """The county tables, staged: files per county slug, and the rows as Spark reads them."""
+
+    files: dict[str, list[Path | StorePath]]
+    rows: DataFrame  # the staged county rows, with TARGET_COUNTY
+    schema: pa.Schema  # every county table's Arrow schema
 
 
 def _execute(
@@ -533,28 +663,17 @@ def _execute(
     record: ledger.RunRecord,
     progress: Progress,
 ) -> None:
-    run_id = record.run_id
-    staging = warehouse.staging(run_id)
+    """extract -> transform -> validate -> load, each a function of values; the ledger
+    record is filled in from what each returns."""
+    staging = warehouse.staging(record.run_id)
     # Created here (owner-only) before Spark writes into it: never readable by others even
     # with a JVM started elsewhere under another umask.
     if isinstance(staging, Path):
         staging.mkdir(mode=0o700, parents=True, exist_ok=True)
 
-    with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
-        try:
-            staged_ingest = stage_ingest(spark, prepared.files, staging / "ingested")
-        except InputError as exc:
-            raise UsageError(str(exc)) from exc
-        ingested, line_stats = staged_ingest.lines, staged_ingest.stats
-        record.rows_read = line_stats.rows_read
-        progress.note(f"{fmt_count(record.rows_read)} rows read")
-    record.inputs = prepared.files = ingested_files(prepared, staged_ingest)
-    if not record.rows_read:
-        names = ", ".join(fs.normalize(f.path) for f in record.inputs)
-        raise UsageError(
-            f"--input {names}: no data lines (empty, or a header only). Check that the extract "
-            "is complete; nothing was written."
-        )
+    staged = ingest_stage(spark, prepared, staging, progress)
+    record.rows_read = staged.stats.rows_read
+    record.inputs = prepared.files = ingested_files(prepared, staged)
     record.run_key_parts = run_key_parts(
         prepared, options.compute_at, record.inputs, result_settings(spark)
     )
@@ -565,12 +684,67 @@ def _execute(
         return
     ledger.record(warehouse, record)  # running: from here on the run may change tables
 
+    extracted = quarantine_stage(staged, staging, record.run_id, progress)
+    record.rows_kept = extracted.rows_kept
+    record.rows_quarantined = extracted.rows_quarantined
+    if record.rows_read != record.rows_kept + record.rows_quarantined:
+        raise RunFailed(
+            f"conservation check failed: {record.rows_read} rows read != "
+            f"{record.rows_kept} kept + {record.rows_quarantined} quarantined"
+        )
+    tables = transform_stage(spark, staged, prepared, options.compute_at, staging, progress)
+    placement = conservation_stage(extracted, tables, prepared, progress)
+    record.prop64_lines = placement.lines
+    record.prop64_lines_in_tables = placement.in_tables
+    record.prop64_lines_unplaced = placement.unplaced
+    checked = validation_stage(extracted, tables, prepared, warehouse, record.run_id, progress)
+    record.validation = checked.validation
+    if checked.failure:
+        raise ValidationFailed(checked.failure)
+    summary = summary_stage(tables, record, progress)
+
+    slugs = prepared.targets or [c.slug for c in prepared.counties.counties]
+    rows = {s: parquet_rows(tables.files.get(s, [])) for s in slugs}
+    check_shrink(published, rows, prepared, options)
+    load_stage(tables, extracted, summary, slugs, published, prepared, warehouse, record, progress)
+    record.status = ledger.STATUS_SUCCEEDED
+    record.finished_at = dt.datetime.now(dt.UTC)
+    record.stage_seconds = dict(progress.seconds)
+    ledger.record(warehouse, record)  # the commit point: from now on readers serve this run
+
+
+# --- the stages ---------------------------------------------------------------------------
+
+
+def ingest_stage(
+    spark: SparkSession, prepared: Prepared, staging: Path | StorePath, progress: Progress
+) -> StagedIngest:
+    """Extract, part one: every input line staged as Parquet (one task per byte range)."""
+    with progress.stage("ingest", f"Reading {len(prepared.files)} input file(s)"):
+        try:
+            staged = stage_ingest(spark, prepared.files, staging / "ingested")
+        except InputError as exc:
+            raise UsageError(str(exc)) from exc
+        progress.note(f"{fmt_count(staged.stats.rows_read)} rows read")
+    if not staged.stats.rows_read:
+        names = ", ".join(fs.normalize(f.path) for f in staged.files or prepared.files)
+        raise UsageError(
+            f"--input {names}: no data lines (empty, or a header only). Check that the extract "
+            "is complete; nothing was written."
+        )
+    return staged
+
+
+def quarantine_stage(
+    staged: StagedIngest, staging: Path | StorePath, run_id: str, progress: Progress
+) -> Extracted:
+    """Extract, part two: the quarantined lines staged for their table, and the counts."""
     with progress.stage("quarantine", "Setting bad lines aside"):
         quarantine_dir = staging / "quarantine"
         quarantine_files: list[Path | StorePath] = []
-        if line_stats.quarantined:
+        if staged.stats.quarantined:
             (
-                ingest.quarantine_rows(ingested)
+                ingest.quarantine_rows(staged.lines)
                 .withColumn("run_id", F.lit(run_id))
                 .coalesce(1)
                 .sortWithinPartitions(SOURCE_FILE, SOURCE_LINE)
@@ -578,74 +752,109 @@ def _execute(
                 .parquet(str(quarantine_dir))
             )
             quarantine_files = staged_parquet_files(quarantine_dir)
-        record.rows_quarantined = parquet_rows(quarantine_files)
+        rows_quarantined = parquet_rows(quarantine_files)
         # Kept rows from the staged files' footers: an independent count of what was staged.
-        record.rows_kept = staged_row_count(str(staging / "ingested")) - line_stats.quarantined
-        rows = ingest.kept_rows(ingested)
+        rows_kept = staged_row_count(str(staging / "ingested")) - staged.stats.quarantined
         progress.note(
-            f"{fmt_count(record.rows_kept)} rows kept, "
-            f"{fmt_count(record.rows_quarantined)} lines quarantined"
+            f"{fmt_count(rows_kept)} rows kept, {fmt_count(rows_quarantined)} lines quarantined"
         )
-    if record.rows_read != record.rows_kept + record.rows_quarantined:
-        raise RunFailed(
-            f"conservation check failed: {record.rows_read} rows read != "
-            f"{record.rows_kept} kept + {record.rows_quarantined} quarantined"
-        )
+    return Extracted(staged, quarantine_files, rows_kept, rows_quarantined)
 
+
+def transform_stage(
+    spark: SparkSession,
+    staged: StagedIngest,
+    prepared: Prepared,
+    compute_at: dt.date,
+    staging: Path | StorePath,
+    progress: Progress,
+) -> Transformed:
+    """The narrow query (facts) and the zip-writer: every county table staged."""
     with progress.stage("transform", "Normalizing, building histories, applying policies"):
-        annotated = annotate(rows, prepared, options.compute_at)
-        schema = table_schema(annotated)
         tables_dir = staging / "counties"
-        # No shuffle by county: the rows stay in the partitions the history join left them
-        # in, each task writing its rows of each county (a county's table is several
-        # files, read in input order by jobs/warehouse/snapshots.py); one task per county
-        # would write a county-shaped extract on one core.
-        (
-            annotated.sortWithinPartitions(TARGET_COUNTY, INPUT_INDEX, SOURCE_LINE)
-            .write.mode("overwrite")
-            .partitionBy(TARGET_COUNTY)
-            .parquet(str(tables_dir))
-        )
-        staged = staged_partitions(tables_dir, TARGET_COUNTY)
-        progress.note(f"{len(staged)} county tables with rows staged")
+        files, staged_schema, schema = write_tables(spark, staged, prepared, compute_at, staging)
+        progress.note(f"{len(files)} county tables with rows staged")
     # Read back with the annotated schema: a run whose extract holds no county's rows has
     # no staged file to infer a schema from.
-    staged_rows = spark.read.schema(annotated.schema).parquet(str(tables_dir))
+    rows = spark.read.schema(staged_schema).parquet(str(tables_dir))
+    return Transformed(files, rows, schema)
 
+
+def conservation_stage(
+    extracted: Extracted, tables: Transformed, prepared: Prepared, progress: Progress
+) -> Placement:
+    """Every kept Prop 64 conviction line is in its county's table or counted with a reason
+    (raises RunFailed otherwise)."""
     with progress.stage("conservation", "Checking every Prop 64 conviction reached its county"):
-        check_prop64_placed(rows, staged_rows, prepared, record)
-        progress.note(prop64_note(record))
+        placement = check_prop64_placed(
+            ingest.kept_rows(extracted.staged.lines), tables.rows, prepared
+        )
+        progress.note(placement.note())
+    return placement
 
+
+class Checked(NamedTuple):
+    validation: str  # the ledger's one-line summary of the suites
+    failure: str | None  # the message of a critical failure: nothing may be committed
+
+
+def validation_stage(
+    extracted: Extracted,
+    tables: Transformed,
+    prepared: Prepared,
+    warehouse: Warehouse,
+    run_id: str,
+    progress: Progress,
+) -> Checked:
+    """The suites on the staged rows; their results and page written to the warehouse."""
     with progress.stage("validation", "Validating with Great Expectations"):
         results = validate_staged(
-            ingested, staged_rows, prepared.guards.min_kept_rows(record.rows_read)
+            extracted.staged.lines,
+            tables.rows,
+            prepared.guards.min_kept_rows(extracted.staged.stats.rows_read),
         )
         evidence = record_evidence(
             results, warehouse.validation(run_id), run_id, page=validation_page.render
         )
-        record.validation = evidence.summary(summarize(results))
+        validation = evidence.summary(summarize(results))
         if evidence.problem:
             progress.warn(f"validation results could not be written: {evidence.problem}")
         for result in results:
             for outcome in result.warnings():
                 progress.warn(outcome.message())
-        progress.note(f"{record.validation}; results: {evidence.index or 'not written'}")
+        progress.note(f"{validation}; results: {evidence.index or 'not written'}")
         failure = critical_failure_message(results)
         if failure:
-            raise ValidationFailed(
-                f"{failure}\nNothing was committed. Results: {evidence.index or 'not written'}"
-            )
+            failure += f"\nNothing was committed. Results: {evidence.index or 'not written'}"
+    return Checked(validation, failure)
 
+
+def summary_stage(tables: Transformed, record: ledger.RunRecord, progress: Progress) -> pa.Table:
+    """The summary table's rows: figures per county, from the staged county rows."""
     with progress.stage("summary", "Computing county figures"):
-        figures = county_summary(staged_rows, options.compute_at).collect()  # small: aggregates
+        figures = county_summary(tables.rows, record.compute_at).collect()  # small: aggregates
         summary_table = summary_arrow(figures, record)
         progress.note(f"{summary_table.num_rows:,} figures")
+    return summary_table
 
-    slugs = prepared.targets or [c.slug for c in prepared.counties.counties]
-    check_shrink(published, {s: parquet_rows(staged.get(s, [])) for s in slugs}, prepared, options)
+
+def load_stage(
+    tables: Transformed,
+    extracted: Extracted,
+    summary_table: pa.Table,
+    slugs: list[str],
+    published: Publication,
+    prepared: Prepared,
+    warehouse: Warehouse,
+    record: ledger.RunRecord,
+    progress: Progress,
+) -> None:
+    """One Delta version per county table (record.county_versions grows with each, so a run
+    that dies part way names what it committed), then the quarantine and the summary."""
+    run_id = record.run_id
     with progress.stage("commit", "Committing county tables"):
         for slug in sorted(slugs):
-            files = staged.get(slug, [])
+            files = tables.files.get(slug, [])
             policy_hash = prepared.policies.hash_for(slug)
             metadata = _commit_metadata(
                 record,
@@ -656,7 +865,9 @@ def _execute(
                 },
             )
             rows_in_table = parquet_rows(files)
-            version = commit_files(warehouse.county(slug), files, run_id, metadata, schema=schema)
+            version = commit_files(
+                warehouse.county(slug), files, run_id, metadata, schema=tables.schema
+            )
             record.county_versions.append(
                 {
                     "county": slug,
@@ -668,10 +879,10 @@ def _execute(
             )
             faults.point("county_committed")
         record.county_versions += carried_versions(published, slugs)
-        if quarantine_files:
+        if extracted.quarantine_files:
             record.quarantine_version = commit_files(
                 warehouse.quarantine,
-                quarantine_files,
+                extracted.quarantine_files,
                 run_id,
                 _commit_metadata(record, {}),
                 mode="append",
@@ -682,7 +893,7 @@ def _execute(
             )
         faults.point("tables_committed")
         written = len(slugs)
-        empty = sum(1 for slug in slugs if slug not in staged)
+        empty = sum(1 for slug in slugs if slug not in tables.files)
         progress.note(
             f"{written} county tables committed ({empty} empty)"
             + (
@@ -691,11 +902,6 @@ def _execute(
                 else ""
             )
         )
-
-    record.status = ledger.STATUS_SUCCEEDED
-    record.finished_at = dt.datetime.now(dt.UTC)
-    record.stage_seconds = dict(progress.seconds)
-    ledger.record(warehouse, record)  # the commit point: from now on readers serve this run
 
 
 def carried_versions(published: Publication, written: list[str]) -> list[dict[str, Any]]:
@@ -714,9 +920,28 @@ def carried_versions(published: Publication, written: list[str]) -> list[dict[st
     ]
 
 
-def check_prop64_placed(
-    rows: DataFrame, staged_rows: DataFrame, prepared: Prepared, record: ledger.RunRecord
-) -> None:
+class Placement(NamedTuple):
+    """Conservation, part two, counted: Prop 64 conviction lines, those in their county's
+    table, and the others by county and reason."""
+
+    lines: int
+    in_tables: int
+    unplaced: list[dict[str, Any]]
+
+    def note(self) -> str:
+        unplaced = sum(int(u["rows"]) for u in self.unplaced)
+        return (
+            f"{fmt_count(self.lines)} Prop 64 conviction lines = "
+            f"{fmt_count(self.in_tables)} in their county's table + "
+            f"{unplaced:,} counted with a reason"
+        )
+
+
+def _counts_by(rows: DataFrame, column: str) -> dict[str, int]:
+    return {r[column]: int(r["count"]) for r in rows.groupBy(column).count().collect()}
+
+
+def check_prop64_placed(rows: DataFrame, staged_rows: DataFrame, prepared: Prepared) -> Placement:
     """Conservation, part two (transforms/conservation.py): every kept Prop 64 conviction line
     of a California county (of the counties run) is in its county's table or counted in the
     ledger with a reason. Raises RunFailed, before any commit, for a line no reason explains.
@@ -724,14 +949,18 @@ def check_prop64_placed(
     lines = conservation.prop64_conviction_lines(
         rows, prepared.counties, prepared.offenses, prepared.targets
     )
+    # From counts first: the lines per county against the tables' such rows per county. The
+    # join that names each line runs only when they differ.
+    expected = _counts_by(lines, COUNTY_SLUG)
+    if expected == _counts_by(conservation.placed_lines(staged_rows), COUNTY_SLUG):
+        total = sum(expected.values())
+        return Placement(total, total, [])
     placed = conservation.with_placed(lines, staged_rows)
     counts = placed.groupBy(conservation.PLACED).count().collect()
     by_placed = {bool(r[conservation.PLACED]): int(r["count"]) for r in counts}
-    record.prop64_lines = sum(by_placed.values())
-    record.prop64_lines_in_tables = by_placed.get(True, 0)
-    record.prop64_lines_unplaced = []
+    total, in_tables = sum(by_placed.values()), by_placed.get(True, 0)
     if not by_placed.get(False):
-        return
+        return Placement(total, in_tables, [])
     unplaced = placed.where(~F.col(conservation.PLACED)).drop(conservation.PLACED)
     subjects = conservation.subjects_rows(rows, unplaced.where(F.col("subject").isNotNull()))
     reasons = conservation.with_unplaced_reason(
@@ -744,30 +973,27 @@ def check_prop64_placed(
     )
     unexplained = [r for r in grouped if r[conservation.UNPLACED_REASON] is None]
     if unexplained:
-        total = sum(int(r["rows"]) for r in unexplained)
+        count = sum(int(r["rows"]) for r in unexplained)
         first = unexplained[0]
         raise RunFailed(
-            f"conservation check failed: {total} kept Prop 64 conviction line(s) of "
+            f"conservation check failed: {count} kept Prop 64 conviction line(s) of "
             f"{', '.join(sorted(r[COUNTY_SLUG] for r in unexplained))} are in no county table "
             f"and no reason explains it (e.g. record {first['first']['record_id']}). Nothing "
             "was committed; this is a defect of relief: report it with the record."
         )
-    record.prop64_lines_unplaced = [
-        {
-            "county": r[COUNTY_SLUG],
-            "reason": r[conservation.UNPLACED_REASON],
-            "rows": int(r["rows"]),
-        }
-        for r in sorted(grouped, key=lambda r: (r[COUNTY_SLUG], r[conservation.UNPLACED_REASON]))
-    ]
-
-
-def prop64_note(record: ledger.RunRecord) -> str:
-    unplaced = sum(int(u["rows"]) for u in record.prop64_lines_unplaced)
-    return (
-        f"{fmt_count(record.prop64_lines)} Prop 64 conviction lines = "
-        f"{fmt_count(record.prop64_lines_in_tables)} in their county's table + "
-        f"{unplaced:,} counted with a reason"
+    return Placement(
+        total,
+        in_tables,
+        [
+            {
+                "county": r[COUNTY_SLUG],
+                "reason": r[conservation.UNPLACED_REASON],
+                "rows": int(r["rows"]),
+            }
+            for r in sorted(
+                grouped, key=lambda r: (r[COUNTY_SLUG], r[conservation.UNPLACED_REASON])
+            )
+        ],
     )
 
 

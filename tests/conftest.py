@@ -1,32 +1,46 @@
-"""Session fixtures: one SparkSession (local[2], UI off, few shuffle partitions), and an
-S3-compatible server (versitygw) on loopback for the object-store tests."""
+"""Session fixtures: one SparkSession (local[2], UI off, few shuffle partitions), an
+S3-compatible server (versitygw) on loopback for the object-store tests, and one standalone
+cluster with its local baseline run for test_cluster and test_object_store. Helpers are in
+tests/helpers/; no test module imports another."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
 import subprocess
 import time
 import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from pyspark.sql import SparkSession
 
-from relief.jobs.runtime.spark import build_session, delta_jars, s3a_jars
-
-ROOT = Path(__file__).resolve().parent.parent
-VERSITYGW_VERSION = "v1.8.0"  # the Makefile's VERSITYGW_VERSION
-VERSITYGW = ROOT / ".cache" / f"versitygw-{VERSITYGW_VERSION}" / "versitygw"
-REQUIRE_OBJECT_STORE = "RELIEF_REQUIRE_OBJECT_STORE"  # set by .ci/run: fail instead of skip
-BUCKET = "relief"
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+from relief.jobs.runtime.progress import Progress
+from relief.jobs.runtime.spark import build_session
+from relief.jobs.statewide import RunOptions, run
+from relief.jobs.synthetic.generate import generate_extract
+from relief.jobs.warehouse import ledger
+from tests.helpers.cluster import (
+    COMPUTE_AT,
+    ROWS,
+    WORKERS,
+    Cluster,
+    county_tables,
+    free_port,
+    spark_env,
+)
+from tests.helpers.object_store import (
+    BUCKET,
+    NO_PROXY,
+    VERSITYGW,
+    ObjectStore,
+    ensure_built,
+    unavailable,
+)
+from tests.helpers.object_store import free_port as free_loopback_port
 
 
 @pytest.fixture(scope="session")
@@ -47,60 +61,16 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
-@dataclass(frozen=True)
-class ObjectStore:
-    """A running S3-compatible server with one bucket; ``env`` is what a client needs."""
-
-    endpoint: str
-    bucket: str
-    env: dict[str, str]
-    data: Path  # the server's folder (the posix backend: one folder per bucket)
-
-    def uri(self, *parts: str) -> str:
-        return "/".join([f"s3a://{self.bucket}", *parts])
-
-
-def _unavailable(reason: str) -> None:
-    message = (
-        f"object-store tests need versitygw and the S3A jars (make object-store-deps): {reason}"
-    )
-    if os.environ.get(REQUIRE_OBJECT_STORE) == "1":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _ensure_built() -> str | None:
-    """Build what is missing with the Makefile (cached in the checkout); a reason if it fails."""
-    if VERSITYGW.exists() and s3a_jars() and delta_jars():
-        return None
-    if not shutil.which("make"):
-        return "make is not installed"
-    done = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(ROOT), "object-store-deps"],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        return f"`make object-store-deps` failed: {(done.stdout + done.stderr).strip()[-400:]}"
-    return None
-
-
 @pytest.fixture(scope="session")
 def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
     """versitygw (posix backend) on a free loopback port, the AWS_* environment pointing at it
     for this process and its children, stopped at the end of the session."""
-    reason = _ensure_built()
+    reason = ensure_built()
     if reason:
-        _unavailable(reason)
+        unavailable(reason)
     data = tmp_path_factory.mktemp("s3")
     (data / BUCKET).mkdir()
-    port = _free_port()
+    port = free_loopback_port()
     endpoint = f"http://127.0.0.1:{port}"
     access, secret = "relief-test", f"secret-{uuid.uuid4().hex}"
     log = data.parent / "versitygw.log"
@@ -132,7 +102,7 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
                 break  # it answers (403 without credentials)
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    _unavailable(f"versitygw did not start: {log.read_text()[-400:]}")
+                    unavailable(f"versitygw did not start: {log.read_text()[-400:]}")
                 time.sleep(0.2)
         os.environ.update(env)
         yield ObjectStore(endpoint, BUCKET, env, data)
@@ -149,3 +119,70 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
         if server.poll() is None:
             os.killpg(server.pid, 9)
             server.wait(timeout=10)
+
+
+# --- the standalone cluster, started once for test_cluster and test_object_store -----------
+
+
+@pytest.fixture(scope="session")
+def starting_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A master and two workers, started but maybe not registered yet; always stopped."""
+    base = tmp_path_factory.mktemp("standalone")
+    port, ui_port = free_port(), free_port()
+    deployed = Cluster(
+        master_url=f"spark://127.0.0.1:{port}",
+        ui_url=f"http://127.0.0.1:{ui_port}",
+        env=spark_env(base),
+        base=base,
+    )
+    try:
+        deployed.start(
+            "master",
+            [
+                "org.apache.spark.deploy.master.Master",
+                *("--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui_port)),
+            ],
+        )
+        for n in range(WORKERS):
+            work_dir = base / f"worker-{n}"
+            work_dir.mkdir()
+            deployed.start(
+                f"worker-{n}",
+                [
+                    "org.apache.spark.deploy.worker.Worker",
+                    deployed.master_url,
+                    *("--cores", "1", "--memory", "1g", "--host", "127.0.0.1"),
+                    *("--webui-port", str(free_port()), "--work-dir", str(work_dir)),
+                ],
+            )
+        yield deployed
+    finally:
+        deployed.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster(starting_cluster: Cluster, local_tables: dict[str, pa.Table]) -> Cluster:
+    """The cluster with both workers registered (the local run happens while they start)."""
+    starting_cluster.wait_for_workers(WORKERS)
+    return starting_cluster
+
+
+@pytest.fixture(scope="session")
+def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("extract") / "doj_extract.csv"
+    generate_extract(path, rows=ROWS, seed=5)
+    return path
+
+
+@pytest.fixture(scope="session")
+def local_tables(spark, extract: Path, tmp_path_factory) -> dict[str, pa.Table]:
+    """The same extract through the test session's local SparkSession, in this process."""
+    warehouse = tmp_path_factory.mktemp("local") / "warehouse"
+    record = run(
+        RunOptions(inputs=str(extract), warehouse=warehouse, compute_at=COMPUTE_AT),
+        Progress(quiet=True),
+    )
+    assert record.status == ledger.STATUS_SUCCEEDED
+    tables = county_tables(warehouse)
+    assert len(tables) >= 5, "the extract should fill several county tables"
+    return tables

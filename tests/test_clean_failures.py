@@ -25,7 +25,7 @@ from relief.jobs.synthetic.generate import generate_extract
 from relief.jobs.warehouse import ledger
 from relief.jobs.warehouse.storage import Warehouse
 from relief.transforms.columns import DOJ_COLUMNS
-from tests.ledger_rows import publish
+from tests.helpers.ledger_rows import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 RELIEF = str(Path(sys.executable).with_name("relief"))

@@ -42,7 +42,7 @@ def test_relief_conf_overrides_and_a_missing_file_says_where_conf_came_from(
 def test_conf_dir_option_points_every_command_at_another_conf(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from tests.test_county import fresno_rows, write_county
+    from tests.helpers.county_tables import fresno_rows, write_county
 
     monkeypatch.setenv("RELIEF_CONF", str(ROOT / "conf"))  # restored after the test
     conf = tmp_path / "site-conf"

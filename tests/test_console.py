@@ -59,6 +59,7 @@ def relative_run(spark, tmp_path_factory) -> Iterator[tuple[Path, Any, Any]]:
         os.chdir(before)
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_run_json_prints_one_json_object_and_nothing_else_on_stdout(relative_run):
     root, _, ran = relative_run
     assert ran.exit_code == 0, ran.stderr
@@ -75,6 +76,7 @@ def test_run_json_prints_one_json_object_and_nothing_else_on_stdout(relative_run
     assert "Validating with Great Expectations" in ran.stderr  # progress stays on stderr
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_validation_page_on_a_relative_warehouse_lists_every_expectation_offline(relative_run):
     root, _, ran = relative_run
     run_id = json.loads(ran.stdout)["run_id"]
@@ -101,6 +103,7 @@ def test_validation_page_on_a_relative_warehouse_lists_every_expectation_offline
     assert not (folder / "data_docs").exists()
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_planted_bad_lines_are_each_quarantined_with_their_reason(relative_run):
     root, made, _ran = relative_run
     assert f"planted {BAD} bad line(s)" in made.stdout
@@ -112,6 +115,7 @@ def test_planted_bad_lines_are_each_quarantined_with_their_reason(relative_run):
     assert reasons == expected
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_audit_runs_lists_each_run_with_its_final_status(relative_run):
     root, _, ran = relative_run
     run_id = json.loads(ran.stdout)["run_id"]

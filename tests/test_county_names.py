@@ -69,7 +69,7 @@ def test_resolver_is_pure_over_the_model():
 
 
 def test_pull_packet_and_audit_accept_county_and_code_forms(tmp_path: Path):
-    from tests.test_county import fresno_rows, write_county
+    from tests.helpers.county_tables import fresno_rows, write_county
 
     warehouse = tmp_path / "warehouse"
     write_county(warehouse, "fresno", fresno_rows(), "run-1")

@@ -18,7 +18,7 @@ from relief.jobs.county.gogen import ALL_RESULTS, ALL_RESULTS_CONDENSED, PROP64_
 from relief.jobs.county.packet import BULK_MOTION, INDEX_CSV, WORKLIST, packet
 from relief.jobs.county.pull import PullFormat, pull
 from relief.transforms.columns import CODE_SECTION, POSSIBLE_OTHER_P64
-from tests.test_county import SUBJECTS, fresno_rows, write_county
+from tests.helpers.county_tables import SUBJECTS, fresno_rows, write_county
 
 # What an attacker (or a careless clerk) types into a name, a comment or a code section.
 HOSTILE_NAMES = {

@@ -57,7 +57,7 @@ from relief.transforms.columns import (
 )
 from relief.transforms.eligibility import apply_policies, compile_policy, with_is_candidate
 from relief.transforms.policy import Policy, add_years, parse_eligibility_options, parse_policy
-from tests.reference_evaluator import (
+from tests.helpers.reference_evaluator import (
     BLANK,
     INPUT_SCHEMA,
     as_tuple,

@@ -82,8 +82,8 @@ from relief.transforms.policy import (
     UnderAgeAtConviction,
     add_years,
 )
-from tests import reference_evaluator as ref
-from tests.reference_evaluator import INPUT_SCHEMA, Span, as_tuple, make_row
+from tests.helpers import reference_evaluator as ref
+from tests.helpers.reference_evaluator import INPUT_SCHEMA, Span, as_tuple, make_row
 
 COMPUTE_ATS = [dt.date(2024, 7, 1), dt.date(2024, 2, 29), dt.date(2023, 2, 28)]
 YEARS = st.sampled_from([1, 2, 5, 7, 10, 21, 40, 50, 57])

@@ -380,7 +380,7 @@ SUPERSTRIKE_CASES = {
 
 @pytest.mark.parametrize("name", sorted(SUPERSTRIKE_CASES))
 def test_superstrike_cell_and_date_agree_with_the_reference_evaluator(spark, name):
-    from tests.reference_evaluator import superstrike_facts
+    from tests.helpers.reference_evaluator import superstrike_facts
 
     cases = SUPERSTRIKE_CASES[name]
     flags = {

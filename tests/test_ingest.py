@@ -35,7 +35,7 @@ from relief.jobs.warehouse.inputs import (
 )
 from relief.transforms import columns as c
 from relief.transforms import ingest
-from tests.messy_extract import write_messy_extract
+from tests.helpers.messy_extract import write_messy_extract
 
 HEADER = ",".join(c.DOJ_COLUMNS)
 PINNED = Path(__file__).parent / "data" / "messy_extract_pinned.json"

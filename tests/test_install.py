@@ -2,20 +2,31 @@
 build a packet and audit a county's table: no pyspark, Great Expectations or JVM in the venv,
 conf/ found as package data; `relief run` says which extra to install.
 
-Builds the package from a copy of the sources into a fresh virtualenv (pip may use its wheel
-cache; about a minute), then runs the installed `relief` from outside the repository."""
+Builds the wheel from a copy of the sources (pip wheel, build isolation from pip's cache) and
+installs it with --no-deps into a fresh virtualenv without pip; the venv then sees exactly the
+base install's dependencies: the distributions the wheel's Requires-Dist names without an extra,
+and theirs, linked from the test environment (their pinned versions checked) through a .pth
+file. No pyspark, Great Expectations or JVM can reach it, as with `pip install relief`, and
+nothing is downloaded or unpacked again. Then it runs the installed `relief` from outside the
+repository."""
 
 from __future__ import annotations
 
+import email.parser
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from tests.test_county import fresno_rows, write_county
+from tests.helpers.county_tables import fresno_rows, write_county
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "src", "jobs", "transforms", "expectations", "conf")
@@ -44,18 +55,70 @@ def _clean_env(venv: Path) -> dict[str, str]:
     return env
 
 
+def base_requirements(wheel: Path) -> list[Requirement]:
+    """The wheel's Requires-Dist without an extra: what `pip install relief` installs."""
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = email.parser.BytesParser().parsebytes(archive.read(name))
+    reqs = [Requirement(r) for r in metadata.get_all("Requires-Dist") or []]
+    return [r for r in reqs if r.marker is None or r.marker.evaluate({"extra": ""})]
+
+
+def dependency_closure(requirements: list[Requirement]) -> list[metadata.Distribution]:
+    """The installed distributions these requirements need, and theirs, each version checked."""
+    env = {**default_environment(), "extra": ""}
+    seen: dict[str, metadata.Distribution] = {}
+    todo = list(requirements)
+    while todo:
+        req = todo.pop()
+        key = canonicalize_name(req.name)
+        if key in seen:
+            continue
+        dist = metadata.distribution(req.name)
+        assert req.specifier.contains(dist.version, prereleases=True), (req, dist.version)
+        seen[key] = dist
+        for text in dist.requires or []:
+            sub = Requirement(text)
+            if sub.marker is None or sub.marker.evaluate(env):
+                todo.append(sub)
+    return list(seen.values())
+
+
+def link_distributions(dists: list[metadata.Distribution], target: Path) -> None:
+    """Link each distribution's top-level files and folders (and its dist-info) into target."""
+    target.mkdir()
+    for dist in dists:
+        site = Path(str(dist.locate_file("")))
+        for top in {f.parts[0] for f in dist.files or [] if f.parts[0] != ".."}:
+            source, link = site / top, target / top
+            if source.exists() and not link.exists() and not top.endswith(".pth"):
+                link.symlink_to(source)
+
+
 @pytest.fixture(scope="module")
 def county_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("install")
     sources = _copy_sources(base / "src")
-    venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    wheels = base / "wheels"
     done = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-         "--disable-pip-version-check", str(sources)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+         "--disable-pip-version-check", "-w", str(wheels), str(sources)],
         capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    [wheel] = wheels.glob("relief-*.whl")
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+         "--quiet", "--no-deps", "--disable-pip-version-check", str(wheel)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    [site] = (venv / "lib").glob("python3.*/site-packages")
+    link_distributions(dependency_closure(base_requirements(wheel)), base / "base-deps")
+    (site / "relief-base-deps.pth").write_text(f"{base / 'base-deps'}\n")
     return venv
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,7 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from relief.jobs.config import load_counties
 from relief.jobs.config.laws import LawPacks, load_law_packs
-from relief.jobs.config.offenses import load_offenses
 from relief.jobs.synthetic.generate import generate_extract
 from relief.transforms import columns as C
 from relief.transforms.history import subject_history
@@ -37,7 +35,6 @@ from relief.transforms.law_eligibility import apply_law, compile_law
 from relief.transforms.law_facts import (
     CANDIDATE_LINE,
     FILE_ORDER,
-    LAW_LINE_INPUTS,
     PC851_93,
     PC1203_425,
     LawFactSettings,
@@ -49,12 +46,11 @@ from relief.transforms.law_facts import (
     output_schema,
     with_law_facts,
 )
-from relief.transforms.normalize import normalize
 from tests import law_evaluator as ev
+from tests.helpers.law_lines import CONF_LAWS, kernel_input, normalized
 from tests.law_facts import fact_rows
 from tests.law_fixtures import Case, all_cases
 
-CONF_LAWS = Path(__file__).resolve().parents[1] / "conf" / "laws"
 FIXTURES = all_cases()
 AT = dt.date(2025, 6, 30)
 POS = ev.POS
@@ -77,30 +73,6 @@ def vocab(packs) -> ev.Vocabularies:
         lists={name: [e.model_dump() for e in v.entries] for name, v in packs.vocabularies.items()},
         max_terms=[e.model_dump() for e in packs.max_terms.entries],
     )
-
-
-def ingested(spark: SparkSession, rows: Iterable[Sequence[str]]) -> DataFrame:
-    """Raw 95-column lines as the ingest stage hands them to normalize."""
-    kept = [(i, name) for i, name in enumerate(C.DOJ_COLUMNS) if name not in C.PII_COLUMNS]
-    names = [C.stored_name(name) for _, name in kept]
-    data = [
-        (*(row[i] for i, _ in kept), f"fp-{n}", "extract.csv", n, 0)
-        for n, row in enumerate(rows, start=1)
-    ]
-    schema = ", ".join(f"`{name}` string" for name in (*names, C.RECORD_ID, C.SOURCE_FILE))
-    schema += f", `{C.SOURCE_LINE}` long, `{C.INPUT_INDEX}` int"
-    return spark.createDataFrame(data, schema)
-
-
-def normalized(spark: SparkSession, rows: Iterable[Sequence[str]]) -> DataFrame:
-    return normalize(ingested(spark, rows), load_counties(), load_offenses())
-
-
-def kernel_input(df: DataFrame) -> pa.Table:
-    """The kernel's narrow lines, subject-sorted in file order (collected: a test)."""
-    names = [name for name, _ in LAW_LINE_INPUTS]
-    table = df.select(*names, *FILE_ORDER).toArrow()
-    return table.sort_by([(C.SUBJECT, "ascending"), *((n, "ascending") for n in FILE_ORDER)])
 
 
 def _unit_rows(lines: pa.Table, facts: pa.Table) -> dict[tuple[str, str, str], dict[str, Any]]:

@@ -22,8 +22,8 @@ from relief.transforms.law_eligibility import compile_law
 from relief.transforms.law_facts import law_fact_settings, with_law_facts
 from relief.transforms.law_pipeline import decide_laws
 from tests import law_fixtures as fx
+from tests.helpers.law_lines import CONF_LAWS, normalized
 from tests.law_evaluator import POS
-from tests.test_law_facts import CONF_LAWS, normalized
 
 AT = dt.date(2025, 6, 30)
 LAWS = ("pc1203.425", "pc851.93")

@@ -41,7 +41,7 @@ from relief.transforms.law_grants import with_grants
 from relief.transforms.law_summary import law_figures
 from relief.transforms.summary import SUMMARY_COLUMNS
 from tests import law_fixtures as fx
-from tests.test_law_facts import CONF_LAWS, normalized
+from tests.helpers.law_lines import CONF_LAWS, normalized
 
 P1203, P851 = "pc1203.425", "pc851.93"
 LAWS = (P1203, P851)

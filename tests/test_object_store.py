@@ -1,18 +1,17 @@
 """relief where DOJ's data lives: inputs and warehouse in an S3-compatible object store.
 
-A real S3 server (versitygw, tests/conftest.py ``object_store``) runs on loopback. The
-statewide job runs twice through the local standalone cluster of tests/test_cluster.py with
-``--input s3a://… --warehouse s3a://…`` (executors write the staging through Hadoop's S3A
-client, the driver commits with delta-rs using conditional put, the lock is a Delta table in
-the store). Its county tables must equal a local run's; the county and auditor commands read
-the same URI with no Java at all; and Spark with delta-spark — what Databricks or EMR would
-use — reads every county table, its history and its previous version exactly as relief does
+A real S3 server (versitygw, tests/conftest.py ``object_store``) runs on loopback. The statewide
+job runs twice through the session's standalone cluster (tests/conftest.py, the one test_cluster
+uses) with ``--input s3a://… --warehouse s3a://…`` (executors write the staging through Hadoop's
+S3A client, the driver commits with delta-rs using conditional put, the lock is a Delta table in
+the store). Its county tables must equal a local run's; the county and auditor commands read the
+same URI with no Java at all; and Spark with delta-spark — what Databricks or EMR would use —
+reads every county table, its history and its previous version exactly as relief does
 (docs/operations.md, "Object stores").
 
 Run these alone with ``pytest -k "object_store or delta_spark"``.
 """
 
-# ruff: noqa: F811 - the cluster fixtures of test_cluster are imported by name and requested
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +37,7 @@ from relief.jobs.warehouse.lock import WarehouseLocked, read_lock, warehouse_loc
 from relief.jobs.warehouse.snapshots import open_snapshot
 from relief.jobs.warehouse.storage import Warehouse, open_table, read_arrow
 from relief.transforms import columns as c
-from tests.conftest import ObjectStore
-from tests.test_cluster import (  # noqa: F401 - module fixtures: this module's own cluster
+from tests.helpers.cluster import (
     APP_SETTINGS,
     COMPUTE_AT,
     PYTHON,
@@ -47,13 +45,10 @@ from tests.test_cluster import (  # noqa: F401 - module fixtures: this module's 
     WORKERS,
     Cluster,
     assert_same_tables,
-    cluster,
     completed_apps,
-    extract,
-    local_tables,
     run_logged,
-    starting_cluster,
 )
+from tests.helpers.object_store import ObjectStore
 
 pytestmark = pytest.mark.cluster
 

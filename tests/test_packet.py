@@ -35,8 +35,8 @@ from relief.jobs.county.packet import (
     packet,
 )
 from relief.jobs.county.pull import PullError
-from tests.ledger_rows import publish
-from tests.test_county import _no_java_env, fresno_rows, write_county
+from tests.helpers.county_tables import fresno_rows, no_java_env, write_county
+from tests.helpers.ledger_rows import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 E = "H&S 11361.9; 11361.8(e)"
@@ -209,7 +209,7 @@ def test_packet_command_runs_without_java(warehouse: Path, tmp_path: Path):
     done = subprocess.run(
         [sys.executable, "-m", "relief.jobs.county.cli", "packet", "--warehouse", str(warehouse),
          "--county", "FRESNO", "--out", str(tmp_path / "p")],
-        cwd=ROOT, env=_no_java_env(), capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT, env=no_java_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "6 convictions granted relief (5 dismiss, 1 reduce) in 5 cases" in done.stdout
@@ -226,7 +226,7 @@ def test_display_date_shows_what_a_partial_date_knows():
 def test_names_beyond_latin1_render_with_an_embedded_unicode_font(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from tests.test_county import SUBJECTS
+    from tests.helpers.county_tables import SUBJECTS
 
     monkeypatch.setitem(SUBJECTS["S4"], "name", "NGUYỄN, VĂN")
     root = tmp_path / "warehouse"
@@ -349,7 +349,7 @@ def test_pdfs_embed_their_fonts_and_carry_title_and_author(built: Path):
 
 def long_case_rows(counts: int) -> list[dict[str, object]]:
     """S1 with ``counts`` granted 11357 counts in one court case (a multi-page order)."""
-    from tests.test_county import D, day, row
+    from tests.helpers.county_tables import D, day, row
 
     return [
         row(100 + n, "S1", offense="11357 HS-POSSESS", section="11357", code_section="11357 HS",

@@ -24,8 +24,8 @@ from relief.jobs.warehouse.access import (
     secure_warehouse,
 )
 from relief.jobs.warehouse.snapshots import PullError
-from tests.ledger_rows import publish
-from tests.test_county import fresno_rows, row, write_county
+from tests.helpers.county_tables import fresno_rows, row, write_county
+from tests.helpers.ledger_rows import publish
 
 
 def mode(path: Path) -> int:

@@ -215,6 +215,7 @@ def runs(spark, tmp_path_factory) -> Runs:
     return Runs(warehouse, e1, refresh, first, second, third, partial, relative)
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_a_statewide_run_publishes_a_version_of_every_county(runs: Runs):
     for record in (runs.first, runs.second, runs.third):
         assert sorted(versions(record)) == SLUGS
@@ -223,6 +224,7 @@ def test_a_statewide_run_publishes_a_version_of_every_county(runs: Runs):
     assert len(empty) == 56 and "kern" not in empty and "solano" not in empty
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_a_county_without_rows_in_the_new_extract_gets_an_empty_version_not_a_stale_one(
     runs: Runs, tmp_path: Path
 ):
@@ -238,6 +240,7 @@ def test_a_county_without_rows_in_the_new_extract_gets_an_empty_version_not_a_st
     assert result.rows == 0 and result.version == solano["version"]
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_a_counties_run_names_the_counties_it_left_as_they_were(runs: Runs, tmp_path: Path):
     entries = versions(runs.partial)
     assert sorted(entries) == SLUGS
@@ -262,6 +265,7 @@ def test_a_counties_run_names_the_counties_it_left_as_they_were(runs: Runs, tmp_
     assert report.ok, render_verify(report, runs.warehouse)
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_a_refreshed_extract_shows_only_the_three_changed_convictions_in_audit_diff(runs: Runs):
     before = versions(runs.first)["kern"]["version"]
     after = versions(runs.second)["kern"]["version"]
@@ -288,6 +292,7 @@ def test_a_refreshed_extract_shows_only_the_three_changed_convictions_in_audit_d
     assert not ids[0] & ids[1]
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_every_kept_prop64_conviction_is_in_its_table_or_counted_with_a_reason(runs: Runs):
     for record in (runs.first, runs.second, runs.third, runs.partial):
         unplaced = sum(u["rows"] for u in record.prop64_lines_unplaced)
@@ -303,6 +308,7 @@ def test_every_kept_prop64_conviction_is_in_its_table_or_counted_with_a_reason(r
     assert runs.first.prop64_lines_unplaced == []
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_the_ledger_records_absolute_input_paths_and_sizes(runs: Runs):
     row = next(
         r for r in ledger.read_runs(Warehouse(runs.warehouse)) if r["run_id"] == runs.first.run_id
@@ -396,6 +402,7 @@ def test_the_run_key_covers_inputs_settings_compute_at_counties_and_policies(
     assert changed_parts(base, key_of(prepared_with(conf_copy, tmp_path))) == ["the policies"]
 
 
+@pytest.mark.slow  # the module's statewide runs
 def test_a_run_that_fails_after_some_commits_rolls_them_back_before_it_exits(runs: Runs):
     warehouse = Warehouse(runs.warehouse)
     last = ledger.read_runs(warehouse)[-1]

@@ -11,17 +11,14 @@ import datetime as dt
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
-import pyarrow.compute as pc
 import pytest
-from deltalake import DeltaTable
 
 from relief.jobs.audit import report
 from relief.jobs.audit.report import ReportError, build_report, figures_on_page, report_command
 from relief.jobs.warehouse import ledger
 from relief.jobs.warehouse.storage import Warehouse, append_rows
-from tests.test_audit import (
+from tests.helpers.audit_warehouse import (
     COMPUTE_2,
     GX_RUN_2,
     RUN_1,
@@ -32,138 +29,14 @@ from tests.test_audit import (
     summary_rows,
     write_policy_dir,
 )
+from tests.helpers.report_pages import (
+    FIGURE_ATTRS,
+    assert_pages_match_summary,
+    figure_cells,
+)
 
 # (flow, metric) pairs a county page promises to show in full: every summary row of the run
 # with one of these is on the page.
-SHOWN_ON_COUNTY_PAGE = {
-    ("policy", "rows"),
-    ("policy", "earliest_prop64_conviction"),
-    ("policy", "prop64_convictions_by_section"),
-    ("policy", "prop64_convictions_by_felony"),
-    ("policy", "convictions_by_conviction_year"),
-    ("policy", "convictions_by_race"),
-    ("policy", "convictions_by_reason"),
-    ("policy", "convictions_by_determination"),
-    ("dismiss_all_prop64", "convictions_by_determination"),
-    ("policy", "subjects_with_prop64_conviction"),
-    ("policy", "subjects_by_race"),
-    *{
-        (flow, metric)
-        for flow in ("policy", "dismiss_all_prop64")
-        for metric in (
-            "subjects_some_relief",
-            "subjects_some_relief_by_race",
-            "subjects_no_felony",
-            "subjects_no_conviction",
-            "subjects_no_conviction_last_7_years",
-        )
-    },
-}
-FIGURE_ATTRS = ("data-county", "data-flow", "data-metric", "data-key", "data-key2")
-
-
-# --- checking pages against the summary table -------------------------------------------------
-
-
-def summary_of(warehouse: Path, run_id: str) -> list[dict[str, Any]]:
-    table = DeltaTable(str(Warehouse(warehouse).summary)).to_pyarrow_table()
-    return table.filter(pc.equal(table["run_id"], run_id)).to_pylist()
-
-
-def expected(rows: list[dict[str, Any]], figure: tuple[str, ...]) -> int:
-    """The summary table's value; '*' sums over a key; a missing row is 0."""
-    total = 0
-    for row in rows:
-        actual = (row["county"], row["flow"], row["metric"], row["key"], row["key2"])
-        if all(w in ("*", a) for w, a in zip(figure, actual, strict=True)) and row["value"]:
-            total += row["value"]
-    return total
-
-
-def expected_text(rows: list[dict[str, Any]], figure: tuple[str, ...]) -> str:
-    for row in rows:
-        if (row["county"], row["flow"], row["metric"], row["key"], row["key2"]) == figure:
-            return row["text"] or ""
-    return ""
-
-
-class FigureCells(HTMLParser):
-    """Every element carrying a summary figure, with its attributes and shown text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.cells: list[dict[str, str]] = []
-        self._open: dict[str, str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if "data-metric" in values:
-            self._open = values | {"_text": ""}
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._open["_text"] += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._open is not None:
-            self.cells.append(self._open)
-            self._open = None
-
-
-def figure_cells(text: str) -> list[dict[str, str]]:
-    parser = FigureCells()
-    parser.feed(text)
-    return parser.cells
-
-
-def assert_pages_match_summary(warehouse: Path, out: Path, run_id: str) -> None:
-    """Every figure shown on the report's pages (cells and JSON block) equals the summary
-    table of ``run_id``, and each county page shows every row of SHOWN_ON_COUNTY_PAGE. A
-    suppressed figure (a report without --no-suppression) shows ``<11`` and carries no
-    value anywhere; a shown one is then 0 or at least 11."""
-    rows = summary_of(warehouse, run_id)
-    counties = sorted({r["county"] for r in rows})
-    pages = [out / "index.html"] + [out / f"county-{c}.html" for c in counties]
-    assert sorted(p.name for p in out.glob("*.html")) == sorted(p.name for p in pages)
-    for page in pages:
-        text = page.read_text(encoding="utf-8")
-        cells = figure_cells(text)
-        assert cells, page
-        suppressing = "Small-cell suppression is OFF" not in text
-        for cell in cells:
-            figure = tuple(cell[a] for a in FIGURE_ATTRS)
-            if "data-suppressed" in cell:
-                assert suppressing and "data-value" not in cell, (page.name, figure)
-                assert cell["_text"] == "<11" and expected(rows, figure) > 0, (page.name, figure)
-            elif "data-value" in cell:
-                want = expected(rows, figure)
-                assert int(cell["data-value"]) == want, (page.name, figure)
-                assert cell["_text"] == f"{want:,}", (page.name, figure)
-                assert not suppressing or not 0 < want < 11, (page.name, figure)
-            else:
-                want_text = expected_text(rows, figure)
-                assert cell["data-text"] == want_text, (page.name, figure)
-                assert cell["_text"] == (want_text or "none")
-        listed = figures_on_page(text)
-        shown = {tuple(cell[a] for a in FIGURE_ATTRS) for cell in cells}
-        for entry in listed:
-            figure = (entry["county"], entry["flow"], entry["metric"], entry["key"], entry["key2"])
-            if "value" in entry:
-                assert entry["value"] == expected(rows, figure), (page.name, figure)
-            elif entry.get("suppressed"):
-                assert suppressing and expected(rows, figure) > 0, (page.name, figure)
-            else:
-                assert entry["text"] == expected_text(rows, figure), (page.name, figure)
-        assert shown <= {(e["county"], e["flow"], e["metric"], e["key"], e["key2"]) for e in listed}
-        if page.name.startswith("county-"):
-            county = page.name.removeprefix("county-").removesuffix(".html")
-            promised = {
-                (r["county"], r["flow"], r["metric"], r["key"], r["key2"])
-                for r in rows
-                if r["county"] == county and (r["flow"], r["metric"]) in SHOWN_ON_COUNTY_PAGE
-            }
-            assert promised <= shown, (page.name, sorted(promised - shown))
-
 
 # --- tests on the small warehouse -----------------------------------------------------------
 
@@ -578,3 +451,49 @@ def test_the_input_fingerprint_is_labelled_blake2b_not_sha256(built: Path):
     text = (built / "index.html").read_text()
     assert "(fingerprint blake2b " in text
     assert "extract.csv (sha256" not in text
+
+
+# --- one reader context per command (issue #22.1) ----------------------------------------------
+
+
+def test_a_report_built_while_another_run_publishes_names_one_run_throughout(tmp_path: Path):
+    """Run 1 is published when the command opens its reader context; run 2 then publishes
+    (real Delta commits and a ledger row, in this process) before any page is rendered. The
+    report, its command's line and the audit answers from the same context name run 1 only,
+    with run 1's figures; a context opened afterwards sees run 2."""
+    from relief.jobs.audit.history import county_history
+    from relief.jobs.audit.report import report_context
+    from relief.jobs.audit.verify import verify_warehouse
+    from tests.helpers.audit_warehouse import (
+        COMPUTE_1,
+        figures_for,
+        fresno_v0,
+        fresno_v1,
+        kern_rows,
+        run_into,
+    )
+
+    policy_hash = hash_of_policy_dir(write_policy_dir(tmp_path / "p"))
+    root = tmp_path / "warehouse"
+    run_into(root, RUN_1, COMPUTE_1, {"fresno": fresno_v0(), "kern": kern_rows()},
+             policy_hash, figures_for(1))  # fmt: skip
+    context = report_context(root)
+    assert context.publication.run_id == RUN_1
+    # Another run publishes between the context's one ledger read and the rendering.
+    run_into(root, RUN_2, COMPUTE_2, {"fresno": fresno_v1(), "kern": kern_rows()},
+             policy_hash, figures_for(2), validation=GX_RUN_2)  # fmt: skip
+    assert report_context(root).publication.run_id == RUN_2  # it is published now
+
+    index = report_command(context, tmp_path / "site", None, suppress=False)
+    assert_pages_match_summary(root, index.parent, RUN_1)  # run 1's figures on every page
+    for page in sorted(index.parent.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert RUN_1 in text and RUN_2 not in text, page.name
+    history = county_history(context, "fresno")
+    assert history.publication_run == RUN_1
+    assert history.published is not None and history.published.named_by == RUN_1
+    assert verify_warehouse(context).published_by == RUN_1
+
+    later = report_command(root, tmp_path / "later", None, suppress=False)
+    assert_pages_match_summary(root, later.parent, RUN_2)
+    assert RUN_2 in later.read_text(encoding="utf-8")

@@ -33,7 +33,7 @@ from relief.jobs.runtime.progress import Progress
 from relief.jobs.statewide import RunOptions, run
 from relief.jobs.warehouse.storage import Warehouse
 from relief.transforms import columns as c
-from tests.messy_extract import write_messy_extract
+from tests.helpers.messy_extract import write_messy_extract
 
 pytestmark = pytest.mark.slow
 

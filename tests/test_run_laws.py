@@ -9,7 +9,7 @@ import pytest
 
 from relief.jobs.config import ConfigError
 from relief.jobs.config.laws import load_law_packs, resolve_laws
-from tests.test_law_facts import CONF_LAWS
+from tests.helpers.law_lines import CONF_LAWS
 
 P1203, P851 = "pc1203.425", "pc851.93"
 

@@ -53,6 +53,10 @@ SENT_LOC_DESCR = "SENT_LOC_DESCR"
 SENT_LENGTH = "SENT_LENGTH"
 SENT_TIME_CODE = "SENT_TIME_CODE"
 COMMENT_TEXT = "COMMENT_TEXT"
+GENDER = "GENDER"
+SENT_LOC_DESCR = "SENT_LOC_DESCR"
+CYC_AGE = "CYC_AGE"
+END_OF_REC = "END_OF_REC"
 
 # Never needed downstream (DOMAIN.md §1): dropped at ingest, never written anywhere.
 PII_COLUMNS: tuple[str, ...] = ("REQ_CDL", "REQ_SSN", "PRI_SSN", "PRI_CDL")
@@ -102,6 +106,15 @@ SOURCE_FILE = "source_file"  # path of the input file as given
 SOURCE_LINE = "source_line"  # 1-based physical line number in that file
 INPUT_INDEX = "input_index"  # position of the file in the run's input list (orders rows)
 QUARANTINE_REASON = "reason"
+
+# --- provenance: which run wrote a row or a version ------------------------------------------
+# Columns of the summary and quarantine tables, keys of every commit's metadata (Delta
+# commitInfo) and fields of the runs ledger: the same names everywhere.
+RUN_ID = "run_id"  # "<UTC start, compact ISO>-<8 hex>", e.g. 20260701T000000Z-bbbb0002
+COMPUTE_AT = "compute_at"  # the date eligibility was computed at (ISO)
+POLICY_HASH = "policy_hash"  # sha256 of the county's policy the run applied
+RELIEF_VERSION = "relief_version"  # the relief package version that wrote it
+INPUT_FINGERPRINTS = "input_fingerprints"  # {input path: blake2b fingerprint} (JSON)
 
 # --- identity (transforms/identity.py) ---------------------------------------------------
 # A row's natural key: trimmed SUBJECT_ID, trimmed CNT_ORDER and the line's ordinal among the

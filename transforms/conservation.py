@@ -75,6 +75,16 @@ def prop64_conviction_lines(
     return lines.select(*LINE_COLUMNS)
 
 
+def placed_lines(table_rows: DataFrame) -> DataFrame:
+    """Rows of the staged county tables (with TARGET_COUNTY) that are Prop 64 conviction
+    lines of their own table's county: what :func:`prop64_conviction_lines` should find
+    there. Every one is also such a line of the kept rows (the same normalize made both), so
+    the two agree exactly when their counts per county agree."""
+    return table_rows.where(
+        _p64_conviction_in_county() & (F.col(COUNTY_SLUG) == F.col(TARGET_COUNTY))
+    )
+
+
 def with_placed(lines: DataFrame, table_rows: DataFrame) -> DataFrame:
     """PLACED: true when the line is a row of its own county's table (``table_rows``: the
     staged county tables, with TARGET_COUNTY)."""

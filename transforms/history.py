@@ -454,3 +454,12 @@ def history_by_line(normalized: DataFrame) -> DataFrame:
     facts = facts.where(F.size(F.col(P64_COUNTIES)) > 0).select(*_LINE_KEY, *added)
     joined = normalized.join(facts, list(_LINE_KEY), "inner")
     return joined.select(*normalized.columns, *added)
+
+
+def history_facts(normalized: DataFrame) -> DataFrame:
+    """Narrow normalized rows (the few raw columns the transform reads, normalized) with the
+    history columns, the row key and P64_COUNTIES, computed in place: the rows are already
+    narrow, so no join back. Rows of subjects with no Prop 64 conviction in a California
+    county (an empty P64_COUNTIES) are left out: no county table holds them."""
+    facts = subject_history(normalized).transform(with_row_key)
+    return facts.where(F.size(F.col(P64_COUNTIES)) > 0)

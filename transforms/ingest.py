@@ -599,6 +599,8 @@ def with_provenance(staged: DataFrame, ranges: DataFrame) -> DataFrame:
     LINES_BEFORE (lines of the file's earlier ranges) and FINGERPRINT of the file. The
     line number is the lines before the range plus the line's number inside it; record_id
     is ``<first 16 hex of the file's fingerprint>-<line number>``, stable across re-runs.
+    RANGE_ID and LOCAL_LINE stay: they find the line in its staged file
+    (jobs/warehouse/county_files.py).
     """
     line = F.col(LINES_BEFORE) + F.col(LOCAL_LINE)
     return (
@@ -616,6 +618,8 @@ def with_provenance(staged: DataFrame, ranges: DataFrame) -> DataFrame:
             *PROVENANCE_COLUMNS,
             QUARANTINE_REASON,
             RAW_TEXT,
+            RANGE_ID,
+            LOCAL_LINE,
         )
     )
 
@@ -624,6 +628,13 @@ def kept_rows(ingested: DataFrame) -> DataFrame:
     """The rows the pipeline goes on with: DOJ columns + record_id, source_file/line."""
     return ingested.where(F.col(QUARANTINE_REASON).isNull()).select(
         *KEPT_DOJ_COLUMNS, *PROVENANCE_COLUMNS
+    )
+
+
+def kept_rows_in_ranges(ingested: DataFrame) -> DataFrame:
+    """:func:`kept_rows` with each line's place in its staged file (RANGE_ID, LOCAL_LINE)."""
+    return ingested.where(F.col(QUARANTINE_REASON).isNull()).select(
+        *KEPT_DOJ_COLUMNS, *PROVENANCE_COLUMNS, RANGE_ID, LOCAL_LINE
     )
 
 

@@ -144,6 +144,8 @@ _SECTION_PATTERN = r"(\d+(?:\.\d+)?(?:[A-Z]{1,2}(?=[\s(]|$))?)"
 _BARE_SUBSECTION_PATTERN = r"([A-Z]\d*(?=[\s(]|$)|[A-Z]\d+)?"
 _TAIL_PATTERN = r"((?:\([0-9A-Z]+\))*)(?:\s*([A-Z](?:&?[A-Z]){0,3})(?![A-Z&]))?"
 _PREFIX, _BARE_SECTION, _BARE_SUBSECTION, _SECTION, _SUBSECTION, _CODE = 1, 2, 3, 4, 5, 6
+# Separates the grammar's groups in one replacement: a control character no group matches.
+_GROUP_MARK = "\u0001"
 
 
 def code_section_pattern(offenses: Offenses) -> str:
@@ -445,9 +447,18 @@ def with_code_section(df: DataFrame, offenses: Offenses) -> DataFrame:
     the row that section; see the module docstring.
     """
     text = F.regexp_replace(F.upper(F.col(C.CODE_SECTION_TEXT)), r"\s*([()&/])\s*", "$1")
-    pattern = code_section_pattern(offenses)
+    # The grammar is matched once per row: its groups are written out by one replacement
+    # (the pattern made optional, so a text it does not read gives six empty groups, as
+    # regexp_extract does) and split apart, instead of one regexp_extract per group.
+    pattern = "^(?:" + code_section_pattern(offenses).removeprefix("^") + ")?"
+    groups_written = _GROUP_MARK + _GROUP_MARK.join(f"${i}" for i in range(1, _CODE + 1))
+    split = F.split(
+        F.regexp_replace(F.col(_tmp("text")), pattern, groups_written + _GROUP_MARK),
+        _GROUP_MARK,
+        _CODE + 2,
+    )
     groups = {
-        _tmp(name): F.regexp_extract(F.col(_tmp("text")), pattern, index)
+        _tmp(name): F.col(_tmp("groups"))[index]
         for name, index in (
             ("prefix", _PREFIX),
             ("bare_section", _BARE_SECTION),
@@ -480,6 +491,7 @@ def with_code_section(df: DataFrame, offenses: Offenses) -> DataFrame:
     written_code = F.when(code.isNotNull(), F.concat(F.lit(" "), code)).otherwise(F.lit(""))
     return (
         df.withColumn(_tmp("text"), text)
+        .withColumn(_tmp("groups"), split)
         .withColumns(groups)
         .withColumns(
             {
@@ -669,6 +681,42 @@ def may_be_prop64_conviction(counties: Counties, offenses: Offenses) -> Column:
 # --- the stage ---------------------------------------------------------------------------
 
 
+# What with_code_section and with_offense_flags add: functions of CODE_SECTION_TEXT alone.
+_TEXT_COLUMNS = (
+    C.SECTION,
+    C.SUBSECTION,
+    C.CODE,
+    C.CODE_SECTION,
+    C.CODE_SECTION_PARSED,
+    C.ATTEMPTED,
+    C.IS_PROP64,
+    C.IS_RELATED,
+    C.IS_SUPERSTRIKE,
+    C.IS_PC290_OFFENSE,
+    C.IS_ENHANCEABLE_OFFENSE,
+    C.IS_GANG_ENHANCEMENT,
+)
+_TEXT_KEY = _tmp("text_key")
+
+
+def with_parsed_text(df: DataFrame, offenses: Offenses) -> DataFrame:
+    """with_code_section then with_offense_flags, computed once per DISTINCT code-section
+    text and joined back, instead of matching the grammar and the rules' patterns on every
+    row. A broadcast join: an extract holds far fewer distinct texts than lines. Inner and
+    null-safe: every row's text (null included) is in the distinct set, so no row is lost
+    and the columns keep their nullability."""
+    texts = df.select(F.col(C.CODE_SECTION_TEXT)).distinct()
+    parsed = (
+        texts.transform(with_code_section, offenses)
+        .transform(with_offense_flags, offenses)
+        .select(F.col(C.CODE_SECTION_TEXT).alias(_TEXT_KEY), *_TEXT_COLUMNS)
+    )
+    joined = df.join(
+        F.broadcast(parsed), F.col(C.CODE_SECTION_TEXT).eqNullSafe(F.col(_TEXT_KEY)), "inner"
+    )
+    return joined.select(*df.columns, *_TEXT_COLUMNS)
+
+
 def _require_distinct_names(df: DataFrame) -> None:
     added = {name.lower(): name for name in ADDED_COLUMNS}
     clashes = sorted(c for c in df.columns if c.lower() in added)
@@ -696,8 +744,7 @@ def normalize(df: DataFrame, counties: Counties, offenses: Offenses) -> DataFram
         .transform(with_code_section_text)
         .transform(with_conviction_date)
         .transform(with_is_felony)
-        .transform(with_code_section, offenses)
-        .transform(with_offense_flags, offenses)
+        .transform(with_parsed_text, offenses)
         .transform(with_step_flags, offenses)
         .transform(with_possible_other_p64, offenses)
         .select(*kept, *ADDED_COLUMNS)

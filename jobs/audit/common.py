@@ -6,7 +6,6 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -15,11 +14,14 @@ from deltalake import DeltaTable
 from relief.jobs.config import ConfigError
 from relief.jobs.warehouse import ledger
 from relief.jobs.warehouse.fs import Location
-from relief.jobs.warehouse.publication import Publication, publication_of
+from relief.jobs.warehouse.publication import Publication
 from relief.jobs.warehouse.snapshots import (
     PullError,
+    Readable,
+    ReaderContext,
     check_table_access,
     commit_history,
+    open_reader,
     open_warehouse,
     resolve_county,
 )
@@ -30,6 +32,7 @@ from relief.jobs.warehouse.storage import (
     table_exists,
     version_rows,
 )
+from relief.transforms.columns import INPUT_FINGERPRINTS
 from relief.transforms.vocabulary import County
 
 STATUS_RUNNING = ledger.STATUS_RUNNING
@@ -54,31 +57,41 @@ class AuditError(Exception):
 # --- the runs ledger ------------------------------------------------------------------------
 
 
-def warehouse_at(location: Path) -> Warehouse:
+def reader(warehouse: Readable) -> ReaderContext:
+    """The command's one view of the warehouse (snapshots.ReaderContext): opened here once,
+    then passed down; AuditError (exit 2) for a bad or missing warehouse."""
+    try:
+        return open_reader(warehouse)
+    except PullError as exc:
+        raise AuditError(str(exc), exc.exit_code) from None
+
+
+def warehouse_at(location: Readable) -> Warehouse:
     """The Warehouse at ``location``; AuditError (exit 2) for a bad or missing one."""
+    if isinstance(location, ReaderContext):
+        return location.warehouse
     try:
         return open_warehouse(location)
     except PullError as exc:
         raise AuditError(str(exc), exc.exit_code) from None
 
 
-def read_ledger(warehouse: Path) -> list[dict[str, Any]]:
-    """Latest row of every run, oldest first (ledger.read_runs; no Spark needed)."""
-    return ledger.read_runs(warehouse_at(warehouse))
+def read_ledger(warehouse: Readable) -> list[dict[str, Any]]:
+    """Latest row of every run, oldest first (the context's one read of the ledger)."""
+    return list(reader(warehouse).runs)
 
 
-def published(warehouse: Path) -> Publication:
-    """What readers are served (jobs/warehouse/publication.py)."""
-    return publication_of(read_ledger(warehouse))
+def published(warehouse: Readable) -> Publication:
+    """What readers are served (jobs/warehouse/publication.py), as the context read it."""
+    return reader(warehouse).publication
 
 
-def runs_by_id(warehouse: Path) -> dict[str, dict[str, Any]]:
-    return {row["run_id"]: row for row in read_ledger(warehouse)}
+def runs_by_id(warehouse: Readable) -> dict[str, dict[str, Any]]:
+    return reader(warehouse).runs_by_id()
 
 
-def latest_succeeded_run(warehouse: Path) -> dict[str, Any] | None:
-    done = [r for r in read_ledger(warehouse) if r["status"] == STATUS_SUCCEEDED]
-    return done[-1] if done else None
+def latest_succeeded_run(warehouse: Readable) -> dict[str, Any] | None:
+    return reader(warehouse).latest_succeeded()
 
 
 def validation_summary(run: Mapping[str, Any] | None, commit: Mapping[str, Any]) -> str | None:
@@ -101,7 +114,7 @@ def county_named(name: str) -> County:
         raise AuditError(str(exc), 2) from None
 
 
-def table_path(warehouse: Path, county: County) -> Location:
+def table_path(warehouse: Readable, county: County) -> Location:
     home = warehouse_at(warehouse)
     path = home.county(county.slug)
     try:  # a linked or escaping table, or one this account may not read: refused plainly
@@ -181,7 +194,7 @@ def commit_time(commit: Mapping[str, Any]) -> dt.datetime | None:
 
 
 def commit_fingerprints(commit: Mapping[str, Any]) -> dict[str, str]:
-    value = commit.get("input_fingerprints")
+    value = commit.get(INPUT_FINGERPRINTS)
     if not value:
         return {}
     try:

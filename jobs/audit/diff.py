@@ -27,6 +27,7 @@ from relief.jobs.audit.common import (
     commit_text,
     county_named,
     published,
+    reader,
     short_hash,
     table_log,
     table_path,
@@ -34,6 +35,7 @@ from relief.jobs.audit.common import (
 )
 from relief.jobs.county.csv import CsvStyle, rows_table, write_csv
 from relief.jobs.warehouse.access import owner_only
+from relief.jobs.warehouse.snapshots import Readable
 from relief.transforms.columns import (
     CODE_SECTION,
     CONVICTION_DATE,
@@ -164,11 +166,12 @@ def _order(row: Mapping[str, Any]) -> tuple[int, int, str]:
 
 
 def diff_versions(
-    warehouse: Path, county_name: str, from_version: int, to_version: int
+    warehouse: Readable, county_name: str, from_version: int, to_version: int
 ) -> VersionDiff:
     """Per row (matched on row_key, else record_id), what changed between two versions of the
     county's table."""
     county = county_named(county_name)
+    warehouse = reader(warehouse)  # one ledger read for the whole answer
     path = table_path(warehouse, county)
     log = table_log(path)
     label = f"{county.name.title()}'s table"

@@ -20,6 +20,7 @@ from relief.jobs.audit.common import (
     commit_time,
     county_named,
     published,
+    reader,
     runs_by_id,
     table_log,
     table_path,
@@ -27,7 +28,7 @@ from relief.jobs.audit.common import (
 )
 from relief.jobs.config import ConfigError
 from relief.jobs.config.policies import load_policies
-from relief.jobs.warehouse.snapshots import not_published_message, served_text
+from relief.jobs.warehouse.snapshots import Readable, not_published_message, served_text
 from relief.transforms.columns import (
     CASE_NUMBERS,
     CII_NUMBER,
@@ -49,6 +50,7 @@ from relief.transforms.columns import (
     ONLY_PROP64,
     PC290_REGISTRATION,
     PC290_SECTIONS,
+    POLICY_HASH,
     POSSIBLE_OTHER_P64,
     PRI_NAME,
     PRIOR_SAME_SECTION,
@@ -59,6 +61,7 @@ from relief.transforms.columns import (
     REASON,
     RECORD_ID,
     RULE_ID,
+    RUN_ID,
     SECTION,
     SOURCE_FILE,
     SOURCE_LINE,
@@ -168,7 +171,7 @@ class Explanation:
 
     @property
     def stored_hash(self) -> str | None:
-        return commit_text(self.commit, "policy_hash")
+        return commit_text(self.commit, POLICY_HASH)
 
 
 def _bool(value: Any) -> str:
@@ -301,7 +304,7 @@ def _steps(
 
 
 def explain_record(
-    warehouse: Path,
+    warehouse: Readable,
     county_name: str,
     record_id: str,
     version: int | None = None,
@@ -316,6 +319,7 @@ def explain_record(
     the version was committed with, the explanation says so and shows only the stored values.
     """
     county = county_named(county_name)
+    warehouse = reader(warehouse)  # one ledger read for the whole answer
     path = table_path(warehouse, county)
     log = table_log(path)
     publication = published(warehouse)
@@ -334,7 +338,7 @@ def explain_record(
         )
     row = table.to_pylist()[0]
     commit = log.commits.get(version, {})
-    run_id = commit_text(commit, "run_id")
+    run_id = commit_text(commit, RUN_ID)
     run = runs_by_id(warehouse).get(run_id) if run_id else None
     explanation = Explanation(
         county=county,
@@ -404,7 +408,7 @@ def _value_text(value: bool | None, recorded: bool = True) -> str:
 
 def _run_lines(explanation: Explanation) -> list[str]:
     commit, run = explanation.commit, explanation.run
-    run_id = commit_text(commit, "run_id")
+    run_id = commit_text(commit, RUN_ID)
     lines = ["Run that decided it"]
     if run_id is None:
         lines.append("  this version's commit names no run: it was written outside relief")

@@ -22,6 +22,7 @@ from relief.jobs.audit.common import (
     commit_time,
     county_named,
     published,
+    reader,
     runs_by_id,
     short_hash,
     table_log,
@@ -31,7 +32,15 @@ from relief.jobs.audit.common import (
 )
 from relief.jobs.warehouse.fs import Location
 from relief.jobs.warehouse.publication import PublishedVersion
+from relief.jobs.warehouse.snapshots import Readable
 from relief.jobs.warehouse.storage import restore_info
+from relief.transforms.columns import (
+    COMPUTE_AT,
+    INPUT_FINGERPRINTS,
+    POLICY_HASH,
+    RELIEF_VERSION,
+    RUN_ID,
+)
 from relief.transforms.vocabulary import County
 
 PUBLISHED = "published"
@@ -69,12 +78,12 @@ class VersionEntry:
             "restored_by": self.restored_by,
             "timestamp": self.timestamp.isoformat() if self.timestamp else None,
             "operation": self.operation,
-            "run_id": self.run_id,
+            RUN_ID: self.run_id,
             "run_status": self.run_status,
-            "compute_at": self.compute_at,
-            "policy_hash": self.policy_hash,
-            "input_fingerprints": self.input_fingerprints,
-            "relief_version": self.relief_version,
+            COMPUTE_AT: self.compute_at,
+            POLICY_HASH: self.policy_hash,
+            INPUT_FINGERPRINTS: self.input_fingerprints,
+            RELIEF_VERSION: self.relief_version,
             "rows": self.rows,
             "validation": self.validation,
         }
@@ -93,7 +102,7 @@ def version_entries(
     )
     for version in sorted(log.commits):
         commit = log.commits[version]
-        run_id = commit_text(commit, "run_id")
+        run_id = commit_text(commit, RUN_ID)
         run = runs.get(run_id) if run_id else None
         restored = restore_info(commit)
         served = ""
@@ -109,10 +118,10 @@ def version_entries(
                 timestamp=commit_time(commit),
                 operation=commit_text(commit, "operation"),
                 run_id=run_id,
-                compute_at=commit_text(commit, "compute_at"),
-                policy_hash=commit_text(commit, "policy_hash"),
+                compute_at=commit_text(commit, COMPUTE_AT),
+                policy_hash=commit_text(commit, POLICY_HASH),
                 input_fingerprints=commit_fingerprints(commit),
-                relief_version=commit_text(commit, "relief_version"),
+                relief_version=commit_text(commit, RELIEF_VERSION),
                 rows=log.rows(version),
                 validation=validation_summary(run, commit),
                 run_status=None if run is None else str(run["status"]),
@@ -142,9 +151,10 @@ class CountyHistory:
         }
 
 
-def county_history(warehouse: Path, county_name: str) -> CountyHistory:
+def county_history(warehouse: Readable, county_name: str) -> CountyHistory:
     """Every version of the county's table, oldest first."""
     county = county_named(county_name)
+    warehouse = reader(warehouse)  # one ledger read for the whole answer
     path = table_path(warehouse, county)
     log = table_log(path)
     publication = published(warehouse)

@@ -51,7 +51,6 @@ from matplotlib.ticker import MaxNLocator
 from relief.jobs.audit.common import (
     STATUS_SUCCEEDED,
     AuditError,
-    read_ledger,
     short_hash,
     validation_summary,
 )
@@ -59,9 +58,10 @@ from relief.jobs.audit.pages import render as render_page
 from relief.jobs.config import ConfigError, load_counties
 from relief.jobs.warehouse.access import private_dir, private_file, refuse_inside_warehouse
 from relief.jobs.warehouse.publication import publication_of
-from relief.jobs.warehouse.snapshots import PullError
+from relief.jobs.warehouse.snapshots import PullError, Readable, ReaderContext, open_reader
 from relief.jobs.warehouse.storage import Warehouse, open_table, read_arrow
 from relief.jobs.warehouse.validation import INDEX_FILE as VALIDATION_PAGE
+from relief.transforms.columns import COMPUTE_AT, RUN_ID
 from relief.transforms.policy import Determination
 from relief.transforms.summary_names import (
     BY_DETERMINATION,
@@ -182,7 +182,7 @@ class SummaryFigures:
 
 
 def read_summary(
-    warehouse: Path,
+    warehouse: Readable,
     run_id: str,
     version: int | None = None,
     written_by: Mapping[str, str] | None = None,
@@ -192,7 +192,7 @@ def read_summary(
     its published version}), each county's figures are those of the run that wrote the
     version ``run_id`` publishes: a --counties run publishes the other counties' tables as
     earlier runs left them, and their figures are those runs'."""
-    path = Warehouse(warehouse).summary
+    path = report_context(warehouse).warehouse.summary
     table = open_table(path)
     if table is None:
         raise ReportError(f"{path}: no summary table; has a run succeeded?")
@@ -200,13 +200,13 @@ def read_summary(
         table = open_table(path, version)
         assert table is not None
     writers = sorted({run_id, *(written_by or {}).values()})
-    rows = read_arrow(path, table, filters=[("run_id", "in", writers)])
+    rows = read_arrow(path, table, filters=[(RUN_ID, "in", writers)])
     values: dict[FigureKey, int] = {}
     texts: dict[FigureKey, str] = {}
     for row in rows.to_pylist():
         # A county the publication names: the run that wrote its version; else this run.
         wanted = run_id if written_by is None else written_by.get(row["county"], run_id)
-        if row["run_id"] != wanted:
+        if row[RUN_ID] != wanted:
             continue
         key: FigureKey = (
             row["county"],
@@ -634,7 +634,7 @@ class RunInfo:
 
     @property
     def compute_at(self) -> str:
-        value = (self.run or {}).get("compute_at")
+        value = (self.run or {}).get(COMPUTE_AT)
         return value.isoformat() if isinstance(value, dt.date) else "unknown"
 
     def county_version(self, slug: str) -> dict[str, Any] | None:
@@ -1051,11 +1051,11 @@ def _county_names() -> dict[str, str]:
         return {}
 
 
-def _validation_page_link(warehouse: Path, run_id: str) -> str | None:
+def _validation_page_link(warehouse: Warehouse, run_id: str) -> str | None:
     """An absolute file:// URI of the run's validation page. A report folder is mailed and
     opened elsewhere: a relative path into the warehouse would break, and the validation
     results (record ids) do not belong in a folder that leaves the office."""
-    target = Warehouse(warehouse).validation(run_id) / VALIDATION_PAGE
+    target = warehouse.validation(run_id) / VALIDATION_PAGE
     if not isinstance(target, Path) or not target.is_file():  # no local link into a store
         return None
     return target.resolve().as_uri()
@@ -1067,23 +1067,25 @@ def _write(path: Path, text: str) -> None:
 
 
 def build_report(
-    warehouse: Path, out: Path, run_id: str | None = None, suppress: bool = True
+    warehouse: Readable, out: Path, run_id: str | None = None, suppress: bool = True
 ) -> tuple[Path, list[Path]]:
     """Write the report; returns index.html and every page written. ``suppress`` False
-    shows counts under 11 (``--no-suppression``, internal use; the pages say so)."""
-    ledger_rows = read_ledger(warehouse)  # read once: the report names one publication
-    runs = {r["run_id"]: r for r in ledger_rows}
+    shows counts under 11 (``--no-suppression``, internal use; the pages say so). Every
+    page comes from one reader context: one read of the ledger, one publication."""
+    context = report_context(warehouse)
+    ledger_rows = list(context.runs)
+    runs = {r[RUN_ID]: r for r in ledger_rows}
     if run_id is None:
         done = [r for r in ledger_rows if r["status"] == STATUS_SUCCEEDED]
         if not done:
             raise ReportError(
-                f"{warehouse}: the runs ledger has no succeeded run to report on (run "
+                f"{context.warehouse.root}: the runs ledger has no succeeded run to report on (run "
                 "`relief run` first, or give --run)"
             )
-        run_id = str(done[-1]["run_id"])
+        run_id = str(done[-1][RUN_ID])
     chosen = runs.get(run_id) or {}
     # Every county table the run publishes, with the figures of the run that wrote it.
-    position = next((i for i, r in enumerate(ledger_rows) if r["run_id"] == run_id), None)
+    position = next((i for i, r in enumerate(ledger_rows) if r[RUN_ID] == run_id), None)
     published = (
         publication_of(ledger_rows[: position + 1])
         if position is not None and chosen.get("status") == STATUS_SUCCEEDED
@@ -1097,7 +1099,7 @@ def build_report(
     summary_version = chosen.get("summary_version")
     if published is not None and published.summary is not None:
         summary_version = published.summary.version
-    figures = read_summary(warehouse, run_id, summary_version, written_by)
+    figures = read_summary(context, run_id, summary_version, written_by)
     if not figures.values and not figures.texts:
         known = ", ".join(r for r, row in runs.items() if row["status"] == "succeeded")
         raise ReportError(
@@ -1109,7 +1111,7 @@ def build_report(
     info = RunInfo(
         run_id=run_id,
         run=runs.get(run_id),
-        validation_page=_validation_page_link(warehouse, run_id),
+        validation_page=_validation_page_link(context.warehouse, run_id),
         county_names=_county_names(),
         suppression=suppression_for(figures, suppress),
     )
@@ -1123,21 +1125,27 @@ def build_report(
     return index, [index, *written]
 
 
-def report_command(warehouse: Path, out: Path, run_id: str | None, suppress: bool = True) -> Path:
+def report_context(warehouse: Readable) -> ReaderContext:
+    """The report's one view of the warehouse (snapshots.ReaderContext); ReportError (exit 2)
+    for a bad or missing warehouse."""
+    try:
+        return open_reader(warehouse)
+    except PullError as exc:
+        raise ReportError(str(exc), exc.exit_code) from None
+
+
+def report_command(
+    warehouse: Readable, out: Path, run_id: str | None, suppress: bool = True
+) -> Path:
     """``relief report``: the report of ``run_id`` (default: latest succeeded run); returns
     ``<out>/index.html``. Raises :class:`ReportError` (``exit_code`` 1 or 2) for people."""
+    context = report_context(warehouse)
     try:
-        home = Warehouse(warehouse)
-    except ValueError as exc:  # fs.LocationError: a path delta-rs would misread
-        raise ReportError(f"--warehouse {exc}", exit_code=2) from None
-    if not home.root.is_dir():
-        raise ReportError(f"{warehouse}: no such warehouse directory", exit_code=2)
-    try:
-        refuse_inside_warehouse(out, warehouse)
+        refuse_inside_warehouse(out, context.warehouse.root)
     except PullError as exc:
         raise ReportError(str(exc), exit_code=2) from None
     try:
-        index, _ = build_report(warehouse, out, run_id, suppress)
+        index, _ = build_report(context, out, run_id, suppress)
     except OSError as exc:
         raise ReportError(f"cannot write the report to {out}: {exc}") from None
     return index

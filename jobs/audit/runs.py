@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relief.jobs.audit.common import NONE_SHOWN, read_ledger, text_table
-from relief.jobs.warehouse.publication import publication_of
+from relief.jobs.audit.common import NONE_SHOWN, reader, text_table
+from relief.jobs.warehouse.snapshots import Readable
+from relief.transforms.columns import COMPUTE_AT, RUN_ID
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,13 @@ class RunLine:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id,
+            RUN_ID: self.run_id,
             "status": self.status,
             "published": self.published,
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "seconds": self.duration,
-            "compute_at": _iso(self.compute_at),
+            COMPUTE_AT: _iso(self.compute_at),
             "rows_read": self.rows_read,
             "rows_kept": self.rows_kept,
             "rows_quarantined": self.rows_quarantined,
@@ -72,12 +73,12 @@ def run_line(row: Mapping[str, Any], published_run: str | None) -> RunLine:
     except ValueError:
         seconds = {}
     return RunLine(
-        run_id=str(row["run_id"]),
+        run_id=str(row[RUN_ID]),
         status=str(row["status"]),
-        published=row["run_id"] == published_run,
+        published=row[RUN_ID] == published_run,
         started_at=row.get("started_at"),
         finished_at=row.get("finished_at"),
-        compute_at=row.get("compute_at"),
+        compute_at=row.get(COMPUTE_AT),
         rows_read=row.get("rows_read"),
         rows_kept=row.get("rows_kept"),
         rows_quarantined=row.get("rows_quarantined"),
@@ -89,10 +90,11 @@ def run_line(row: Mapping[str, Any], published_run: str | None) -> RunLine:
     )
 
 
-def list_runs(warehouse: Path) -> list[RunLine]:
+def list_runs(warehouse: Readable) -> list[RunLine]:
     """Every run of the ledger, oldest first. AuditError for a missing warehouse."""
-    rows = read_ledger(warehouse)
-    published = publication_of(rows).run_id
+    context = reader(warehouse)
+    rows = list(context.runs)
+    published = context.publication.run_id
     return [run_line(row, published) for row in rows]
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from relief.jobs.audit.pages import render as render_template
 from relief.jobs.warehouse.validation import RESULTS_FILE, gx_result_file
+from relief.transforms.columns import RUN_ID
 
 if TYPE_CHECKING:  # like the rest of jobs/audit, this page imports nothing from pyspark
     from relief.expectations.runner import ExpectationOutcome, SuiteResult
@@ -132,7 +133,7 @@ def render(results: Sequence[SuiteResult], payload: Mapping[str, Any]) -> str:
     count = payload["totals"]  # passed, warned, failed (relief.expectations.runner.totals)
     return render_template(
         TEMPLATE,
-        run_id=payload["run_id"],
+        run_id=payload[RUN_ID],
         summary=payload["summary"],
         totals=(
             ", ".join(f"{number} {status}" for status, number in count.items())

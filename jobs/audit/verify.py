@@ -36,24 +36,24 @@ from relief.jobs.audit.common import (
     STATUS_SUCCEEDED,
     TableLog,
     commit_text,
-    read_ledger,
+    reader,
     short_hash,
     table_log,
     text_table,
-    warehouse_at,
 )
 from relief.jobs.warehouse.publication import (
     QUARANTINE,
     SUMMARY,
     PublishedVersion,
-    publication_of,
 )
+from relief.jobs.warehouse.snapshots import Readable
 from relief.jobs.warehouse.storage import (
     TableUnreadable,
     restore_info,
     table_exists,
     unreadable_files,
 )
+from relief.transforms.columns import POLICY_HASH, RUN_ID
 
 # --- verify ---------------------------------------------------------------------------------
 
@@ -77,7 +77,7 @@ class Unaccounted:
         return {
             "table": self.table,
             "version": self.version,
-            "run_id": self.run_id,
+            RUN_ID: self.run_id,
             "problem": self.problem,
             "kind": self.kind,
         }
@@ -133,7 +133,7 @@ def _claims(runs: Sequence[Mapping[str, Any]]) -> dict[tuple[str, int], list[Cla
     for run in runs:
         if run["status"] != STATUS_SUCCEEDED:
             continue
-        run_id = str(run["run_id"])
+        run_id = str(run[RUN_ID])
         for entry in run.get("county_versions") or []:
             writer = str(entry.get("carried_from") or run_id)
             key = (entry["county"], int(entry["version"]))
@@ -183,7 +183,7 @@ def _verify_table(
     target = None if published is None else published.version
     for version in sorted(log.commits):
         commit = log.commits[version]
-        run_id = commit_text(commit, "run_id")
+        run_id = commit_text(commit, RUN_ID)
         restored = restore_info(commit)
         if restored is not None:
             report.restores += 1
@@ -235,7 +235,7 @@ def _verify_table(
                 Unaccounted(
                     name,
                     log.latest_version,
-                    commit_text(log.commits.get(log.latest_version, {}), "run_id"),
+                    commit_text(log.commits.get(log.latest_version, {}), RUN_ID),
                     f"the newest version is not the published version {published.version} "
                     f"(run {published.named_by}); `relief recover` restores it",
                     NEEDS_RECOVERY,
@@ -249,8 +249,8 @@ def _claim_problem(
 ) -> str | None:
     commit = log.commits[version]
     for claim in named:
-        expected = claim.entry.get("policy_hash")
-        stored = commit_text(commit, "policy_hash")
+        expected = claim.entry.get(POLICY_HASH)
+        stored = commit_text(commit, POLICY_HASH)
         if expected and stored != expected:
             return (
                 f"policy hash in the commit ({short_hash(stored)}) differs from the "
@@ -263,15 +263,14 @@ def _claim_problem(
     return None
 
 
-def verify_warehouse(warehouse: Path) -> VerifyReport:
+def verify_warehouse(warehouse: Readable) -> VerifyReport:
     """Re-derive from the ledger and the Delta logs that every table version is accounted
     for, that every table's newest state is its published one, and that every version the
     ledger names exists."""
-    home = warehouse_at(warehouse)  # AuditError, exit 2: no such warehouse, or a bad path
-    runs = read_ledger(warehouse)
-    by_id = {str(r["run_id"]): r for r in runs}
+    context = reader(warehouse)  # AuditError, exit 2: no such warehouse, or a bad path
+    home, runs, publication = context.warehouse, list(context.runs), context.publication
+    by_id = {str(r[RUN_ID]): r for r in runs}
     claims = _claims(runs)
-    publication = publication_of(runs)
     report = VerifyReport(published_by=publication.run_id)
     seen: set[tuple[str, int]] = set()
     tables = [(slug, home.county(slug)) for slug in home.county_slugs()]

@@ -65,7 +65,14 @@ from relief.jobs.warehouse.access import (
     private_file,
     refuse_inside_warehouse,
 )
-from relief.jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
+from relief.jobs.warehouse.snapshots import (
+    CountySnapshot,
+    PullError,
+    Readable,
+    open_reader,
+    open_snapshot,
+    resolve_county,
+)
 from relief.transforms.columns import (
     CASE_NUMBERS,
     CII_NUMBER,
@@ -924,7 +931,7 @@ def _write_packet_files(
 
 
 def packet(
-    warehouse: Path,
+    warehouse: Readable,
     county_name: str,
     out: Path,
     version: int | None = None,
@@ -934,9 +941,10 @@ def packet(
 ) -> PacketResult:
     """Read the county's table (only that one) and write its filing packet to ``out``."""
     county = resolve_county(county_name, counties)
-    refuse_inside_warehouse(out, warehouse)
+    context = open_reader(warehouse)  # one ledger read: the snapshot and the output agree
+    refuse_inside_warehouse(out, context.warehouse.root)
     office = load_offices(counties=counties).offices.get(county.slug)
-    snapshot = prop64_snapshot(open_snapshot(warehouse, county, version=version, run_id=run_id))
+    snapshot = prop64_snapshot(open_snapshot(context, county, version=version, run_id=run_id))
     missing = [c for c in (IS_CANDIDATE, DETERMINATION) if c not in snapshot.table.column_names]
     if missing:
         raise PullError(

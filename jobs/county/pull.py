@@ -52,7 +52,14 @@ from relief.jobs.warehouse.access import (
     private_file,
     refuse_inside_warehouse,
 )
-from relief.jobs.warehouse.snapshots import CountySnapshot, PullError, open_snapshot, resolve_county
+from relief.jobs.warehouse.snapshots import (
+    CountySnapshot,
+    PullError,
+    Readable,
+    open_reader,
+    open_snapshot,
+    resolve_county,
+)
 from relief.transforms.columns import (
     INPUT_INDEX,
     KEPT_DOJ_COLUMNS,
@@ -150,7 +157,7 @@ def pull_file_name(county: County, version: int, fmt: PullFormat, law: str | Non
 
 
 def pull(
-    warehouse: Path,
+    warehouse: Readable,
     county_name: str,
     out: Path,
     fmt: PullFormat = PullFormat.CSV,
@@ -178,9 +185,10 @@ def pull(
         except ValueError as exc:
             raise PullError(f"--suffix {exc}", exit_code=2) from None
     county = resolve_county(county_name, counties)
-    refuse_inside_warehouse(out, warehouse)
+    context = open_reader(warehouse)  # one ledger read: the snapshot and the output agree
+    refuse_inside_warehouse(out, context.warehouse.root)
     # A table a run with statewide laws wrote: Prop 64's rows and columns unless --law.
-    raw = open_snapshot(warehouse, county, version=version, run_id=run_id)
+    raw = open_snapshot(context, county, version=version, run_id=run_id)
     snapshot = prop64_snapshot(raw)
     result = PullResult(
         county=county,

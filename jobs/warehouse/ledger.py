@@ -34,6 +34,7 @@ from relief.jobs.warehouse.storage import (
     open_table,
     read_arrow,
 )
+from relief.transforms.columns import COMPUTE_AT, POLICY_HASH, RELIEF_VERSION, RUN_ID
 
 if (
     TYPE_CHECKING
@@ -55,7 +56,7 @@ COUNTY_VERSION_TYPE = pa.struct(
         ("county", pa.string()),
         ("version", pa.int64()),
         ("rows", pa.int64()),
-        ("policy_hash", pa.string()),
+        (POLICY_HASH, pa.string()),
         # None: this run wrote the version. Else the run that did: a --counties run names
         # the versions of the counties it left as they were.
         ("carried_from", pa.string()),
@@ -64,11 +65,11 @@ COUNTY_VERSION_TYPE = pa.struct(
 UNPLACED_TYPE = pa.struct([("county", pa.string()), ("reason", pa.string()), ("rows", pa.int64())])
 RUNS_SCHEMA = pa.schema(
     [
-        ("run_id", pa.string()),
+        (RUN_ID, pa.string()),
         ("status", pa.string()),
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("finished_at", pa.timestamp("us", tz="UTC")),
-        ("compute_at", pa.date32()),
+        (COMPUTE_AT, pa.date32()),
         ("inputs", pa.list_(INPUT_TYPE)),
         ("counties_requested", pa.list_(pa.string())),
         ("rows_read", pa.int64()),
@@ -79,7 +80,7 @@ RUNS_SCHEMA = pa.schema(
         ("summary_version", pa.int64()),
         ("validation", pa.string()),  # one-line GX summary
         ("run_key", pa.string()),  # inputs + policies + compute-at: same key, same result
-        ("relief_version", pa.string()),
+        (RELIEF_VERSION, pa.string()),
         ("message", pa.string()),
         ("stage_seconds", pa.string()),  # JSON {stage: seconds}
         # Conservation, part two: kept Prop 64 conviction lines of California counties (of
@@ -127,11 +128,11 @@ class RunRecord:
 
     def to_arrow(self) -> pa.Table:
         row = {
-            "run_id": self.run_id,
+            RUN_ID: self.run_id,
             "status": self.status,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "compute_at": self.compute_at,
+            COMPUTE_AT: self.compute_at,
             "inputs": [
                 {"path": fs.normalize(f.path), "fingerprint": f.fingerprint, "size_bytes": f.size}
                 for f in self.inputs
@@ -145,7 +146,7 @@ class RunRecord:
             "summary_version": self.summary_version,
             "validation": self.validation,
             "run_key": self.run_key,
-            "relief_version": __version__,
+            RELIEF_VERSION: __version__,
             "message": self.message,
             "stage_seconds": json.dumps(self.stage_seconds, sort_keys=True),
             "prop64_lines": self.prop64_lines,
@@ -160,7 +161,7 @@ class RunRecord:
 
 
 def record(warehouse: Warehouse, run: RunRecord) -> int:
-    return append_rows(warehouse.runs, run.to_arrow(), {"run_id": run.run_id, "status": run.status})
+    return append_rows(warehouse.runs, run.to_arrow(), {RUN_ID: run.run_id, "status": run.status})
 
 
 def record_final(warehouse: Warehouse, row: dict[str, Any], status: str, message: str) -> int:
@@ -170,10 +171,10 @@ def record_final(warehouse: Warehouse, row: dict[str, Any], status: str, message
         status=status,
         finished_at=dt.datetime.now(dt.UTC),
         message=message[:4000],
-        relief_version=row.get("relief_version") or __version__,
+        relief_version=row.get(RELIEF_VERSION) or __version__,
     )
     table = pa.Table.from_pylist([final], schema=RUNS_SCHEMA)
-    return append_rows(warehouse.runs, table, {"run_id": row["run_id"], "status": status})
+    return append_rows(warehouse.runs, table, {RUN_ID: row[RUN_ID], "status": status})
 
 
 class LedgerUnreadable(TableUnreadable):
@@ -208,17 +209,17 @@ def read_runs(warehouse: Warehouse) -> list[dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     order: dict[str, int] = {}
     for position, row in enumerate(rows):
-        run_id = row["run_id"]
+        run_id = row[RUN_ID]
         order.setdefault(run_id, position)
         previous = latest.get(run_id)
         if previous is None or _rank(row) >= _rank(previous):
             latest[run_id] = row
     lock = read_lock(warehouse.root) or {}
-    holder = None if holder_is_dead(lock) else lock.get("run_id")
+    holder = None if holder_is_dead(lock) else lock.get(RUN_ID)
     for row in latest.values():
-        if row["status"] == STATUS_RUNNING and row["run_id"] != holder:
+        if row["status"] == STATUS_RUNNING and row[RUN_ID] != holder:
             row["status"] = STATUS_INCOMPLETE
-    return sorted(latest.values(), key=lambda r: (r["started_at"], order[r["run_id"]]))
+    return sorted(latest.values(), key=lambda r: (r["started_at"], order[r[RUN_ID]]))
 
 
 def _rank(row: dict[str, Any]) -> tuple[int, Any]:

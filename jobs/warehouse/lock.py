@@ -43,6 +43,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from relief.jobs.warehouse import fs
+from relief.transforms.columns import RUN_ID
 
 LOCK_NAME = "_relief_run.lock"
 TAKEOVER_NAME = LOCK_NAME + ".takeover"
@@ -51,7 +52,7 @@ HEARTBEAT_SECONDS = 30.0
 STALE_SECONDS_DEFAULT = 600.0
 _EVENT = "relief_lock"  # commit metadata key: "acquire" or "release"
 _LOCK_SCHEMA = pa.schema(
-    [("event", pa.string()), ("run_id", pa.string()), ("host", pa.string()), ("at", pa.string())]
+    [("event", pa.string()), (RUN_ID, pa.string()), ("host", pa.string()), ("at", pa.string())]
 )
 
 
@@ -141,7 +142,7 @@ def warehouse_lock(warehouse: fs.Location, run_id: str) -> Iterator[dict[str, An
     warehouse.mkdir(parents=True, exist_ok=True)
     path = warehouse / LOCK_NAME
     content = {
-        "run_id": run_id,
+        RUN_ID: run_id,
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "started_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -180,7 +181,7 @@ def warehouse_lock(warehouse: fs.Location, run_id: str) -> Iterator[dict[str, An
         yield taken_over
     finally:
         current = read_lock(warehouse)
-        if current and current.get("run_id") == run_id:
+        if current and current.get(RUN_ID) == run_id:
             # On a warehouse that became read-only the lock stays: it names this process,
             # so the next run or `relief recover` takes it over once we are gone. The run's
             # own error, not this one, is what people must see.
@@ -204,7 +205,7 @@ def _remote_state(warehouse: fs.StorePath) -> tuple[DeltaTable, dict[str, Any]] 
     except TableNotFoundError:
         return None
     latest = table.history(1)[0]
-    state = {k: latest[k] for k in (_EVENT, "run_id", "pid", "host", "started_at") if k in latest}
+    state = {k: latest[k] for k in (_EVENT, RUN_ID, "pid", "host", "started_at") if k in latest}
     if state.get(_EVENT) == "acquire":
         beat = warehouse / LOCK_TABLE / f"heartbeat-{state.get('run_id')}"
         try:
@@ -222,7 +223,7 @@ def _commit_event(
     uri, options = _lock_table(warehouse)
     metadata = {_EVENT: event, **{k: str(v) for k, v in content.items()}}
     row = pa.Table.from_pylist(
-        [{"event": event, "run_id": content["run_id"], "host": content["host"], "at": _now()}],
+        [{"event": event, RUN_ID: content[RUN_ID], "host": content["host"], "at": _now()}],
         schema=_LOCK_SCHEMA,
     )
     properties = CommitProperties(custom_metadata=metadata, max_commit_retries=0)
@@ -251,7 +252,7 @@ def _heartbeat(beat: fs.StorePath, stop: threading.Event) -> None:
 @contextmanager
 def _remote_lock(warehouse: fs.StorePath, run_id: str) -> Iterator[dict[str, Any] | None]:
     content = {
-        "run_id": run_id,
+        RUN_ID: run_id,
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "started_at": _now(),
@@ -285,6 +286,6 @@ def _remote_lock(warehouse: fs.StorePath, run_id: str) -> Iterator[dict[str, Any
         stop.set()
         beater.join()
         state = _remote_state(warehouse)
-        if state is not None and state[1].get("run_id") == run_id:
+        if state is not None and state[1].get(RUN_ID) == run_id:
             _commit_event(warehouse, state[0], "release", content)
         beat.unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 from relief.jobs.warehouse import ledger
 from relief.jobs.warehouse.storage import Warehouse
+from relief.transforms.columns import POLICY_HASH, RUN_ID
 
 QUARANTINE = "quarantine"
 SUMMARY = "summary"
@@ -52,7 +53,7 @@ class Publication:
 
     @property
     def run_id(self) -> str | None:
-        return None if self.run is None else str(self.run["run_id"])
+        return None if self.run is None else str(self.run[RUN_ID])
 
     def county(self, slug: str) -> PublishedVersion | None:
         return self.counties.get(slug)
@@ -92,10 +93,10 @@ def publication_of(runs: Sequence[Mapping[str, Any]]) -> Publication:
                 counties[slug] = PublishedVersion(
                     table=slug,
                     version=int(entry["version"]),
-                    written_by=str(entry.get("carried_from") or run["run_id"]),
-                    named_by=str(run["run_id"]),
+                    written_by=str(entry.get("carried_from") or run[RUN_ID]),
+                    named_by=str(run[RUN_ID]),
                     rows=entry.get("rows"),
-                    policy_hash=entry.get("policy_hash"),
+                    policy_hash=entry.get(POLICY_HASH),
                 )
         if run.get("counties_requested") is None:
             break  # a statewide run named every county it published; older runs are replaced
@@ -113,7 +114,7 @@ def _appended(done: Sequence[Mapping[str, Any]], key: str, table: str) -> Publis
     appended to it names (a run with nothing to append leaves it as it was)."""
     for run in reversed(done):
         if run.get(key) is not None:
-            run_id = str(run["run_id"])
+            run_id = str(run[RUN_ID])
             return PublishedVersion(table, int(run[key]), written_by=run_id, named_by=run_id)
     return None
 

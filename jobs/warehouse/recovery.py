@@ -54,6 +54,7 @@ from relief.jobs.warehouse.storage import (
     restore_version,
     table_exists,
 )
+from relief.transforms.columns import RUN_ID
 
 RECOVER_COMMAND = "relief recover"
 _UNFINISHED = (ledger.STATUS_RUNNING, ledger.STATUS_INCOMPLETE)
@@ -176,7 +177,7 @@ def _undo_versions(
     undone: dict[int, str] = {}
     for version in range(first, latest + 1):
         commit = commits.get(version, {})
-        run_id = commit.get("run_id")
+        run_id = commit.get(RUN_ID)
         if restore_info(commit) is not None:
             continue
         run = runs.get(str(run_id)) if run_id else None
@@ -237,7 +238,7 @@ def roll_back_tables(
     (with ``only_run``: that run's only — a failed run undoing its own commits)."""
     report = report or RecoveryReport()
     runs = ledger.read_runs(warehouse)
-    by_id = {str(r["run_id"]): r for r in runs}
+    by_id = {str(r[RUN_ID]): r for r in runs}
     published: Publication = publication_of(runs)
     skip = unreadable_tables(warehouse, published, report)
     if only_run is None:
@@ -259,9 +260,9 @@ def recover(warehouse: Warehouse, holder: str | None, by: str) -> RecoveryReport
     dead = [
         r
         for r in runs
-        if r["status"] in _UNFINISHED and r.get("finished_at") is None and r["run_id"] != holder
+        if r["status"] in _UNFINISHED and r.get("finished_at") is None and r[RUN_ID] != holder
     ]
-    report.dead_runs = [str(r["run_id"]) for r in dead]
+    report.dead_runs = [str(r[RUN_ID]) for r in dead]
     for run in dead:
         started = run.get("started_at")
         when = f", started {started:%Y-%m-%d %H:%M:%S} UTC" if started else ""

@@ -35,8 +35,10 @@ from relief.jobs.warehouse.storage import (
     table_exists,
 )
 from relief.transforms.columns import (
+    COMPUTE_AT,
     INPUT_INDEX,
     RECORD_ID,
+    RUN_ID,
     SOURCE_LINE,
 )
 from relief.transforms.vocabulary import Counties, County, UnknownCounty
@@ -72,6 +74,42 @@ def open_warehouse(location: str | Path | StorePath) -> Warehouse:
     if not warehouse.exists():
         raise PullError(f"{location}: no such warehouse directory", exit_code=2)
     return warehouse
+
+
+@dataclass(frozen=True)
+class ReaderContext:
+    """One reader command's view of the warehouse, opened once and passed down: the
+    warehouse, ONE read of the runs ledger and what that read publishes. Everything a command
+    (report, audit history/diff/explain/verify/runs, county pull and packet, quarantine)
+    shows comes from it, so a run that publishes while the command works cannot make one
+    output name two publications."""
+
+    warehouse: Warehouse
+    runs: tuple[dict[str, Any], ...]  # ledger.read_runs: latest row of every run, oldest first
+    publication: Publication
+
+    def runs_by_id(self) -> dict[str, dict[str, Any]]:
+        return {row[RUN_ID]: row for row in self.runs}
+
+    def latest_succeeded(self) -> dict[str, Any] | None:
+        done = [r for r in self.runs if r["status"] == ledger.STATUS_SUCCEEDED]
+        return done[-1] if done else None
+
+
+Readable = str | Path | StorePath | ReaderContext  # what a reader function accepts
+
+
+def open_reader(location: Readable) -> ReaderContext:
+    """The context of ``location`` (a context is returned as it is); PullError (exit 2) when
+    there is no warehouse there, exit 1 when the ledger may not be read."""
+    if isinstance(location, ReaderContext):
+        return location
+    home = open_warehouse(location)
+    try:
+        runs = ledger.read_runs(home)
+    except PermissionError:
+        raise PullError(denied(home.runs)) from None
+    return ReaderContext(home, tuple(runs), publication_of(runs))
 
 
 def check_table_place(home: Warehouse, path: Path) -> None:  # a local table
@@ -153,7 +191,7 @@ class CountySnapshot:
 
     @property
     def run_id(self) -> str | None:
-        value = self.commit.get("run_id")
+        value = self.commit.get(RUN_ID)
         return str(value) if value is not None else None
 
     def served(self) -> str:
@@ -162,7 +200,7 @@ class CountySnapshot:
 
     @property
     def compute_at(self) -> dt.date | None:
-        value = self.commit.get("compute_at")
+        value = self.commit.get(COMPUTE_AT)
         if not value:
             return None
         try:
@@ -232,16 +270,16 @@ def run_version(
     """The version of the county's table that ``run_id`` wrote or published: its ledger row
     first (it also names versions a --counties run left as they were), else the commits."""
     for run in runs:
-        if run["run_id"] == run_id and run["status"] == ledger.STATUS_SUCCEEDED:
+        if run[RUN_ID] == run_id and run["status"] == ledger.STATUS_SUCCEEDED:
             for entry in run.get("county_versions") or []:
                 if entry["county"] == slug:
                     return int(entry["version"])
-    matches = [v for v, c in history.items() if c.get("run_id") == run_id]
+    matches = [v for v, c in history.items() if c.get(RUN_ID) == run_id]
     return max(matches) if matches else None
 
 
 def open_snapshot(
-    warehouse: str | Path | StorePath,
+    warehouse: Readable,
     county: County,
     version: int | None = None,
     run_id: str | None = None,
@@ -250,15 +288,11 @@ def open_snapshot(
     ``version`` or the version of run ``run_id``."""
     if version is not None and run_id is not None:
         raise PullError("give --version or --run, not both", exit_code=2)
-    home = open_warehouse(warehouse)
+    context = open_reader(warehouse)
+    home, runs, pub = context.warehouse, list(context.runs), context.publication
     path = home.county(county.slug)
     label = county.name.title()
     check_table_access(home, path)
-    try:
-        runs = ledger.read_runs(home)
-    except PermissionError:
-        raise PullError(denied(home.runs)) from None
-    pub = publication_of(runs)
     published = pub.county(county.slug)
     if not table_exists(path):
         if published is not None:
@@ -282,7 +316,7 @@ def open_snapshot(
                 known = ", ".join(
                     f"{c.get('run_id')} (version {v})"
                     for v, c in sorted(history.items())
-                    if c.get("run_id")
+                    if c.get(RUN_ID)
                 )
                 raise PullError(
                     f"run {run_id!r} wrote no version of {label}'s table. "

@@ -38,6 +38,7 @@ import pyarrow.fs as pafs
 
 from relief.jobs.warehouse.access import owner_only
 from relief.jobs.warehouse.fs import Location, StorePath
+from relief.transforms.columns import RUN_ID
 
 RESULTS_FILE = "results.json"
 INDEX_FILE = "index.html"
@@ -61,7 +62,7 @@ def results_payload(results: Sequence[SuiteResult], run_id: str | None = None) -
     from relief.expectations.runner import summarize, totals
 
     return {
-        "run_id": run_id,
+        RUN_ID: run_id,
         "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "summary": summarize(results),
         "totals": totals(results),
