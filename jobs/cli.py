@@ -528,10 +528,17 @@ def report(
             help="show counts from 1 to 10 instead of <11 (internal use only; the pages say so)",
         ),
     ] = False,
+    law: Annotated[
+        str | None,
+        typer.Option("--law", help="a statewide law's page per county (pc1203.425, pc851.93)"),
+    ] = None,
 ) -> None:
     """Static HTML report with charts (opens offline, prints). Counts from 1 to 10 are shown
     as <11, with enough other cells hidden that no hidden count can be worked out."""
     _require_extra("report", ("matplotlib", "jinja2"))
+    if law is not None:
+        _law_report(warehouse, out, law, run_id, not no_suppression)
+        return
     from relief.jobs.audit.report import ReportError, report_command, report_context
 
     try:
@@ -546,6 +553,24 @@ def report(
         typer.echo(f"report: {index} (run {published.run_id}, the published run)")
     else:
         typer.echo(f"report: {index} (run {run_id}; the published run is {published.run_id})")
+
+
+def _law_report(warehouse: Path, out: Path, law: str, run_id: str | None, suppress: bool) -> None:
+    from relief.jobs.audit.law_report import build_law_report
+    from relief.jobs.audit.report import ReportError
+    from relief.jobs.warehouse.access import refuse_inside_warehouse
+    from relief.jobs.warehouse.snapshots import PullError
+
+    if law not in ("pc1203.425", "pc851.93"):
+        raise _fail(f"--law {law!r}: one of pc1203.425, pc851.93 (Prop 64: without --law)", 2)
+    try:
+        refuse_inside_warehouse(out, warehouse)
+        page = build_law_report(warehouse, out, law, run_id, suppress)
+    except ReportError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    except PullError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    typer.echo(f"report: {page}")
 
 
 def _mount_optional() -> None:

@@ -49,6 +49,7 @@ OFFENSE_DESCR = "OFFENSE_DESCR"
 OFFENSE_TOC = "OFFENSE_TOC"
 DISP_DESCR = "DISP_DESCR"
 CONV_STAT_DESCR = "CONV_STAT_DESCR"
+SENT_LOC_DESCR = "SENT_LOC_DESCR"
 SENT_LENGTH = "SENT_LENGTH"
 SENT_TIME_CODE = "SENT_TIME_CODE"
 COMMENT_TEXT = "COMMENT_TEXT"
@@ -316,6 +317,10 @@ ARREST_MAX_TERM_YEARS = "arrest_max_term_years"
 # law's own columns are named by law_column(law, DETERMINATION) -> "pc1203_425_determination".
 CITATION = "citation"  # the statute clause of the rule that decided (law packs)
 LAW_CANDIDATE = "candidate"  # law_column(law, LAW_CANDIDATE): the row is the law's candidate
+# law_column(law, CANDIDATE_LINE): the line is the law's candidate in some county (the facts
+# pass, transforms/law_facts.py): a counted conviction for PC 1203.425, an arrest cycle's
+# row without a conviction for PC 851.93. LAW_CANDIDATE then places it in a county table.
+CANDIDATE_LINE = "candidate_line"
 # Phase 2 (docs/laws.md §7): the laws whose candidates put the row's subject in this county
 # table; per law, "new" (granted by this run) / "earlier" (by an earlier published run) and
 # the run that first granted it (the warehouse's grants table).

@@ -74,9 +74,29 @@ def diff(
         Path | None, typer.Option(help="write every change to this CSV file (0600)")
     ] = None,
     show: Annotated[int, typer.Option(help="changes to list on screen", min=0)] = 20,
+    law: Annotated[
+        str | None,
+        typer.Option(
+            "--law",
+            help="a statewide law (pc1203.425, pc851.93): its new grants, "
+            "changed determinations and vanished granted keys",
+        ),
+    ] = None,
 ) -> None:
     """What changed per record (matched on row_key) between two versions: new, removed,
     determination or reason changed; counts by kind and by rule."""
+    if law is not None:
+        from relief.jobs.audit.law_audit import diff_law, render_law_diff
+
+        try:
+            typer.echo(
+                render_law_diff(
+                    diff_law(warehouse, county, law, from_version, to_version), limit=show
+                )
+            )
+        except (AuditError, PullError) as exc:
+            raise _fail(str(exc), exc.exit_code) from None
+        return
     try:
         if out is not None:
             refuse_inside_warehouse(out, warehouse)
@@ -108,9 +128,27 @@ def explain(
         Path | None,
         typer.Option("--policy", help="policy file or eligibility-options JSON the run used"),
     ] = None,
+    law: Annotated[
+        str | None,
+        typer.Option(
+            "--law",
+            help="a statewide law (pc1203.425, pc851.93): its rules in order "
+            "with each predicate's value and statute clause",
+        ),
+    ] = None,
 ) -> None:
     """Why a conviction got its determination: facts, rules in order with each predicate's
     value, the rule that fired, and the run that decided it."""
+    if law is not None:
+        from relief.jobs.audit.law_audit import explain_law, render_law_explanation
+
+        try:
+            typer.echo(
+                render_law_explanation(explain_law(warehouse, county, record_id, law, version))
+            )
+        except AuditError as exc:
+            raise _fail(str(exc), exc.exit_code) from None
+        return
     if policy_dir is not None and policy is not None:
         raise _fail("give --policy-dir or --policy, not both", 2)
     try:

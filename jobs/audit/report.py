@@ -283,11 +283,15 @@ def published_sums(figures: SummaryFigures) -> list[SumGroup]:
     return groups
 
 
-def suppressed_cells(figures: SummaryFigures) -> frozenset[FigureKey]:
+def suppressed_cells(
+    figures: SummaryFigures, groups: list[SumGroup] | None = None
+) -> frozenset[FigureKey]:
     """The figures the report hides: every count from 1 to 10 (primary), then, until nothing
     changes, in every sum with exactly one hidden cell the smallest other non-zero cell
-    (a part, else the total), so no hidden count is a total minus shown cells."""
-    groups = published_sums(figures)
+    (a part, else the total), so no hidden count is a total minus shown cells. ``groups``:
+    the sums a page shows (default: the Prop 64 pages', :func:`published_sums`)."""
+    if groups is None:
+        groups = published_sums(figures)
     cache: dict[FigureKey, int] = {}
 
     def value(key: FigureKey) -> int:

@@ -42,6 +42,13 @@ VersionOption = Annotated[
     typer.Option(help="table version to read (default: the published one)", min=0),
 ]
 RunOption = Annotated[str | None, typer.Option("--run", help="read the version this run committed")]
+LawOption = Annotated[
+    str | None,
+    typer.Option(
+        "--law",
+        help="a statewide law's rows and decisions (pc1203.425, pc851.93); default: Prop 64",
+    ),
+]
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -76,13 +83,14 @@ def pull(
             "reference's --file-name-suffix does"
         ),
     ] = "",
+    law: LawOption = None,
 ) -> None:
     """Write the county's rows: csv, parquet, xlsx, or the reference tool's (gogen) files."""
     from relief.jobs.county.pull import pull as pull_county
 
     try:
         result = pull_county(
-            warehouse, county, out, format, version=version, run_id=run, suffix=suffix
+            warehouse, county, out, format, version=version, run_id=run, suffix=suffix, law=law
         )
     except PullError as exc:
         raise _fail(str(exc), exc.exit_code) from None
@@ -107,11 +115,16 @@ def packet(
         bool,
         typer.Option("--merged-only", help="one PDF of every order instead of a file per case"),
     ] = False,
+    law: LawOption = None,
 ) -> None:
-    """Build the court filing packet: bulk motion, proposed orders, index, worklist."""
+    """Build the court filing packet: bulk motion, proposed orders, index, worklist. With
+    --law pc1203.425 or pc851.93: the law's new grants and Hand Review worklist (CSV)."""
     from relief.jobs.county.packet import OrderFiles
     from relief.jobs.county.packet import packet as build_packet
 
+    if law is not None and law != "prop64":
+        _law_packet(warehouse, county, out, law, version, run, merged or merged_only)
+        return
     if merged and merged_only:
         raise _fail("give --merged or --merged-only, not both", 2)
     orders = OrderFiles.BOTH if merged else OrderFiles.MERGED if merged_only else None
@@ -141,6 +154,34 @@ def packet(
             f"  DA office: placeholders; add {result.county.slug} to conf/offices.yaml "
             "to print the office on every order"
         )
+
+
+def _law_packet(
+    warehouse: Path,
+    county: str,
+    out: Path,
+    law: str,
+    version: int | None,
+    run: str | None,
+    orders: bool,
+) -> None:
+    from relief.jobs.county.laws import law_packet
+
+    if orders:
+        raise _fail(f"--law {law}: DOJ grants and the court is notified; there are no orders", 2)
+    try:
+        result = law_packet(warehouse, county, out, law, version=version, run_id=run)
+    except PullError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    typer.echo(
+        f"{result.county.name.title()}: {result.served}: {law}: {result.grants:,} new "
+        f"grant(s) ({result.earlier:,} granted by earlier runs, not listed again); "
+        f"{result.worklist:,} for hand review"
+    )
+    for path in result.files:
+        typer.echo(f"  wrote {path}")
 
 
 if __name__ == "__main__":

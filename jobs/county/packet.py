@@ -58,6 +58,7 @@ import pyarrow.compute as pc
 
 from relief.jobs.config.offices import Office, load_offices, office_lines, office_name
 from relief.jobs.county.csv import CsvStyle, rows_table, write_csv
+from relief.jobs.county.laws import prop64_snapshot
 from relief.jobs.warehouse.access import (
     owner_only,
     private_dir,
@@ -943,7 +944,7 @@ def packet(
     context = open_reader(warehouse)  # one ledger read: the snapshot and the output agree
     refuse_inside_warehouse(out, context.warehouse.root)
     office = load_offices(counties=counties).offices.get(county.slug)
-    snapshot = open_snapshot(context, county, version=version, run_id=run_id)
+    snapshot = prop64_snapshot(open_snapshot(context, county, version=version, run_id=run_id))
     missing = [c for c in (IS_CANDIDATE, DETERMINATION) if c not in snapshot.table.column_names]
     if missing:
         raise PullError(

@@ -45,6 +45,7 @@ from relief.jobs.county import xlsx
 from relief.jobs.county.csv import CsvStyle
 from relief.jobs.county.csv import write_csv as write_table_csv
 from relief.jobs.county.gogen import ALL_RESULTS, gogen_file_name, write_gogen
+from relief.jobs.county.laws import PROP64, check_law, law_view, prop64_snapshot
 from relief.jobs.warehouse.access import (
     owner_only,
     private_dir,
@@ -149,7 +150,9 @@ class PullResult:
     served: str = ""  # which version, and whether it is the published one
 
 
-def pull_file_name(county: County, version: int, fmt: PullFormat) -> str:
+def pull_file_name(county: County, version: int, fmt: PullFormat, law: str | None = None) -> str:
+    if law is not None and law != PROP64:
+        return f"{county.slug}_{law}_v{version}.{fmt.value}"
     return f"{county.slug}_v{version}.{fmt.value}"
 
 
@@ -162,12 +165,18 @@ def pull(
     run_id: str | None = None,
     counties: Counties | None = None,
     suffix: str = "",
+    law: str | None = None,
 ) -> PullResult:
     """Read the county's table (only that one) and write it to ``out`` in ``fmt``.
 
     ``suffix`` (gogen only): added to the reference files' names as the reference's
     ``--file-name-suffix`` adds it (``All_Results_<suffix>.csv``, ``summary_<suffix>.json``).
+    ``law``: a statewide law's rows and columns (jobs/county/laws.py law_view); None or
+    ``prop64``: the Prop 64 pull.
     """
+    check_law(law)
+    if law not in (None, PROP64) and fmt is PullFormat.GOGEN:
+        raise PullError("--format gogen is the reference tool's Prop 64 files; not for --law", 2)
     if suffix:
         if fmt is not PullFormat.GOGEN:
             raise PullError("--suffix names the gogen files; give it with --format gogen", 2)
@@ -178,7 +187,9 @@ def pull(
     county = resolve_county(county_name, counties)
     context = open_reader(warehouse)  # one ledger read: the snapshot and the output agree
     refuse_inside_warehouse(out, context.warehouse.root)
-    snapshot = open_snapshot(context, county, version=version, run_id=run_id)
+    # A table a run with statewide laws wrote: Prop 64's rows and columns unless --law.
+    raw = open_snapshot(context, county, version=version, run_id=run_id)
+    snapshot = prop64_snapshot(raw)
     result = PullResult(
         county=county,
         version=snapshot.version,
@@ -192,8 +203,12 @@ def pull(
         if fmt is PullFormat.GOGEN:
             result.files = write_gogen(snapshot, out, suffix=suffix)
             return result
-        target = out / pull_file_name(county, snapshot.version, fmt)
-        table = pull_table(snapshot)
+        target = out / pull_file_name(county, snapshot.version, fmt, law)
+        if law is not None and law != PROP64:
+            table = law_view(pull_table(raw), law)
+        else:
+            table = pull_table(snapshot)
+        result.rows = table.num_rows
         if fmt is PullFormat.CSV:
             write_csv(table, target)
         elif fmt is PullFormat.PARQUET:

@@ -89,6 +89,9 @@ RUNS_SCHEMA = pa.schema(
         ("prop64_lines_in_tables", pa.int64()),
         ("prop64_lines_unplaced", pa.list_(UNPLACED_TYPE)),
         ("run_key_parts", pa.string()),  # JSON: what the run key hashes, part by part
+        # The grants table's version after this run's append (grants.py; null: the run ran
+        # no statewide law pack, or granted nothing new and left the table as it was).
+        ("grants_version", pa.int64()),
     ]
 )
 
@@ -121,6 +124,7 @@ class RunRecord:
     prop64_lines_in_tables: int | None = None
     prop64_lines_unplaced: list[dict[str, Any]] = field(default_factory=list)
     run_key_parts: dict[str, Any] | None = None
+    grants_version: int | None = None
 
     def to_arrow(self) -> pa.Table:
         row = {
@@ -151,6 +155,7 @@ class RunRecord:
             "run_key_parts": (
                 json.dumps(self.run_key_parts, sort_keys=True) if self.run_key_parts else None
             ),
+            "grants_version": self.grants_version,
         }
         return pa.Table.from_pylist([row], schema=RUNS_SCHEMA)
 

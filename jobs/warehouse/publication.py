@@ -26,6 +26,7 @@ from relief.transforms.columns import POLICY_HASH, RUN_ID
 
 QUARANTINE = "quarantine"
 SUMMARY = "summary"
+GRANTS = "grants"  # the law packs' grants (grants.py), append-only like quarantine
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Publication:
     counties: dict[str, PublishedVersion] = field(default_factory=dict)
     quarantine: PublishedVersion | None = None
     summary: PublishedVersion | None = None
+    grants: PublishedVersion | None = None
 
     @property
     def run_id(self) -> str | None:
@@ -61,6 +63,8 @@ class Publication:
             return self.quarantine
         if name == SUMMARY:
             return self.summary
+        if name == GRANTS:
+            return self.grants
         return self.counties.get(name)
 
     def describe(self) -> str:
@@ -101,11 +105,12 @@ def publication_of(runs: Sequence[Mapping[str, Any]]) -> Publication:
         counties=counties,
         quarantine=_appended(done, "quarantine_version", QUARANTINE),
         summary=_appended(done, "summary_version", SUMMARY),
+        grants=_appended(done, "grants_version", GRANTS),
     )
 
 
 def _appended(done: Sequence[Mapping[str, Any]], key: str, table: str) -> PublishedVersion | None:
-    """An append-only table (quarantine, summary): the version the newest succeeded run that
+    """An append-only table (quarantine, summary, grants): the version the newest succeeded run that
     appended to it names (a run with nothing to append leaves it as it was)."""
     for run in reversed(done):
         if run.get(key) is not None:

@@ -31,6 +31,7 @@ from relief.jobs.runtime import faults
 from relief.jobs.warehouse import ledger
 from relief.jobs.warehouse.fs import Location, StorePath
 from relief.jobs.warehouse.publication import (
+    GRANTS,
     QUARANTINE,
     SUMMARY,
     Publication,
@@ -78,13 +79,18 @@ class RecoveryReport:
 
 def _tables(warehouse: Warehouse) -> list[tuple[str, Location]]:
     """(name, folder) of every table a run writes: counties (with a log or not), quarantine,
-    summary."""
+    summary, grants."""
     tables = [(slug, warehouse.county(slug)) for slug in warehouse.county_dirs()]
-    return [*tables, (QUARANTINE, warehouse.quarantine), (SUMMARY, warehouse.summary)]
+    return [
+        *tables,
+        (QUARANTINE, warehouse.quarantine),
+        (SUMMARY, warehouse.summary),
+        (GRANTS, warehouse.grants),
+    ]
 
 
 def _label(name: str) -> str:
-    return f"{name} table" if name in (QUARANTINE, SUMMARY) else name
+    return f"{name} table" if name in (QUARANTINE, SUMMARY, GRANTS) else name
 
 
 def unreadable_tables(
@@ -130,7 +136,7 @@ def _orphans(
                 f"{_label(name)}: removed {len(removed)} file(s) no table version names "
                 f"(left by run {', '.join(runs)}): {', '.join(removed)}"
             )
-        county = name not in (QUARANTINE, SUMMARY, "ledger")
+        county = name not in (QUARANTINE, SUMMARY, GRANTS, "ledger")
         if county and path.is_dir() and not table_exists(path) and not any(path.iterdir()):
             path.rmdir()
             report.actions.append(

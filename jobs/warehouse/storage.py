@@ -5,6 +5,7 @@ Layout (DESIGN.md):
     <warehouse>/quarantine/         rejected input lines (DOJ only)
     <warehouse>/runs/               the ledger: rows per run (status 'running', then final)
     <warehouse>/summary/            aggregate figures per run and county
+    <warehouse>/grants/             law-pack grants, append-only (DOJ only; grants.py)
     <warehouse>/validation/<run>/   validation page, results.json, GX results (gx/<suite>.json)
     <warehouse>/_staging/<run>/     Parquet written by Spark executors before commit
 
@@ -116,6 +117,10 @@ class Warehouse:
     @property
     def summary(self) -> Location:
         return self.root / "summary"
+
+    @property
+    def grants(self) -> Location:
+        return self.root / "grants"
 
     def validation(self, run_id: str) -> Location:
         return self.root / "validation" / run_id
