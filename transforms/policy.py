@@ -102,6 +102,7 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
@@ -381,15 +382,14 @@ def _date_value(value: Any) -> Any:
     return value
 
 
+# A policy date: an ISO date string or a date, never a date and time.
+PolicyDate = Annotated[dt.date, BeforeValidator(_date_value), Strict()]
+
+
 class ConvictedOnOrAfter(Predicate):
     kind: ClassVar[str] = "convicted_on_or_after"
     primary: ClassVar[str | None] = "date"
-    date: Annotated[dt.date, Strict()]
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> Any:
-        return _date_value(value)
+    date: PolicyDate
 
     def describe(self) -> str:
         return f"convicted on or after {self.date.isoformat()}"
@@ -541,12 +541,7 @@ class ComputeAtOnOrAfter(Predicate):
     primary: ClassVar[str | None] = "date"
     units: ClassVar[frozenset[str]] = _BOTH
     clause: ClassVar[str] = "operative dates (PC 1203.425(a)(1)(B)(v)(III), 851.93(a)(2)(C))"
-    date: Annotated[dt.date, Strict()]
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> Any:
-        return _date_value(value)
+    date: PolicyDate
 
     def describe(self) -> str:
         return f"the run's compute-at date is on or after {self.date.isoformat()}"
@@ -802,12 +797,7 @@ class ArrestedOnOrAfter(Predicate):
     primary: ClassVar[str | None] = "date"
     units: ClassVar[frozenset[str]] = _CYCLE
     clause: ClassVar[str] = "PC 851.93(a)(2)"
-    date: Annotated[dt.date, Strict()]
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> Any:
-        return _date_value(value)
+    date: PolicyDate
 
     def describe(self) -> str:
         return f"arrested on or after {self.date.isoformat()}"
